@@ -1,0 +1,178 @@
+"""Source assets: the contract tables read from the cloud and on-prem databases, validated and coerced.
+
+Each asset reads its table (or the user's own SELECT), validates it lazily against its pandera schema plus
+the explicit checks, and reports every failure in its blocking ``<table>_valid`` check. The frame that
+flows downstream is the validated, coerced one; a failed check stops everything downstream.
+"""
+
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from inventory_assets import constants, db, queries
+from inventory_assets.metadata import frame_metadata, validation_check_result
+from inventory_assets.resources import SqlDatabase
+from inventory_assets.schemas import SOURCE_SCHEMAS
+from inventory_assets.validation import FAILURE_COLUMNS, ValidationResult, validate_source
+
+KINDS = {"sql", "pandas", "pandera"}
+
+
+class SourceConfig(dg.Config):
+    """Where a source's rows come from, when not the contract table of the same name."""
+
+    table: str | None = Field(
+        default=None,
+        description="Read this table instead of the contract's (it must exist in the database's catalogue).",
+    )
+    query: str | None = Field(
+        default=None,
+        description="Your own single SELECT returning the contract columns; overrides `table` and the "
+        "resource's `queries`. Values are never formatted into it.",
+    )
+
+
+class SalesConfig(SourceConfig):
+    """The sales source and its history window."""
+
+    history_days: int = Field(
+        default=constants.DEFAULT_HISTORY_DAYS,
+        description="Days of sales history to aggregate, ending at the latest sale day (inclusive).",
+    )
+
+
+def _spec(table: str, config: SourceConfig, database: SqlDatabase) -> queries.SourceSpec:
+    return queries.SourceSpec(table=table, table_name=config.table, query=config.query or database.queries.get(table))
+
+
+def _failed_read(table: str, error: queries.SourceQueryError) -> ValidationResult:
+    """A validation report for a source that could not even be shaped (missing columns, bad query)."""
+    if isinstance(error, queries.MissingColumnsError):
+        rows = [
+            {"table": table, "column": c, "check": "column_in_dataframe", "failure_case": c, "row": None, "key": None}
+            for c in error.missing
+        ]
+    else:
+        rows = [{"table": table, "column": None, "check": "source_query", "failure_case": str(error),
+                 "row": None, "key": None}]
+    return ValidationResult(table=table, frame=pd.DataFrame(), failures=pd.DataFrame(rows, columns=FAILURE_COLUMNS))
+
+
+def _read(context: dg.AssetExecutionContext, database: SqlDatabase, what: str, read: Any) -> Any:
+    context.log.info(f"reading {what} from {database.masked_url}")
+    try:
+        return database.run(read, what=f"reading {what}")
+    except db.DatabaseError as error:
+        raise dg.Failure(description=str(error), allow_retries=error.transient) from None
+
+
+SourceEvents = Iterator[dg.Output | dg.AssetCheckResult]
+
+
+def _result(table: str, result: ValidationResult, extra: dict[str, Any] | None = None) -> SourceEvents:
+    """The validated frame with its metadata, then the blocking check's result."""
+    metadata = frame_metadata(result.frame, SOURCE_SCHEMAS[table])
+    metadata.update(extra or {})
+    yield dg.Output(result.frame, metadata=metadata)
+    yield validation_check_result(result, check_name=constants.VALID_CHECK.format(table=table))
+
+
+def _valid_check(table: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        name=constants.VALID_CHECK.format(table=table),
+        asset=table,
+        blocking=True,
+        description=f"{table} matches its schema and rules; every failure is listed in the metadata.",
+    )
+
+
+@dg.asset(
+    group_name=constants.SOURCES_GROUP,
+    kinds=KINDS,
+    check_specs=[_valid_check("sales")],
+    code_version="1",
+)
+def sales(context: dg.AssetExecutionContext, config: SalesConfig, cloud_db: SqlDatabase) -> SourceEvents:
+    """Daily demand per (day, product, location) over the history window ending at the latest sale day.
+
+    Aggregated with GROUP BY inside the cloud database, so raw sale lines never travel to Python. The
+    frame's ``attrs`` carry the window (``window_start``, ``window_end``).
+    """
+    spec = _spec("sales", config, cloud_db)
+    try:
+        frame, window = _read(
+            context, cloud_db, "sales",
+            lambda engine: queries.read_sales(
+                engine, spec, config.history_days, timeout_seconds=cloud_db.query_timeout_seconds
+            ),
+        )
+    except queries.SourceQueryError as error:
+        yield from _result("sales", _failed_read("sales", error))
+        return
+    result = validate_source("sales", frame)
+    extra: dict[str, Any] = {}
+    if window is not None:
+        result.frame.attrs["window_start"] = pd.Timestamp(window.start)
+        result.frame.attrs["window_end"] = pd.Timestamp(window.end)
+        extra = {
+            "window_start": dg.MetadataValue.text(window.start.isoformat()),
+            "window_end": dg.MetadataValue.text(window.end.isoformat()),
+            "window_days": dg.MetadataValue.int(window.days),
+            "units_sold": dg.MetadataValue.float(float(result.frame["quantity"].sum()) if result.passed else 0.0),
+        }
+    yield from _result("sales", result, extra)
+
+
+def _table_asset(table: str, resource_key: str, doc: str) -> dg.AssetsDefinition:
+    """A source asset that reads one on-prem table whole."""
+
+    @dg.asset(
+        name=table,
+        group_name=constants.SOURCES_GROUP,
+        kinds=KINDS,
+        check_specs=[_valid_check(table)],
+        required_resource_keys={resource_key},
+        description=doc,
+        code_version="1",
+    )
+    def _asset(context: dg.AssetExecutionContext, config: SourceConfig) -> SourceEvents:
+        database: SqlDatabase = getattr(context.resources, resource_key)
+        spec = _spec(table, config, database)
+        try:
+            frame = _read(
+                context, database, table,
+                lambda engine: queries.read_table(engine, spec, timeout_seconds=database.query_timeout_seconds),
+            )
+        except queries.SourceQueryError as error:
+            yield from _result(table, _failed_read(table, error))
+            return
+        yield from _result(table, validate_source(table, frame))
+
+    return _asset
+
+
+inventory = _table_asset(
+    "inventory", "onprem_db",
+    "Units on hand and on order per stocked (product, location) on the snapshot day (on-prem `inventory`). "
+    "NULL on_order reads as 0.",
+)
+costs = _table_asset(
+    "costs", "onprem_db",
+    "Unit cost, holding rate, stock-out and waste costs, shelf life and ordering rules per product "
+    "(on-prem `costs`). NULL min_order_qty reads as 0, NULL order_multiple as 1.",
+)
+locations = _table_asset(
+    "locations", "onprem_db",
+    "The location network (on-prem `locations`): echelon, parent and capacity per location; checked for "
+    "missing parents, echelons that do not follow the parent's, and cycles.",
+)
+receipts = _table_asset(
+    "receipts", "onprem_db",
+    "Purchase and transfer receipts (on-prem `receipts`), the source of lead-time statistics.",
+)
+
+SOURCE_ASSETS = [sales, inventory, costs, locations, receipts]

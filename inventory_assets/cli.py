@@ -1,0 +1,178 @@
+"""The ``inventory-assets`` console command.
+
+``inventory-assets demo-data`` writes demo source tables into the databases that
+``INVENTORY_CLOUD_DB_URL`` (``sales``) and ``INVENTORY_ONPREM_DB_URL`` (``locations``, ``inventory``,
+``costs``, ``receipts``) name. Exit codes: 0 done, 1 a database or other failure, 2 a usage error or
+target tables that exist without ``--replace``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from inventory_assets import db
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+_SIZES = ("small", "medium", "large")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not positive")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def _targets_help() -> str:
+    cloud = db.mask_url(db.DEFAULT_URLS[db.CLOUD_URL_VAR])
+    onprem = db.mask_url(db.DEFAULT_URLS[db.ONPREM_URL_VAR])
+    return (
+        f"Target databases: {db.CLOUD_URL_VAR} receives `sales` (default when unset: {cloud}); "
+        f"{db.ONPREM_URL_VAR} receives `locations`, `inventory`, `costs`, `receipts` (default when unset: "
+        f"{onprem}). Each is a SQLAlchemy URL: sqlite:///..., postgresql+psycopg://..., mysql+pymysql://..."
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    from inventory_assets.demo_data import PRESETS
+
+    parser = argparse.ArgumentParser(
+        prog="inventory-assets",
+        description="Inventory optimisation on Dagster: command-line tools.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    sizes = "; ".join(
+        f"{name}: {s.products:,} products, {s.dcs} DC(s) + {s.stores} stores, {s.days} days"
+        for name, s in PRESETS.items()
+    )
+    demo = commands.add_parser(
+        "demo-data",
+        help="write demo source tables (sales, locations, inventory, costs, receipts) into the configured databases",
+        description=(
+            "Generate a realistic demo retailer (fast movers and a long tail of intermittent items, weekly "
+            "seasonality, perishables, case packs, supplier lead times, DCs feeding stores) and write the "
+            "contract's source tables. " + _targets_help()
+        ),
+        epilog=f"Presets: {sizes}. Exit codes: 0 done, 1 failure, 2 usage error or tables exist without --replace.",
+    )
+    demo.add_argument(
+        "--size",
+        choices=_SIZES,
+        default=None,
+        help=(
+            "preset size (default small); --products/--dcs/--stores/--days override single fields. "
+            f"Written to the databases named by {db.CLOUD_URL_VAR} and {db.ONPREM_URL_VAR}"
+        ),
+    )
+    demo.add_argument("--products", type=_positive, metavar="N", help="number of products (overrides the preset)")
+    demo.add_argument(
+        "--dcs", type=_positive, metavar="N", help="number of distribution centres, echelon 0 (overrides the preset)"
+    )
+    demo.add_argument(
+        "--stores", type=_positive, metavar="N", help="number of stores, echelon 1, each fed by a DC (overrides preset)"
+    )
+    demo.add_argument(
+        "--days", type=_positive, metavar="N", help="days of sales history up to the end date (overrides the preset)"
+    )
+    demo.add_argument(
+        "--seed", type=_non_negative, metavar="N", help="random seed; the same seed gives the same data (default 42)"
+    )
+    demo.add_argument(
+        "--replace",
+        action="store_true",
+        help=(
+            "drop and recreate the target tables if they exist (without it the command refuses, exit code 2). "
+            f"Targets: `sales` in {db.CLOUD_URL_VAR} (default {db.mask_url(db.DEFAULT_URLS[db.CLOUD_URL_VAR])}), "
+            f"the other four in {db.ONPREM_URL_VAR} (default {db.mask_url(db.DEFAULT_URLS[db.ONPREM_URL_VAR])})"
+        ),
+    )
+    demo.add_argument("--quiet", action="store_true", help="print only errors and the final summary, no progress")
+    demo.set_defaults(handler=_demo_data)
+    return parser
+
+
+def _demo_data(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from inventory_assets import demo_data
+
+    try:
+        spec = demo_data.PRESETS[args.size or "small"].replace(
+            products=args.products, dcs=args.dcs, stores=args.stores, days=args.days, seed=args.seed
+        )
+    except ValueError as error:
+        print(f"inventory-assets demo-data: error: {error}", file=err)
+        return EXIT_USAGE
+    cloud_url = db.url_from_env(db.CLOUD_URL_VAR)
+    onprem_url = db.url_from_env(db.ONPREM_URL_VAR)
+    started = time.perf_counter()
+
+    def progress(message: str) -> None:
+        if not args.quiet:
+            print(f"[{time.perf_counter() - started:7.1f} s] {message}", file=out, flush=True)
+
+    print(
+        f"demo data: {spec.products:,} products, {spec.dcs} DC(s), {spec.stores} stores, {spec.days} days "
+        f"ending {spec.end_date:%Y-%m-%d}, seed {spec.seed}",
+        file=out,
+    )
+    print(f"  {db.CLOUD_URL_VAR} (sales): {db.mask_url(cloud_url)}", file=out)
+    print(
+        f"  {db.ONPREM_URL_VAR} (locations, inventory, costs, receipts): {db.mask_url(onprem_url)}",
+        file=out,
+        flush=True,
+    )
+    try:
+        counts = demo_data.build(spec, cloud_url, onprem_url, replace=args.replace, progress=progress)
+    except demo_data.TablesExistError as error:
+        print(f"inventory-assets demo-data: refused: {error}", file=err)
+        return EXIT_USAGE
+    except db.DatabaseError as error:
+        print(f"inventory-assets demo-data: failed: {error}", file=err)
+        return EXIT_FAILED
+    except Exception as error:  # noqa: BLE001 - report without a traceback, and without any password
+        urls = (cloud_url, onprem_url)
+        message = f"{type(error).__name__}: {error}"
+        for url in urls:
+            message = db.scrub(message, url)
+        print(f"inventory-assets demo-data: failed: {message}", file=err)
+        return EXIT_FAILED
+    seconds = time.perf_counter() - started
+    print(f"done in {seconds:.1f} s:", file=out)
+    width = max(len(name) for name in counts)
+    for name, rows in counts.items():
+        print(f"  {name:<{width}} {rows:>12,} rows", file=out)
+    out.flush()
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the command line; return the exit code (the console script exits with it)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = _parser().parse_args(list(argv) if argv is not None else None)
+    return args.handler(args, out, err)
+
+
+if __name__ == "__main__":  # python -m inventory_assets.cli
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Names shared by assets, checks, jobs and tests (asset keys, groups, check names)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+SOURCES_GROUP = "sources"
+FEATURES_GROUP = "features"
+PLANNING_GROUP = "planning"
+
+SOURCE_TABLES = ("sales", "inventory", "costs", "locations", "receipts")
+SOURCE_KEYS = {name: dg.AssetKey(name) for name in SOURCE_TABLES}
+
+VALID_CHECK = "{table}_valid"  # the blocking schema check of each source
+INVENTORY_REFERENCES_CHECK = "inventory_references_known"
+SALES_REFERENCES_CHECK = "sales_references_known"
+RECEIPTS_REFERENCES_CHECK = "receipts_references_known"
+
+DEFAULT_HISTORY_DAYS = 90

@@ -1,0 +1,21 @@
+"""The one place the project's ``dg.Definitions`` is assembled."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from inventory_assets import db
+from inventory_assets.assets.sources import SOURCE_ASSETS
+from inventory_assets.checks import SOURCE_CHECKS
+from inventory_assets.jobs import JOBS
+from inventory_assets.resources import database_resources
+
+# Unset database variables mean the embedded SQLite files under data/ (docs/data-contract.md).
+db.apply_default_urls()
+
+defs = dg.Definitions(
+    assets=[*SOURCE_ASSETS],
+    asset_checks=[*SOURCE_CHECKS],
+    jobs=JOBS,
+    resources=database_resources(),
+)

@@ -1,0 +1,193 @@
+"""The SQL that reads the sources: the contract's tables by default, or a user's own SELECT.
+
+Pure SQLAlchemy (no Dagster). Table names cannot be bound, so a configured table name must be listed by
+the database's own catalogue; a user's query must be a single SELECT (or WITH ... SELECT) and is used as a
+subquery; every value (the window's days) is bound. Sales are aggregated to daily demand per (day,
+product, location) inside the database, so raw sale lines never travel to Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+
+from inventory_assets import db
+
+# The contract's columns per source table (docs/data-contract.md).
+CONTRACT_COLUMNS: dict[str, list[str]] = {
+    "sales": ["sale_id", "sold_at", "product_id", "location_id", "quantity", "unit_price"],
+    "inventory": ["product_id", "location_id", "on_hand", "on_order", "as_of"],
+    "costs": [
+        "product_id", "unit_cost", "holding_cost_rate", "stockout_cost", "waste_cost",
+        "shelf_life_days", "min_order_qty", "order_multiple",
+    ],
+    "locations": ["location_id", "name", "echelon", "parent_location_id", "capacity_units"],
+    "receipts": ["product_id", "location_id", "ordered_at", "received_at", "quantity"],
+}
+# Columns a source may omit (they are nullable in the contract and read as NULL when absent).
+OPTIONAL_COLUMNS: dict[str, set[str]] = {
+    "sales": {"sale_id", "unit_price"},
+    "inventory": {"on_order"},
+    "costs": {"shelf_life_days", "min_order_qty", "order_multiple"},
+    "locations": {"name", "capacity_units"},
+    "receipts": set(),
+}
+SALES_REQUIRED = ["sold_at", "product_id", "location_id", "quantity"]
+
+_SELECT_ONLY = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
+_COMMENT = re.compile(r"(--[^\n]*)|(/\*.*?\*/)", re.DOTALL)
+
+
+class SourceQueryError(ValueError):
+    """A configured table name or query that cannot be used (a permanent error: never retried)."""
+
+
+class MissingColumnsError(SourceQueryError):
+    """The source lacks contract columns."""
+
+    def __init__(self, table: str, missing: list[str], present: list[str]) -> None:
+        self.table = table
+        self.missing = missing
+        self.present = present
+        super().__init__(
+            f"{table}: the source lacks the contract column(s) {', '.join(missing)}; "
+            f"it returns {', '.join(present) or 'no columns'}"
+        )
+
+
+def check_select(query: str) -> str:
+    """``query`` without a trailing semicolon if it is a single SELECT/WITH statement; else an error."""
+    text = _COMMENT.sub(" ", query).strip().rstrip(";").strip()
+    if not _SELECT_ONLY.match(text):
+        raise SourceQueryError("a source query must be a single SELECT (or WITH ... SELECT) statement")
+    if ";" in _strip_literals(text):
+        raise SourceQueryError("a source query must be a single statement (no ';' inside)")
+    return text
+
+
+def _strip_literals(text: str) -> str:
+    return re.sub(r"'(?:[^']|'')*'", "''", text)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Where a source's rows come from: the contract table (or another, checked by name) or a query."""
+
+    table: str
+    table_name: str | None = None
+    query: str | None = None
+
+    def from_clause(self, engine: sa.Engine) -> str:
+        """The SQL of the source rows, to be used as ``(...) AS src``."""
+        if self.query:
+            return check_select(self.query)
+        name = self.table_name or self.table
+        db.check_identifier(name, db.table_names(engine))
+        quoted = engine.dialect.identifier_preparer.quote(name)
+        return f"SELECT * FROM {quoted}"
+
+
+def source_columns(engine: sa.Engine, from_sql: str) -> list[str]:
+    """The column names the source returns (a query that fetches no row)."""
+    with engine.connect() as conn:
+        result = conn.execute(sa.text(f"SELECT * FROM ({from_sql}) src WHERE 1 = 0"))
+        columns = list(result.keys())
+    return columns
+
+
+def table_statement(table: str, present: list[str], from_sql: str) -> str:
+    """SELECT of the contract columns of ``table`` from the source (absent optional ones as NULL)."""
+    lowered = {c.lower(): c for c in present}
+    missing = [c for c in CONTRACT_COLUMNS[table] if c not in lowered and c not in OPTIONAL_COLUMNS[table]]
+    if missing:
+        raise MissingColumnsError(table, missing, present)
+    parts = []
+    for column in CONTRACT_COLUMNS[table]:
+        if table == "sales":
+            continue
+        # Contract names are plain identifiers: unquoted, they match the source's column in any case.
+        parts.append(f"src.{column} AS {column}" if column in lowered else f"NULL AS {column}")
+    return f"SELECT {', '.join(parts)} FROM ({from_sql}) src"
+
+
+def _day_expression(engine: sa.Engine, column: str) -> str:
+    return f"date({column})" if engine.dialect.name == "sqlite" else f"CAST({column} AS DATE)"
+
+
+def _bind_day(engine: sa.Engine, day: dt.date) -> object:
+    # SQLite stores dates as ISO text: compare text with text; other dialects bind a real date.
+    return day.isoformat() if engine.dialect.name == "sqlite" else day
+
+
+def sale_day_range(engine: sa.Engine, from_sql: str) -> tuple[dt.date, dt.date] | None:
+    """The earliest and the latest ``sold_at`` day of the source, or None when it has no rows."""
+    with engine.connect() as conn:
+        first, last = conn.execute(sa.text(f"SELECT MIN(src.sold_at), MAX(src.sold_at) FROM ({from_sql}) src")).one()
+    if last is None:
+        return None
+    return pd.Timestamp(first).date(), pd.Timestamp(last).date()
+
+
+def sales_statement(engine: sa.Engine, from_sql: str, present: list[str]) -> str:
+    """Daily demand per (day, product, location) within ``[:window_start, :window_end)``, aggregated in SQL."""
+    lowered = {c.lower() for c in present}
+    missing = [c for c in SALES_REQUIRED if c not in lowered]
+    if missing:
+        raise MissingColumnsError("sales", missing, present)
+    day = _day_expression(engine, "src.sold_at")
+    return (
+        f"SELECT {day} AS sale_date, src.product_id AS product_id, src.location_id AS location_id, "
+        "SUM(src.quantity) AS quantity, COUNT(*) AS sale_lines, "
+        "MIN(src.quantity) AS min_line_quantity, "
+        "SUM(CASE WHEN src.quantity IS NULL THEN 1 ELSE 0 END) AS null_quantity_lines "
+        f"FROM ({from_sql}) src "
+        "WHERE src.sold_at >= :window_start AND src.sold_at < :window_end "
+        f"GROUP BY {day}, src.product_id, src.location_id"
+    )
+
+
+@dataclass(frozen=True)
+class SalesWindow:
+    """The inclusive history window of the sales asset."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def read_sales(engine: sa.Engine, spec: SourceSpec, history_days: int, *, timeout_seconds: float | None = None):
+    """(daily demand frame, window): the ``history_days`` ending at the latest sale day, clipped to the first."""
+    if history_days < 1:
+        raise SourceQueryError("history_days must be at least 1")
+    from_sql = spec.from_clause(engine)
+    present = source_columns(engine, from_sql)
+    statement = sales_statement(engine, from_sql, present)
+    days = sale_day_range(engine, from_sql)
+    if days is None:
+        empty = pd.DataFrame(columns=["sale_date", "product_id", "location_id", "quantity", "sale_lines",
+                                      "min_line_quantity", "null_quantity_lines"])
+        return empty, None
+    first, latest = days
+    # The window ends at the latest sale day; it never starts before the first day the source holds,
+    # so a short history is not diluted with days that were never recorded.
+    window = SalesWindow(start=max(first, latest - dt.timedelta(days=history_days - 1)), end=latest)
+    params = {
+        "window_start": _bind_day(engine, window.start),
+        "window_end": _bind_day(engine, window.end + dt.timedelta(days=1)),
+    }
+    frame = db.read_frame(engine, statement, params, timeout_seconds=timeout_seconds)
+    return frame, window
+
+
+def read_table(engine: sa.Engine, spec: SourceSpec, *, timeout_seconds: float | None = None) -> pd.DataFrame:
+    """The contract columns of a non-sales source table."""
+    from_sql = spec.from_clause(engine)
+    present = source_columns(engine, from_sql)
+    return db.read_frame(engine, table_statement(spec.table, present, from_sql), timeout_seconds=timeout_seconds)

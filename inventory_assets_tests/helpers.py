@@ -1,0 +1,58 @@
+"""Helpers shared by the tests: demo databases, materializing through Dagster, reading results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from inventory_assets import db, demo_data
+from inventory_assets.definitions import defs
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: A demo small enough for a test: 30 products at 1 DC + 2 stores, 45 days of sales.
+TINY = demo_data.DemoSpec(products=30, dcs=1, stores=2, days=45, seed=7)
+
+
+def write_demo(urls: dict[str, str], spec: demo_data.DemoSpec = TINY) -> dict[str, int]:
+    """Generate ``spec`` into the cloud and on-prem databases named by ``urls`` (replacing tables)."""
+    return demo_data.build(spec, urls[db.CLOUD_URL_VAR], urls[db.ONPREM_URL_VAR], replace=True)
+
+
+def all_assets_and_checks() -> list:
+    """Every asset and asset check of the project's definitions."""
+    return [*defs.assets, *(defs.asset_checks or [])]
+
+
+def materialize(
+    selection: str | Sequence[str] = "*",
+    *,
+    instance: dg.DagsterInstance | None = None,
+    run_config: dict | dg.RunConfig | None = None,
+    raise_on_error: bool = False,
+) -> dg.ExecuteInProcessResult:
+    """Materialize ``selection`` of the project's definitions in process, against the env's databases."""
+    return dg.materialize(
+        all_assets_and_checks(),
+        selection=selection,
+        resources=defs.resources,
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        run_config=run_config,
+        raise_on_error=raise_on_error,
+    )
+
+
+def check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    """The run's check evaluations by check name."""
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def materialized_keys(result: dg.ExecuteInProcessResult) -> set[str]:
+    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+
+def value(result: dg.ExecuteInProcessResult, asset: str) -> pd.DataFrame:
+    return result.asset_value(dg.AssetKey(asset))

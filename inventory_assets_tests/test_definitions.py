@@ -1,0 +1,99 @@
+"""The definitions load, every asset follows the house rules, the instance is the project's, and the
+`dagster asset materialize` command a user's CI runs succeeds on fresh demo data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from inventory_assets import db
+from inventory_assets.definitions import defs
+from inventory_assets_tests.helpers import PROJECT_ROOT, write_demo
+
+
+def test_definitions_load() -> None:
+    dg.Definitions.validate_loadable(defs)
+    for job in ("sources_job",):
+        assert defs.resolve_job_def(job) is not None
+
+
+def test_every_asset_has_a_docstring_group_and_kinds() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.description and len(node.description) > 30, key
+        assert node.group_name in ("sources", "features", "planning"), key
+        assert node.kinds, key
+
+
+def test_the_source_urls_come_from_environment_variables() -> None:
+    for name, var in (("cloud_db", db.CLOUD_URL_VAR), ("onprem_db", db.ONPREM_URL_VAR), ("plan_db", db.PLAN_URL_VAR)):
+        resource = defs.resources[name]
+        assert isinstance(resource.url, dg.EnvVar) and resource.url.env_var_name == var
+
+
+def test_unset_urls_default_to_the_embedded_sqlite_files() -> None:
+    env: dict[str, str] = {db.CLOUD_URL_VAR: ""}
+    db.apply_default_urls(env)
+    assert env[db.CLOUD_URL_VAR] == f"sqlite:///{PROJECT_ROOT / 'data' / 'cloud.db'}"
+    assert env[db.PLAN_URL_VAR].endswith("data/plan.db")
+
+
+def test_the_instance_reads_the_projects_dagster_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    instance = dg.DagsterInstance.get()
+    try:
+        assert instance.get_settings("telemetry") == {"enabled": False}
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+        config = instance.get_concurrency_config()
+        assert config.run_queue_config.max_concurrent_runs == 2
+        assert config.pool_config.default_pool_limit == 1
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        assert instance.run_monitoring_enabled
+        assert instance.get_settings("run_monitoring")["free_slots_after_run_end_seconds"] == 30
+    finally:
+        instance.dispose()
+
+
+def _project_env(tmp_path: Path) -> dict[str, str]:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INVENTORY_")}
+    env["DAGSTER_HOME"] = str(home)
+    for var in db.DEFAULT_URLS:
+        env[var] = f"sqlite:///{tmp_path / (var.lower() + '.db')}"
+    return env
+
+
+@pytest.mark.slow
+def test_dagster_asset_materialize_command_succeeds_on_fresh_demo_data(tmp_path: Path) -> None:
+    env = _project_env(tmp_path)
+    write_demo({var: env[var] for var in db.DEFAULT_URLS})
+    dagster = Path(sys.executable).parent / "dagster"
+    completed = subprocess.run(
+        [str(dagster), "asset", "materialize", "-m", "inventory_assets.definitions", "--select", "*"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    assert "RUN_SUCCESS" in completed.stderr
+    os.environ["DAGSTER_HOME"], saved = env["DAGSTER_HOME"], os.environ.get("DAGSTER_HOME")
+    instance = dg.DagsterInstance.get()
+    if saved is None:
+        del os.environ["DAGSTER_HOME"]
+    else:
+        os.environ["DAGSTER_HOME"] = saved
+    try:
+        records = instance.get_run_records()
+        assert len(records) == 1 and records[0].dagster_run.status == dg.DagsterRunStatus.SUCCESS
+        for key in defs.resolve_asset_graph().get_all_asset_keys():
+            assert instance.get_latest_materialization_event(key) is not None, key
+    finally:
+        instance.dispose()

@@ -1,0 +1,107 @@
+"""The source SQL: table names checked against the catalogue, user queries SELECT-only, values bound."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from inventory_assets import db, queries
+from inventory_assets_tests.conftest import backend_params
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DROP TABLE sales",
+        "SELECT * FROM sales; DROP TABLE sales",
+        "DELETE FROM sales",
+        "UPDATE sales SET quantity = 0",
+        "  -- comment\n INSERT INTO sales VALUES (1)",
+    ],
+)
+def test_non_select_queries_are_rejected(query: str) -> None:
+    with pytest.raises(queries.SourceQueryError):
+        queries.check_select(query)
+
+
+def test_select_and_with_are_accepted() -> None:
+    assert queries.check_select("SELECT 1;") == "SELECT 1"
+    assert queries.check_select("with x as (select 1 as a) select a from x").startswith("with")
+    assert queries.check_select("SELECT ';' AS semi") == "SELECT ';' AS semi"
+
+
+def _sales_table(url: str, rows: list[dict]) -> sa.Engine:
+    engine = db.make_engine(url)
+    meta = sa.MetaData()
+    table = sa.Table(
+        "sales", meta,
+        sa.Column("sale_id", sa.BigInteger, primary_key=True),
+        sa.Column("sold_at", sa.Date, nullable=False),
+        sa.Column("product_id", sa.String(64), nullable=False),
+        sa.Column("location_id", sa.String(64), nullable=False),
+        sa.Column("quantity", sa.Numeric(18, 4)),
+        sa.Column("unit_price", sa.Numeric(18, 4)),
+    )
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(table.insert(), rows)
+    return engine
+
+
+SALES_ROWS = [
+    {"sale_id": 1, "sold_at": dt.date(2026, 1, 1), "product_id": "P1", "location_id": "S1", "quantity": 9, "unit_price": 1},
+    {"sale_id": 2, "sold_at": dt.date(2026, 1, 10), "product_id": "P1", "location_id": "S1", "quantity": 2, "unit_price": 1},
+    {"sale_id": 3, "sold_at": dt.date(2026, 1, 10), "product_id": "P1", "location_id": "S1", "quantity": 3, "unit_price": None},
+    {"sale_id": 4, "sold_at": dt.date(2026, 1, 9), "product_id": "P😀", "location_id": "S1", "quantity": 1.5, "unit_price": 2},
+]
+
+
+@pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
+def test_sales_are_aggregated_in_the_database_over_the_window(empty_database: str) -> None:
+    engine = _sales_table(empty_database, SALES_ROWS)
+    frame, window = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=2)
+    assert window == queries.SalesWindow(dt.date(2026, 1, 9), dt.date(2026, 1, 10))
+    frame = frame.sort_values("product_id").reset_index(drop=True)
+    assert frame["product_id"].tolist() == ["P1", "P😀"]
+    assert [float(q) for q in frame["quantity"]] == [5.0, 1.5]
+    assert [int(n) for n in frame["sale_lines"]] == [2, 1]
+    assert pd.Timestamp(frame.loc[0, "sale_date"]) == pd.Timestamp("2026-01-10")
+
+
+@pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
+def test_table_names_that_inject_sql_are_rejected(empty_database: str) -> None:
+    engine = _sales_table(empty_database, SALES_ROWS)
+    spec = queries.SourceSpec("sales", table_name="sales; DROP TABLE sales")
+    with pytest.raises(ValueError, match="unknown table"):
+        queries.read_sales(engine, spec, history_days=30)
+    assert "sales" in db.table_names(engine)
+
+
+@pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
+def test_a_users_query_replaces_the_table(empty_database: str) -> None:
+    engine = _sales_table(empty_database, SALES_ROWS)
+    spec = queries.SourceSpec("sales", query="SELECT * FROM sales WHERE location_id = 'S1' AND quantity < 5")
+    frame, window = queries.read_sales(engine, spec, history_days=365)
+    assert window.end == dt.date(2026, 1, 10)
+    assert sorted(float(q) for q in frame["quantity"]) == [1.5, 5.0]
+
+
+def test_missing_sales_columns_are_named(tmp_path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE sales (sale_id INTEGER, sold_at DATE, product_id TEXT)")
+    with pytest.raises(queries.MissingColumnsError, match="location_id, quantity"):
+        queries.read_sales(engine, queries.SourceSpec("sales"), history_days=30)
+
+
+def test_absent_optional_columns_read_as_null(tmp_path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE inventory (product_id TEXT, location_id TEXT, on_hand REAL, as_of DATE, extra TEXT)")
+        conn.exec_driver_sql("INSERT INTO inventory VALUES ('P1', 'S1', 3, '2026-01-01', 'x')")
+    frame = queries.read_table(engine, queries.SourceSpec("inventory"))
+    assert list(frame.columns) == queries.CONTRACT_COLUMNS["inventory"]
+    assert frame.loc[0, "on_order"] is None
