@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from inventory_assets import db
+from inventory_assets.assets.features import FEATURE_ASSETS
 from inventory_assets.assets.sources import SOURCE_ASSETS
 from inventory_assets.checks import SOURCE_CHECKS
 from inventory_assets.jobs import JOBS
@@ -14,8 +15,11 @@ from inventory_assets.resources import database_resources
 db.apply_default_urls()
 
 defs = dg.Definitions(
-    assets=[*SOURCE_ASSETS],
+    assets=[*SOURCE_ASSETS, *FEATURE_ASSETS],
     asset_checks=[*SOURCE_CHECKS],
     jobs=JOBS,
     resources=database_resources(),
+    # One process per run: on small machines a process per step costs more than the steps themselves.
+    # Jobs that want parallel steps set the multiprocess executor (docs/operations.md).
+    executor=dg.in_process_executor,
 )

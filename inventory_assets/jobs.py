@@ -1,4 +1,4 @@
-"""Jobs: the source tables alone (more jobs join as the graph grows)."""
+"""Jobs: the whole planning graph, and the source tables alone."""
 
 from __future__ import annotations
 
@@ -6,10 +6,16 @@ import dagster as dg
 
 from inventory_assets import constants
 
+planning_job = dg.define_asset_job(
+    name="planning_job",
+    selection=dg.AssetSelection.all(),
+    description="The whole graph: read and validate the sources, build the features, solve and write the plan.",
+)
+
 sources_job = dg.define_asset_job(
     name="sources_job",
     selection=dg.AssetSelection.groups(constants.SOURCES_GROUP),
     description="Read and validate the five source tables.",
 )
 
-JOBS = [sources_job]
+JOBS = [planning_job, sources_job]

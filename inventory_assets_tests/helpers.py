@@ -22,6 +22,20 @@ def write_demo(urls: dict[str, str], spec: demo_data.DemoSpec = TINY) -> dict[st
     return demo_data.build(spec, urls[db.CLOUD_URL_VAR], urls[db.ONPREM_URL_VAR], replace=True)
 
 
+def point_databases_at(url: str | None, tmp_path: Path, monkeypatch) -> dict[str, str]:
+    """Point the three database variables at ``url`` (emptied first), or at fresh SQLite files when None."""
+    from inventory_assets_tests.conftest import drop_all_tables
+
+    if url is None:
+        urls = {var: f"sqlite:///{tmp_path / (var.lower() + '.db')}" for var in db.DEFAULT_URLS}
+    else:
+        drop_all_tables(url)
+        urls = {var: url for var in db.DEFAULT_URLS}
+    for var, value_ in urls.items():
+        monkeypatch.setenv(var, value_)
+    return urls
+
+
 def all_assets_and_checks() -> list:
     """Every asset and asset check of the project's definitions."""
     return [*defs.assets, *(defs.asset_checks or [])]

@@ -19,7 +19,7 @@ from inventory_assets_tests.helpers import PROJECT_ROOT, write_demo
 
 def test_definitions_load() -> None:
     dg.Definitions.validate_loadable(defs)
-    for job in ("sources_job",):
+    for job in ("planning_job", "sources_job"):
         assert defs.resolve_job_def(job) is not None
 
 

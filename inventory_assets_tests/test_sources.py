@@ -9,7 +9,14 @@ import sqlalchemy as sa
 import dagster as dg
 from inventory_assets import constants, db, tables
 from inventory_assets_tests.conftest import backend_params
-from inventory_assets_tests.helpers import check_results, materialize, materialized_keys, value, write_demo
+from inventory_assets_tests.helpers import (
+    check_results,
+    materialize,
+    materialized_keys,
+    point_databases_at,
+    value,
+    write_demo,
+)
 
 SOURCES = dg.AssetSelection.groups(constants.SOURCES_GROUP)
 VALID = {t: constants.VALID_CHECK.format(table=t) for t in constants.SOURCE_TABLES}
@@ -52,18 +59,9 @@ def _source_frames(urls: dict[str, str]) -> dict[str, pd.DataFrame]:
 def test_same_frames_from_sqlite_postgresql_and_mariadb(
     tmp_path, monkeypatch: pytest.MonkeyPatch, postgres_database: str, mariadb_database: str
 ) -> None:
-    from inventory_assets_tests.conftest import drop_all_tables
-
     frames = {}
     for backend, url in (("sqlite", None), ("postgresql", postgres_database), ("mariadb", mariadb_database)):
-        if url is None:
-            urls = {var: f"sqlite:///{tmp_path / (var.lower() + '.db')}" for var in db.DEFAULT_URLS}
-        else:
-            drop_all_tables(url)
-            urls = {var: url for var in db.DEFAULT_URLS}
-        for var, u in urls.items():
-            monkeypatch.setenv(var, u)
-        frames[backend] = _source_frames(urls)
+        frames[backend] = _source_frames(point_databases_at(url, tmp_path, monkeypatch))
     for table in constants.SOURCE_TABLES:
         reference = frames["sqlite"][table]
         for backend in ("postgresql", "mariadb"):
