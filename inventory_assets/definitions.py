@@ -6,6 +6,7 @@ import dagster as dg
 
 from inventory_assets import db
 from inventory_assets.assets.features import FEATURE_ASSETS
+from inventory_assets.assets.planning import PLANNING_ASSETS
 from inventory_assets.assets.sources import SOURCE_ASSETS
 from inventory_assets.checks import SOURCE_CHECKS
 from inventory_assets.jobs import JOBS
@@ -15,7 +16,7 @@ from inventory_assets.resources import database_resources
 db.apply_default_urls()
 
 defs = dg.Definitions(
-    assets=[*SOURCE_ASSETS, *FEATURE_ASSETS],
+    assets=[*SOURCE_ASSETS, *FEATURE_ASSETS, *PLANNING_ASSETS],
     asset_checks=[*SOURCE_CHECKS],
     jobs=JOBS,
     resources=database_resources(),

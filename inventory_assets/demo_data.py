@@ -48,6 +48,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+from scipy import stats
 import pandas as pd
 import sqlalchemy as sa
 
@@ -279,8 +280,8 @@ def _position(w: _World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     is_dc[:D] = True
     shape = (P, D + S)
 
-    # Days of cover: lognormal around ~12 days at stores and ~10 at DCs, plus stock-outs and overstock.
-    cover = np.where(is_dc, np.exp(rng.normal(np.log(5.0), 0.5, shape)), np.exp(rng.normal(np.log(12.0), 0.5, shape)))
+    # Days of cover: lognormal around ~12 days at stores and ~2.5 at DCs (before their floor below), plus stock-outs and overstock.
+    cover = np.where(is_dc, np.exp(rng.normal(np.log(2.5), 0.5, shape)), np.exp(rng.normal(np.log(12.0), 0.5, shape)))
     state = rng.random(shape)
     out, near, over = state < 0.05, (state >= 0.05) & (state < 0.11), state >= 0.89
     cover = np.where(near, rng.uniform(0.0, 2.0, shape), cover)
@@ -302,7 +303,25 @@ def _position(w: _World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         np.where(u < 0.25, np.nan, np.where(u < 0.60, 0.0, open_qty)),
         np.where(u < 0.30, np.nan, np.where(u < 0.80, 0.0, open_qty)),
     )
+    # A DC holds stock for its stores: on hand, at least what its stores could pull this cycle to refill
+    # even their slowest, most variable items to a high service level (see _store_refill).
+    store_need = _store_refill(w, on_hand[:, D:] + np.nan_to_num(on_order[:, D:]))
+    dc_floor = np.zeros((P, D))
+    for d in range(D):
+        dc_floor[:, d] = store_need[:, w.store_dc == d].sum(axis=1)
+    on_hand[:, :D] = np.maximum(on_hand[:, :D], dc_floor)
     return on_hand.astype(float), on_order, demand
+
+
+def _store_refill(
+    w: _World, store_position: np.ndarray, *, scale: float = 1.6, quantile: float = 0.998, spare_cases: float = 2.0
+) -> np.ndarray:
+    """Units per (product, store) that could be pulled this cycle to refill a store to a high service
+    level: the 99.8 % Poisson quantile of 1.6 times the demand over a transfer lead time plus a week
+    (room for over-dispersed demand), less the store's position, in whole cases plus two spare cases."""
+    pack = np.nan_to_num(w.pack, nan=1.0)[:, None]
+    need = np.maximum(0.0, stats.poisson.ppf(quantile, scale * w.rate * 9.0) - store_position)
+    return np.where(w.stocked & (need > 0), (np.ceil(need / pack) + spare_cases) * pack, 0.0)
 
 
 def _stocked_all(w: _World) -> np.ndarray:
@@ -338,9 +357,20 @@ def _locations(w: _World, on_hand: np.ndarray, on_order: np.ndarray, demand: np.
     target = np.where(w.stocked, target, 0.0).sum(axis=0)
     held = np.where(w.stocked, on_hand[:, D:] + np.nan_to_num(on_order[:, D:]), 0.0).sum(axis=0)
     factor = rng.uniform(1.25, 2.0, S)
+    store_capacity = target * factor
+    # A few stores are tight: room for half of what topping every item up would add, but always for
+    # refilling their low high-value (critical) items, so that a plan's critical minimum fits.
+    value = w.rate.sum(axis=1) * w.unit_cost
+    order = np.argsort(-value, kind="stable")
+    top = np.zeros(len(value), dtype=bool)
+    top[order[np.cumsum(value[order]) <= 0.85 * max(value.sum(), 1e-9)]] = True  # roughly the A items
+    position = on_hand[:, D:] + np.nan_to_num(on_order[:, D:])
+    low = top[:, None] & (position < protection)
+    critical_room = np.where(low, _store_refill(w, position, scale=1.0, quantile=0.99, spare_cases=1.0), 0.0)
     binding = rng.permutation(S)[: max(1, round(S * 0.2))]
-    factor[binding] = rng.uniform(0.80, 0.92, len(binding))
-    store_capacity = np.ceil(np.maximum(target * factor, held * 1.02) / 100.0) * 100.0
+    tight = np.maximum(held + 0.5 * (target - held), held + critical_room.sum(axis=0))
+    store_capacity[binding] = tight[binding]
+    store_capacity = np.ceil(np.maximum(store_capacity, held * 1.02) / 10.0) * 10.0
     dc_held = on_hand[:, :D].sum(axis=0) + np.nan_to_num(on_order[:, :D]).sum(axis=0)
     dc_capacity = np.where(
         np.arange(D) % 2 == 0, np.nan, np.ceil(dc_held * rng.uniform(4.0, 6.0, D) / 1000.0) * 1000.0

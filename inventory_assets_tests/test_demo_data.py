@@ -49,6 +49,25 @@ def _store_pairs(inventory: pd.DataFrame) -> pd.DataFrame:
     return inventory.loc[inventory["location_id"].str.startswith("S"), ["product_id", "location_id"]]
 
 
+@pytest.fixture(scope="module")
+def small_plans(small: dict[str, pd.DataFrame]) -> dict[float, pd.DataFrame]:
+    """The plan of the `small` preset at a $100,000 budget and with no budget limit (pure core, no Dagster)."""
+    from inventory_assets.analytics.features import compute_features
+    from inventory_assets.analytics.merge import merge_dataset
+    from inventory_assets.optimization.params import PlanParameters
+    from inventory_assets.optimization.plan import plan_procurement
+    from inventory_assets.validation import validate_source
+
+    sales = small["sales"].assign(sale_date=pd.to_datetime(small["sales"]["sold_at"]).dt.normalize())
+    daily = sales.groupby(["sale_date", "product_id", "location_id"], as_index=False)["quantity"].sum()
+    end = daily["sale_date"].max()
+    start = end - pd.Timedelta(days=89)
+    sources = {t: validate_source(t, small[t]).frame for t in ("inventory", "costs", "locations", "receipts")}
+    merged, _ = merge_dataset(daily[daily["sale_date"] >= start], *sources.values(), window_start=start, window_end=end)
+    features = compute_features(merged)
+    return {b: plan_procurement(features, PlanParameters(budget=b)).plan for b in (100_000.0, 1e9)}
+
+
 # --- spec and determinism ------------------------------------------------------------------------------
 
 def test_presets_match_the_issue() -> None:
@@ -214,23 +233,15 @@ def test_stock_positions_spread(small: dict[str, pd.DataFrame]) -> None:
     assert dc["on_hand"].sum() > 0.25 * stores["rate"].sum() * 7
 
 
-def test_capacity_binds_for_a_few_stores(small: dict[str, pd.DataFrame]) -> None:
-    spec = PRESETS["small"]
-    sales, inventory, locations = small["sales"], small["inventory"], small["locations"]
-    rate = (sales.groupby(["product_id", "location_id"])["quantity"].sum() / spec.days).rename("rate")
-    inv = inventory.merge(rate.reset_index(), how="left").fillna({"rate": 0.0})
-    position = inv["on_hand"] + inv["on_order"].fillna(0)
-    protection = inv["rate"] * 9
-    inv["target"] = np.maximum(protection + 1.65 * np.sqrt(protection), position)
-    inv["position"] = position
-    per_store = inv.groupby("location_id")[["target", "position"]].sum()
+def test_capacity_binds_for_a_few_stores(small_plans: dict[float, pd.DataFrame], small: dict) -> None:
+    """Today's stock fits every store; topping up (no budget limit) is held back by capacity at a few."""
+    locations, inventory = small["locations"], small["inventory"]
     stores = locations[locations["echelon"] == 1].set_index("location_id")["capacity_units"]
-    assert stores.notna().all()
-    assert (stores >= per_store.loc[stores.index, "position"]).all()  # today's stock fits
-    binding = stores < per_store.loc[stores.index, "target"]
-    assert 1 <= binding.sum() < len(stores)  # topping up would overflow a few stores only
-    dcs = locations[locations["echelon"] == 0]["capacity_units"]
-    assert dcs.isna().all() or (dcs.dropna() > 3 * per_store["position"].sum()).all()
+    held = inventory.assign(p=inventory["on_hand"] + inventory["on_order"].fillna(0)).groupby("location_id")["p"].sum()
+    assert stores.notna().all() and (stores >= held.loc[stores.index]).all()
+    unconstrained = small_plans[1e9]
+    capped = unconstrained.loc[unconstrained["reason_code"] == "limited_by_capacity", "location_id"].unique()
+    assert 1 <= len(capped) < len(stores)
 
 
 # --- the shape of demand ------------------------------------------------------------------------------
@@ -268,36 +279,14 @@ def test_cheaper_and_perishable_items_sell_faster(shape: dict[str, pd.DataFrame]
     assert costs["units"].corr(costs["unit_cost"], method="spearman") < -0.1
 
 
-def test_small_is_calibrated_for_a_100k_budget(small: dict[str, pd.DataFrame]) -> None:
-    """Topping the DC up costs clearly more than $100,000; the safety stock of the 80 %-value products far less.
-
-    Textbook periodic review at the root (DC) rows: T = mean supplier lead time + 7 days review;
-    order-up-to = echelon demand mean x T + z x std x sqrt(T); spend = (order-up-to - position)+ x unit cost.
-    """
-    spec, z, budget = PRESETS["small"], 2.05, 100_000.0
-    sales, inventory, costs, receipts = (small[n] for n in ("sales", "inventory", "costs", "receipts"))
-    window = pd.date_range(spec.start_date, spec.end_date, freq="D")
-    daily = sales.pivot_table(index="product_id", columns="sold_at", values="quantity", aggfunc="sum")
-    daily = daily.reindex(index=costs["product_id"], columns=window).fillna(0.0)
-    demand = pd.DataFrame({"mean": daily.mean(axis=1), "std": daily.std(axis=1)})
-    lead = receipts.assign(lead=(receipts["received_at"] - receipts["ordered_at"]).dt.days)
-    lead = lead[lead["location_id"] == "DC01"].groupby("product_id")["lead"].mean()
-
-    dc = inventory[inventory["location_id"] == "DC01"].set_index("product_id")
-    dc = dc.join(demand).join(lead).join(costs.set_index("product_id")["unit_cost"])
-    protection = dc["lead"] + 7
-    safety = z * dc["std"] * np.sqrt(protection)
-    order_up_to = dc["mean"] * protection + safety
-    position = dc["on_hand"] + dc["on_order"].fillna(0)
-    spend = ((order_up_to - position).clip(lower=0) * dc["unit_cost"]).sum()
-
-    value = (demand["mean"] * 365 * costs.set_index("product_id")["unit_cost"]).sort_values(ascending=False)
-    top = value.index[(value.cumsum() / value.sum()).shift(fill_value=0) < 0.8]
-    safety_cost_top = (safety * dc["unit_cost"])[top].sum()
-
-    assert spend > 1.3 * budget, spend
-    assert safety_cost_top < 0.75 * budget, safety_cost_top
-    assert 0.1 * len(value) < len(top) < 0.5 * len(value)
+def test_small_is_calibrated_for_a_100k_budget(small_plans: dict[float, pd.DataFrame]) -> None:
+    """The real plan (features + model) on `small`: feasible with $100,000 (critical safety stocks fit),
+    the budget binds, and the unconstrained plan would spend clearly more."""
+    constrained, unconstrained = small_plans[100_000.0], small_plans[1e9]
+    spend = constrained["order_value"].sum()
+    assert 0.99 * 100_000 <= spend <= 100_000 + 1e-6
+    assert (constrained["reason_code"] == "limited_by_budget").sum() > 10
+    assert unconstrained["order_value"].sum() > 1.3 * 100_000
 
 
 # --- writing to the databases -------------------------------------------------------------------------

@@ -1,0 +1,189 @@
+"""Turn a solved plan back into the `procurement_plan` frame and its run summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from inventory_assets.optimization.data import PlanData
+from inventory_assets.optimization.evaluate import PlanEvaluation
+from inventory_assets.optimization.reasons import REASON_CODES, reason_codes
+
+PLAN_COLUMNS: tuple[str, ...] = (
+    "product_id",
+    "location_id",
+    "source_location_id",
+    "echelon",
+    "abc_class",
+    "is_critical",
+    "is_perishable",
+    "order_qty",
+    "order_value",
+    "unit_cost",
+    "order_multiple",
+    "min_order_qty",
+    "on_hand",
+    "on_order",
+    "transfers_out",
+    "capacity_units",
+    "position_before",
+    "position_after",
+    "order_up_to",
+    "safety_stock",
+    "stockout_risk_before",
+    "stockout_risk_after",
+    "expected_shortfall_after",
+    "expected_waste_after",
+    "holding_cost",
+    "shortfall_cost",
+    "waste_cost",
+    "reason_code",
+)
+"""Columns of the plan frame, in order (documented in docs/model.md and plan_schema.py)."""
+
+TOP_ORDERS = 10
+
+
+def _stockout_risk(features: pd.DataFrame, position: np.ndarray) -> np.ndarray:
+    from inventory_assets.analytics.risk import stockout_risk  # the analytics layer's definition
+
+    return np.asarray(stockout_risk(features, position), dtype=float)
+
+
+def extract_plan(data: PlanData, ev: PlanEvaluation) -> pd.DataFrame:
+    """The plan frame: one row per (product, location), sorted by key, fresh RangeIndex."""
+    frame = data.frame
+    x = ev.x
+    purchase = data.is_root
+    source = frame["parent_location_id"].astype("str").where(~purchase, None)
+    plan = pd.DataFrame({
+        "product_id": frame["product_id"].astype("str"),
+        "location_id": frame["location_id"].astype("str"),
+        "source_location_id": source,
+        "echelon": data.level.astype(np.int64),
+        "abc_class": frame["abc_class"].astype("str"),
+        "is_critical": data.critical,
+        "is_perishable": data.perishable,
+        "order_qty": x,
+        "order_value": np.where(purchase, x * data.unit_cost, 0.0),
+        "unit_cost": data.unit_cost,
+        "order_multiple": data.order_multiple,
+        "min_order_qty": data.min_order_qty,
+        "on_hand": data.on_hand,
+        "on_order": data.on_order,
+        "transfers_out": ev.pulls,
+        "capacity_units": data.capacity[data.loc],
+        "position_before": data.base,
+        "position_after": ev.position,
+        "order_up_to": data.target,
+        "safety_stock": data.safety,
+        "stockout_risk_before": _stockout_risk(frame, data.base),
+        "stockout_risk_after": _stockout_risk(frame, ev.position),
+        "expected_shortfall_after": ev.shortfall_units,
+        "expected_waste_after": ev.waste_units,
+        "holding_cost": ev.holding,
+        "shortfall_cost": ev.shortfall_cost,
+        "waste_cost": ev.waste_cost,
+        "reason_code": pd.Series(reason_codes(data, ev), dtype="str"),
+    })
+    plan["capacity_units"] = plan["capacity_units"].replace(np.inf, np.nan)
+    return plan
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """Run figures of one plan (numbers, so the UI can plot them across runs)."""
+
+    status: str
+    """``optimal`` or ``feasible_<limit>`` (accepted at a time/iteration limit)."""
+    is_optimal: bool
+    engine: str
+    """``pyomo`` (Pyomo model + standard-form compiler) or ``matrix`` (direct numpy)."""
+    solver: str
+    """HiGHS method: ``mip``, ``simplex`` or ``ipm``."""
+    relaxed: bool
+    """True: LP relaxation rounded to packs/MOQs (`relax_integrality`)."""
+    objective: float
+    """Total cost of the returned plan: holding + shortfall + waste, $."""
+    holding_cost: float
+    shortfall_cost: float
+    waste_cost: float
+    solver_objective: float
+    """HiGHS's objective (for a relaxed run: the LP bound before rounding)."""
+    rounding_gap: float
+    """(objective - LP bound) / |objective| for relaxed runs, 0 otherwise."""
+    mip_gap: float
+    """HiGHS's relative MIP gap (0 for an optimal LP; nan if unknown)."""
+    spend: float
+    budget: float
+    budget_shadow_price: float
+    """Cost saved per extra $ of budget (>= 0); MIP: LP with order/no-order decisions fixed."""
+    n_rows: int
+    n_variables: int
+    n_constraints: int
+    n_integer: int
+    n_nonzeros: int
+    build_seconds: float
+    solve_seconds: float
+    extract_seconds: float
+    n_orders: int
+    n_purchases: int
+    n_transfers: int
+    units_ordered: float
+    reason_counts: dict[str, int] = field(default_factory=dict)
+    top_orders: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False)
+
+    @property
+    def total_seconds(self) -> float:
+        return self.build_seconds + self.solve_seconds + self.extract_seconds
+
+    def to_dict(self) -> dict:
+        """Plain dict: numbers and strings, ``reason_counts`` flattened to ``reason_<code>``,
+        ``top_orders`` as markdown under ``top_orders_markdown``."""
+        out = {k: v for k, v in asdict(self).items() if k not in ("reason_counts", "top_orders")}
+        out["total_seconds"] = self.total_seconds
+        for code in REASON_CODES:
+            out[f"reason_{code}"] = int(self.reason_counts.get(code, 0))
+        out["top_orders_markdown"] = self.top_orders.to_markdown(index=False) if len(self.top_orders) else ""
+        return out
+
+
+def top_orders(plan: pd.DataFrame, k: int = TOP_ORDERS) -> pd.DataFrame:
+    """The k largest orders by value (purchases) then quantity (transfers)."""
+    orders = plan[plan["order_qty"] > 0]
+    cols = ["product_id", "location_id", "source_location_id", "order_qty", "order_value", "reason_code"]
+    top = orders.sort_values(["order_value", "order_qty"], ascending=False).head(k)[cols].reset_index(drop=True)
+    top["source_location_id"] = top["source_location_id"].astype(object).where(
+        top["source_location_id"].notna(), "supplier")
+    return top
+
+
+def summarize(
+    data: PlanData,
+    ev: PlanEvaluation,
+    plan: pd.DataFrame,
+    **figures,
+) -> PlanSummary:
+    """Build the `PlanSummary` from the evaluated plan and the solve figures."""
+    counts = Counter(plan["reason_code"].tolist())
+    ordered = ev.x > 0
+    objective = ev.objective
+    return PlanSummary(
+        objective=objective,
+        holding_cost=float(ev.holding.sum()),
+        shortfall_cost=float(ev.shortfall_cost.sum()),
+        waste_cost=float(ev.waste_cost.sum()),
+        spend=ev.spend,
+        budget=data.budget,
+        n_rows=data.n,
+        n_orders=int(ordered.sum()),
+        n_purchases=int((ordered & data.is_root).sum()),
+        n_transfers=int((ordered & ~data.is_root).sum()),
+        units_ordered=float(ev.x.sum()),
+        reason_counts={code: int(counts.get(code, 0)) for code in REASON_CODES},
+        top_orders=top_orders(plan),
+        **figures,
+    )

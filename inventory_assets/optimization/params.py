@@ -1,0 +1,79 @@
+"""Run-time parameters of the procurement plan (mirrored by the Dagster `PlanConfig`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+DEFAULT_BUDGET = 100_000.0
+"""Procurement budget of one cycle in currency units (the second seed's $100,000)."""
+
+
+@dataclass(frozen=True)
+class PlanParameters:
+    """The knobs of one planning run; every field has a safe default.
+
+    The Dagster wiring mirrors these fields one to one as a `dg.Config`
+    (`PlanConfig`); `FIELD_DOCS` holds the descriptions to reuse there.
+    """
+
+    budget: float = DEFAULT_BUDGET
+    """Most money the cycle may spend on supplier purchases (transfers are free)."""
+
+    critical_classes: tuple[str, ...] = ("A",)
+    """ABC classes whose items must end at or above their safety stock (hard constraint)."""
+
+    review_period_days: float | None = None
+    """Days the holding cost is charged for; None uses each row's `review_days` from the features."""
+
+    time_limit_seconds: float = 300.0
+    """Wall-clock limit of the HiGHS solve; a feasible plan found by then is accepted and flagged."""
+
+    mip_rel_gap: float = 1e-4
+    """Relative MIP gap at which HiGHS stops (0.0001 = proven within 0.01% of the optimum)."""
+
+    threads: int = 0
+    """HiGHS threads; 0 lets HiGHS choose (half the cores)."""
+
+    relax_integrality: bool = False
+    """Solve the LP relaxation and round to packs and MOQs with the documented rule (fast, not exact)."""
+
+    def __post_init__(self) -> None:
+        # Accept any iterable of class labels, store an immutable tuple.
+        object.__setattr__(self, "critical_classes", tuple(str(c) for c in self.critical_classes))
+        if not (isinstance(self.budget, (int, float)) and math.isfinite(self.budget) and self.budget >= 0):
+            raise ValueError(f"budget must be a finite number >= 0, got {self.budget!r}")
+        if self.review_period_days is not None and not (
+            math.isfinite(self.review_period_days) and self.review_period_days > 0
+        ):
+            raise ValueError(f"review_period_days must be > 0 or None, got {self.review_period_days!r}")
+        if not (math.isfinite(self.time_limit_seconds) and self.time_limit_seconds > 0):
+            raise ValueError(f"time_limit_seconds must be > 0, got {self.time_limit_seconds!r}")
+        if not (0 <= self.mip_rel_gap < 1):
+            raise ValueError(f"mip_rel_gap must be in [0, 1), got {self.mip_rel_gap!r}")
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0, got {self.threads!r}")
+
+
+def _field_docs() -> dict[str, str]:
+    """Field descriptions (the attribute docstrings above), for `dg.Config` `Field(description=...)`."""
+    return {
+        "budget": "Most money the cycle may spend on supplier purchases, in currency units "
+        "(transfers between locations are free). Default 100,000.",
+        "critical_classes": "ABC classes whose items must end the cycle at or above their safety "
+        "stock; a hard constraint. Default ['A'].",
+        "review_period_days": "Days the holding cost is charged for; null uses each row's "
+        "review_days from the features (the period the order-up-to levels were computed for).",
+        "time_limit_seconds": "Wall-clock limit of the HiGHS solve in seconds; a feasible plan "
+        "found by then is accepted and reported as such.",
+        "mip_rel_gap": "Relative MIP gap at which HiGHS stops (0.0001 = within 0.01% of optimal).",
+        "threads": "HiGHS threads; 0 lets HiGHS choose.",
+        "relax_integrality": "Solve the LP relaxation and round each order to its pack and MOQ "
+        "with the documented rule instead of solving the exact MIP (faster, not exact).",
+    }
+
+
+FIELD_DOCS: dict[str, str] = _field_docs()
+assert set(FIELD_DOCS) == {f.name for f in fields(PlanParameters)}, "every field needs a description"
+
+__all__ = ["DEFAULT_BUDGET", "FIELD_DOCS", "PlanParameters"]
