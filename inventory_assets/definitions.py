@@ -11,6 +11,8 @@ from inventory_assets.assets.sources import SOURCE_ASSETS
 from inventory_assets.checks import SOURCE_CHECKS
 from inventory_assets.jobs import JOBS
 from inventory_assets.resources import database_resources
+from inventory_assets.schedules import SCHEDULES
+from inventory_assets.sensors import SENSORS
 
 # Unset database variables mean the embedded SQLite files under data/ (docs/data-contract.md).
 db.apply_default_urls()
@@ -19,6 +21,8 @@ defs = dg.Definitions(
     assets=[*SOURCE_ASSETS, *FEATURE_ASSETS, *PLANNING_ASSETS],
     asset_checks=[*SOURCE_CHECKS],
     jobs=JOBS,
+    schedules=SCHEDULES,
+    sensors=SENSORS,
     resources=database_resources(),
     # One process per run: on small machines a process per step costs more than the steps themselves.
     # Jobs that want parallel steps set the multiprocess executor (docs/operations.md).
