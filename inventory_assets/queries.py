@@ -107,8 +107,6 @@ def table_statement(table: str, present: list[str], from_sql: str) -> str:
         raise MissingColumnsError(table, missing, present)
     parts = []
     for column in CONTRACT_COLUMNS[table]:
-        if table == "sales":
-            continue
         # Contract names are plain identifiers: unquoted, they match the source's column in any case.
         parts.append(f"src.{column} AS {column}" if column in lowered else f"NULL AS {column}")
     return f"SELECT {', '.join(parts)} FROM ({from_sql}) src"

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from inventory_assets import db
+from inventory_assets import db, plan_store
 from inventory_assets.definitions import defs
 from inventory_assets_tests.helpers import PROJECT_ROOT, write_demo
 
@@ -74,16 +74,18 @@ def _project_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_dagster_asset_materialize_command_succeeds_on_fresh_demo_data(tmp_path: Path) -> None:
+def test_dagster_asset_materialize_twice_makes_two_plans_and_the_second_is_current(tmp_path: Path) -> None:
+    """What a user's CI runs: the command line, the package as the module, the project's dagster.yaml."""
     env = _project_env(tmp_path)
     write_demo({var: env[var] for var in db.DEFAULT_URLS})
     dagster = Path(sys.executable).parent / "dagster"
-    completed = subprocess.run(
-        [str(dagster), "asset", "materialize", "-m", "inventory_assets.definitions", "--select", "*"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    assert "RUN_SUCCESS" in completed.stderr
+    for _ in range(2):
+        completed = subprocess.run(
+            [str(dagster), "asset", "materialize", "-m", "inventory_assets", "--select", "*"],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
+        )
+        assert completed.returncode == 0, completed.stderr[-4000:]
+        assert "RUN_SUCCESS" in completed.stderr
     os.environ["DAGSTER_HOME"], saved = env["DAGSTER_HOME"], os.environ.get("DAGSTER_HOME")
     instance = dg.DagsterInstance.get()
     if saved is None:
@@ -91,9 +93,25 @@ def test_dagster_asset_materialize_command_succeeds_on_fresh_demo_data(tmp_path:
     else:
         os.environ["DAGSTER_HOME"] = saved
     try:
-        records = instance.get_run_records()
-        assert len(records) == 1 and records[0].dagster_run.status == dg.DagsterRunStatus.SUCCESS
+        records = instance.get_run_records()  # newest first
+        assert len(records) == 2 and all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records)
         for key in defs.resolve_asset_graph().get_all_asset_keys():
             assert instance.get_latest_materialization_event(key) is not None, key
+        newest = records[0].dagster_run.run_id
     finally:
         instance.dispose()
+    engine = db.make_engine(env[db.PLAN_URL_VAR])
+    history = plan_store.plan_history(engine)
+    assert len(history) == 2
+    assert plan_store.current_run(engine)["run_id"] == newest
+
+
+@pytest.mark.slow
+def test_dg_finds_the_definitions() -> None:
+    dg_cli = Path(sys.executable).parent / "dg"
+    completed = subprocess.run(
+        [str(dg_cli), "list", "defs", "--json"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "DAGSTER_HOME": str(PROJECT_ROOT)},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "procurement_plan" in completed.stdout and "planning_job" in completed.stdout
