@@ -17,3 +17,7 @@ SALES_REFERENCES_CHECK = "sales_references_known"
 RECEIPTS_REFERENCES_CHECK = "receipts_references_known"
 
 DEFAULT_HISTORY_DAYS = 90
+
+# Steps that touch a database retry a transient fault twice more (30 s, then 60 s later) after the
+# resource's own quick retries; permanent errors raise dg.Failure(allow_retries=False) and never retry.
+DATABASE_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)

@@ -52,6 +52,8 @@ def test_the_instance_reads_the_projects_dagster_yaml(tmp_path: Path, monkeypatc
     try:
         assert instance.get_settings("telemetry") == {"enabled": False}
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+        # crashed runs are retried; failed steps are not (permanent errors must stay failed)
+        assert instance.run_retries_retry_on_asset_or_op_failure is False
         config = instance.get_concurrency_config()
         assert config.run_queue_config.max_concurrent_runs == 2
         assert config.pool_config.default_pool_limit == 1

@@ -79,6 +79,7 @@ def test_an_infeasible_budget_names_the_money_and_writes_nothing(database_env: d
     message = failure.step_failure_data.error.message
     assert "PlanInfeasibleError" in message and "budget" in message and "1.00" in message
     assert failure.step_failure_data.user_failure_data is not None
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]  # never retried
     assert "published_plan" not in materialized_keys(result)
     assert _current_run(database_env)["run_id"] == good.run_id
 

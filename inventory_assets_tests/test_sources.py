@@ -169,6 +169,7 @@ def test_run_config_points_a_source_at_another_table_or_query(database_env: dict
     bad = dg.RunConfig(ops={"costs": {"config": {"table": "costs; DROP TABLE costs"}}})
     failed = materialize(SOURCES, run_config=bad)
     assert not failed.success
+    assert not [e for e in failed.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]  # permanent: no retry
     assert "costs" in db.table_names(engine)
 
 

@@ -139,6 +139,7 @@ WRITE_BLOCKING_CHECKS = [*UPSTREAM_BLOCKING_CHECKS, dg.AssetCheckKey(dg.AssetKey
     kinds={"sql", "pandas"},
     deps=[procurement_plan],
     pool=PLAN_WRITE_POOL,
+    retry_policy=constants.DATABASE_RETRY_POLICY,
     code_version="1",
 )
 def published_plan(

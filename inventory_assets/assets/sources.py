@@ -68,6 +68,10 @@ def _read(context: dg.AssetExecutionContext, database: SqlDatabase, what: str, r
         return database.run(read, what=f"reading {what}")
     except db.DatabaseError as error:
         raise dg.Failure(description=str(error), allow_retries=error.transient) from None
+    except queries.SourceQueryError:
+        raise  # reported by the source's check
+    except ValueError as error:  # a configured name the catalogue does not list: permanent
+        raise dg.Failure(description=f"{what}: {error}", allow_retries=False) from None
 
 
 SourceEvents = Iterator[dg.Output | dg.AssetCheckResult]
@@ -94,6 +98,7 @@ def _valid_check(table: str) -> dg.AssetCheckSpec:
     group_name=constants.SOURCES_GROUP,
     kinds=KINDS,
     check_specs=[_valid_check("sales")],
+    retry_policy=constants.DATABASE_RETRY_POLICY,
     code_version="1",
 )
 def sales(context: dg.AssetExecutionContext, config: SalesConfig, cloud_db: SqlDatabase) -> SourceEvents:
@@ -137,6 +142,7 @@ def _table_asset(table: str, resource_key: str, doc: str) -> dg.AssetsDefinition
         check_specs=[_valid_check(table)],
         required_resource_keys={resource_key},
         description=doc,
+        retry_policy=constants.DATABASE_RETRY_POLICY,
         code_version="1",
     )
     def _asset(context: dg.AssetExecutionContext, config: SourceConfig) -> SourceEvents:

@@ -128,11 +128,14 @@ class PlanSummary:
     n_nonzeros: int
     build_seconds: float
     solve_seconds: float
+    """HiGHS time, including (MIP) the warm-start LP and the shadow-price LP."""
     extract_seconds: float
     n_orders: int
     n_purchases: int
     n_transfers: int
     units_ordered: float
+    mip_start_objective: float = float("nan")
+    """Cost of the rounded LP plan handed to HiGHS as the MIP's first incumbent (nan: none)."""
     reason_counts: dict[str, int] = field(default_factory=dict)
     top_orders: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False)
 

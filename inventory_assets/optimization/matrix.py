@@ -24,8 +24,10 @@ from inventory_assets.optimization.sets import ModelSets, build_sets, expand_chi
 
 INF = np.inf
 
-COL_FAMILIES: tuple[str, ...] = ("inbound", "shortfall", "waste", "packs", "order_placed", "inbound_segment")
-"""Column families: x, s, w, k, y, z (index = code); z only in the segment form."""
+COL_FAMILIES: tuple[str, ...] = (
+    "inbound", "shortfall", "waste", "packs", "order_placed", "inbound_segment", "partial_sum",
+)
+"""Column families: x, s, w, k, y, z, and the partial sums of split dense rows (index = code)."""
 ROW_FAMILIES: tuple[str, ...] = (
     "shortfall",
     "waste",
@@ -36,8 +38,10 @@ ROW_FAMILIES: tuple[str, ...] = (
     "pack",
     "moq_min",
     "moq_max",
+    "partial_sum",
 )
-"""Row families (index = code); the names of the Pyomo constraint components."""
+"""Row families (index = code); the names of the Pyomo constraint components (``partial_sum``:
+a chunk of a split dense row, see `split_dense_rows`)."""
 PYOMO_VAR_TO_FAMILY = {"x": 0, "s": 1, "w": 2, "k": 3, "y": 4}
 PYOMO_CON_TO_FAMILY = {
     "shortfall_def": 0,
@@ -415,5 +419,62 @@ def to_segment_form(lp: MatrixLP, data: PlanData, sets: ModelSets) -> MatrixLP:
         build_seconds=lp.build_seconds + time.perf_counter() - t0,
         source=lp.source + "+segments",
         x_offset=x_offset,
+        x_map=x_map,
+    )
+
+
+DENSE_ROW_CHUNK = 1000
+"""`split_dense_rows` cuts rows with more nonzeros than this into chunks of this size."""
+
+
+def split_dense_rows(lp: MatrixLP, max_nnz: int = DENSE_ROW_CHUNK) -> MatrixLP:
+    """Replace each row with more than ``max_nnz`` nonzeros by partial sums.
+
+    A dense row ``L <= a x <= U`` (the budget, a capacity over a whole store) becomes
+    ``a_g x - y_g = 0`` for chunks g of ``max_nnz`` entries (new rows, appended) and
+    ``L <= sum_g y_g <= U`` (in place, so its index and its dual are unchanged), with free
+    columns y_g.  Same optimum; dual simplex handles the short rows much faster
+    (docs/benchmarks.md).
+    """
+    A = lp.A.tocsr()
+    nnz_row = np.diff(A.indptr)
+    dense = nnz_row > max_nnz
+    if not dense.any():
+        return lp
+    rows = np.repeat(np.arange(lp.n_rows), nnz_row)
+    in_dense = dense[rows]
+    pos = np.arange(A.nnz) - A.indptr[rows]
+    n_chunks = np.where(dense, -(-nnz_row // max_nnz), 0)
+    first_chunk = np.concatenate(([0], np.cumsum(n_chunks)[:-1]))
+    chunk = first_chunk[rows] + pos // max_nnz  # global chunk id of each dense entry
+    total = int(n_chunks.sum())
+    chunk_row = np.repeat(np.arange(lp.n_rows), n_chunks)  # the dense row of each chunk
+    new_rows = np.where(in_dense, lp.n_rows + chunk, rows)
+    y_col = lp.n_cols + np.arange(total)
+    r = np.concatenate([new_rows, lp.n_rows + np.arange(total), chunk_row])
+    c = np.concatenate([A.indices, y_col, y_col])
+    v = np.concatenate([A.data, -np.ones(total), np.ones(total)])
+    n_rows, n_cols = lp.n_rows + total, lp.n_cols + total
+    x_map = None
+    if lp.x_map is not None:
+        x_map = sp.csr_array((lp.x_map.data, lp.x_map.indices, lp.x_map.indptr), shape=(lp.x_map.shape[0], n_cols))
+    return MatrixLP(
+        c=np.r_[lp.c, np.zeros(total)],
+        offset=lp.offset,
+        col_lower=np.r_[lp.col_lower, np.full(total, -INF)],
+        col_upper=np.r_[lp.col_upper, np.full(total, INF)],
+        integrality=np.r_[lp.integrality, np.zeros(total, dtype=np.uint8)],
+        A=sp.csr_array((v, (r, c)), shape=(n_rows, n_cols)),
+        row_lower=np.r_[lp.row_lower, np.zeros(total)],
+        row_upper=np.r_[lp.row_upper, np.zeros(total)],
+        col_family=np.r_[lp.col_family, np.full(total, 6, np.int8)],
+        col_owner=np.r_[lp.col_owner, np.full(total, -1, np.int64)],
+        row_family=np.r_[lp.row_family, np.full(total, 9, np.int8)],
+        row_owner=np.r_[lp.row_owner, lp.row_owner[chunk_row]],
+        x_col=lp.x_col,
+        budget_row=lp.budget_row,
+        build_seconds=lp.build_seconds,
+        source=lp.source,
+        x_offset=lp.x_offset,
         x_map=x_map,
     )

@@ -12,7 +12,7 @@ Stages (each its own module, each tested on its own): `data.build_plan_data` ->
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -20,10 +20,16 @@ import pandas as pd
 
 from inventory_assets.optimization.data import QTY_TOL, PlanData, build_plan_data
 from inventory_assets.optimization.diagnose import check_critical_feasibility
-from inventory_assets.optimization.errors import PlanSolveError
+from inventory_assets.optimization.errors import PlanRoundingError, PlanSolveError
 from inventory_assets.optimization.evaluate import evaluate_plan, hard_violations
 from inventory_assets.optimization.extract import PlanSummary, extract_plan, summarize
-from inventory_assets.optimization.matrix import MatrixLP, build_matrix, compile_pyomo, to_segment_form
+from inventory_assets.optimization.matrix import (
+    MatrixLP,
+    build_matrix,
+    compile_pyomo,
+    split_dense_rows,
+    to_segment_form,
+)
 from inventory_assets.optimization.model import build_model
 from inventory_assets.optimization.params import PlanParameters
 from inventory_assets.optimization.rounding import round_relaxed
@@ -38,7 +44,8 @@ PYOMO_MAX_ROWS = 50_000
 
 SEGMENT_MIN_COLUMNS = 20_000
 """LP relaxations with at least this many columns are solved in segment form
-(`matrix.to_segment_form`, same optimum, far fewer rows; docs/benchmarks.md)."""
+(`matrix.to_segment_form`, same optimum, far fewer rows) with dense rows split
+(`matrix.split_dense_rows`); docs/benchmarks.md."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,9 +73,38 @@ def build_lp(data: PlanData, engine: Engine = "auto", segment_min_columns: int |
         raise ValueError(f"unknown engine {engine!r}")
     threshold = SEGMENT_MIN_COLUMNS if segment_min_columns is None else segment_min_columns
     if data.relax and lp.n_cols >= threshold:
-        lp = to_segment_form(lp, data, sets)
+        lp = split_dense_rows(to_segment_form(lp, data, sets))
     lp.build_seconds = time.perf_counter() - t0
     return lp
+
+
+def mip_start(lp: MatrixLP, data: PlanData, x: np.ndarray) -> np.ndarray:
+    """The MIP column vector (x, s, w, k, y) of a feasible inbound plan ``x``."""
+    ev = evaluate_plan(data, x)
+    owner = np.maximum(lp.col_owner, 0)
+    values = {
+        0: x[owner],
+        1: ev.shortfall_units[owner],
+        2: ev.waste_units[owner],
+        3: np.round(x[owner] / data.order_multiple[owner]),
+        4: (x[owner] > QTY_TOL).astype(float),
+    }
+    return np.select([lp.col_family == f for f in values], list(values.values()), default=0.0)
+
+
+def rounded_lp_start(data: PlanData, params: PlanParameters, lp: MatrixLP) -> tuple[np.ndarray, float] | None:
+    """Solve the LP relaxation (matrix engine), round it, and return it as a MIP start.
+
+    Returns ``(start vector, its objective)``, or None when the rounding breaks a hard rule.
+    The MIP then never ends worse than the relaxed-and-rounded plan.
+    """
+    relaxed = replace(data, relax=True)
+    relaxed_lp = build_lp(relaxed, "matrix")
+    try:
+        x = round_relaxed(relaxed, relaxed_lp.inbound(solve(relaxed_lp, params, relaxed).col_value))
+    except (PlanRoundingError, PlanSolveError):
+        return None
+    return mip_start(lp, data, x), evaluate_plan(data, x).objective
 
 
 def snap_to_packs(data: PlanData, x: np.ndarray) -> np.ndarray:
@@ -85,6 +121,7 @@ def plan_procurement(
     engine: Engine = "auto",
     precheck: bool = True,
     segment_min_columns: int | None = None,
+    warm_start: bool = True,
 ) -> PlanResult:
     """Optimise the procurement plan of one cycle.
 
@@ -96,6 +133,8 @@ def plan_procurement(
             to exercise HiGHS's IIS diagnosis in tests).
         segment_min_columns: override `SEGMENT_MIN_COLUMNS` (0: always use the segment form
             for LP relaxations; tests and benchmarks).
+        warm_start: for the MIP, first solve and round the LP relaxation and give HiGHS that
+            plan as its first incumbent (the MIP then never ends worse than it).
 
     Raises:
         PlanDataError: the features cannot be modelled.
@@ -111,7 +150,14 @@ def plan_procurement(
     lp = build_lp(data, engine, segment_min_columns)
     build_seconds = time.perf_counter() - t0
 
-    result: SolveResult = solve(lp, params, data)
+    t_solve = time.perf_counter()
+    start, start_objective = None, float("nan")
+    if not data.relax and warm_start:
+        warm = rounded_lp_start(data, params, lp)
+        if warm is not None:
+            start, start_objective = warm
+    result: SolveResult = solve(lp, params, data, start=start)
+    solve_seconds = time.perf_counter() - t_solve
 
     t1 = time.perf_counter()
     x_solver = lp.inbound(result.col_value)
@@ -137,12 +183,13 @@ def plan_procurement(
         rounding_gap=float(rounding_gap),
         mip_gap=float(result.mip_gap),
         budget_shadow_price=float(result.budget_shadow_price),
+        mip_start_objective=float(start_objective),
         n_variables=lp.n_cols,
         n_constraints=lp.n_rows,
         n_integer=lp.n_integer,
         n_nonzeros=lp.nnz,
         build_seconds=build_seconds,
-        solve_seconds=result.solve_seconds,
+        solve_seconds=solve_seconds,
         extract_seconds=time.perf_counter() - t1,
     )
     return PlanResult(plan=plan, summary=summary)

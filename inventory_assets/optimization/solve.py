@@ -21,9 +21,9 @@ from inventory_assets.optimization.errors import PlanSolveError
 from inventory_assets.optimization.matrix import MatrixLP
 from inventory_assets.optimization.params import PlanParameters
 
-SEGMENT_FORM_OPTIONS = {"solver": "simplex", "presolve": "off"}
-"""HiGHS options for an LP in segment form (`matrix.to_segment_form`): dual simplex without
-presolve.  Measured on this model (docs/benchmarks.md): presolve spends more time than it
+SEGMENT_FORM_OPTIONS = {"solver": "simplex", "presolve": "off", "simplex_dual_edge_weight_strategy": 1}
+"""HiGHS options for an LP in segment form (`matrix.to_segment_form`): dual simplex (Devex
+pricing) without presolve.  Measured on this model (docs/benchmarks.md): presolve spends more time than it
 saves on the segment form (the dense budget and capacity rows), and interior point (with
 or without presolve) is several times slower than dual simplex at every size.  Everything
 else (small LPs, every MIP) keeps HiGHS's defaults."""
@@ -100,29 +100,35 @@ def _budget_dual(h: highspy.Highs, lp: MatrixLP) -> float:
     return max(0.0, -float(sol.row_dual[lp.budget_row]))
 
 
-def _mip_shadow_price(h: highspy.Highs, lp: MatrixLP, col_value: np.ndarray) -> float:
+def _mip_shadow_price(lp: MatrixLP, col_value: np.ndarray, options: dict) -> float:
     """Budget dual of the LP with the binaries fixed at the MIP solution and pack counts relaxed.
 
     Fixing every integer would fix every x and make the dual 0; fixing only the order/no-order
-    decisions (y) keeps the marginal value of money among the orders the plan places.
+    decisions (y) keeps the marginal value of money among the orders the plan places.  Solved
+    on a fresh HiGHS instance (HiGHS's time limit counts from its first run).
     """
     if lp.budget_row < 0:
         return 0.0
-    ints = np.flatnonzero(lp.integrality).astype(np.int32)
-    binary = ints[lp.col_family[ints] == 4]
-    h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
-    if len(binary):
-        fixed = np.round(col_value[binary])
-        h.changeColsBounds(len(binary), binary, fixed, fixed)
-    h.setOptionValue("time_limit", 60.0)
+    lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
+    binary = lp.col_family == 4
+    lower[binary] = upper[binary] = np.round(col_value[binary])
+    fixed = MatrixLP(**{**lp.__dict__, "col_lower": lower, "col_upper": upper,
+                        "integrality": np.zeros(lp.n_cols, dtype=np.uint8)})
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(min(60.0, options.get("time_limit", 60.0))))
+    _pass(h, fixed, fixed.integrality)
     h.run()
     if h.getModelStatus() != _MS.kOptimal:
         return float("nan")
-    return _budget_dual(h, lp)
+    return _budget_dual(h, fixed)
 
 
-def solve(lp: MatrixLP, params: PlanParameters, data: PlanData) -> SolveResult:
-    """Solve once with HiGHS; check termination before reading values; raise on failure."""
+def solve(lp: MatrixLP, params: PlanParameters, data: PlanData, start: np.ndarray | None = None) -> SolveResult:
+    """Solve once with HiGHS; check termination before reading values; raise on failure.
+
+    ``start``: a feasible column vector handed to HiGHS as the first incumbent of a MIP.
+    """
     options = highs_options(lp, params)
     t0 = time.perf_counter()
     h = highspy.Highs()
@@ -132,6 +138,11 @@ def solve(lp: MatrixLP, params: PlanParameters, data: PlanData) -> SolveResult:
     for name, value in options.items():
         h.setOptionValue(name, value)
     _pass(h, lp, lp.integrality)
+    if start is not None and lp.n_integer:
+        solution = highspy.HighsSolution()
+        solution.col_value = np.asarray(start, dtype=float)
+        solution.value_valid = True
+        h.setSolution(solution)
     run_status = h.run()
     model_status = h.getModelStatus()
     info = h.getInfo()
@@ -163,7 +174,7 @@ def solve(lp: MatrixLP, params: PlanParameters, data: PlanData) -> SolveResult:
         mip_gap = float(info.mip_gap)
         dual_bound = float(info.mip_dual_bound)
         row_dual = None
-        shadow = _mip_shadow_price(h, lp, col_value)
+        shadow = _mip_shadow_price(lp, col_value, options)
     else:
         mip_gap = 0.0 if is_optimal else float("nan")
         dual_bound = objective if is_optimal else float("nan")

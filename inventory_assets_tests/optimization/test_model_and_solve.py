@@ -10,7 +10,7 @@ from inventory_assets.optimization import solve as solve_module
 from inventory_assets.optimization.data import build_plan_data
 from inventory_assets.optimization.diagnose import check_critical_feasibility
 from inventory_assets.optimization.errors import PlanInfeasibleError, PlanSolveError
-from inventory_assets.optimization.matrix import build_matrix, compile_pyomo
+from inventory_assets.optimization.matrix import build_matrix, compile_pyomo, split_dense_rows
 from inventory_assets.optimization.model import build_model
 from inventory_assets.optimization.params import PlanParameters
 from inventory_assets.optimization.plan import plan_procurement
@@ -67,6 +67,33 @@ def test_segment_form_has_the_same_optimum(seed, engine):
     assert segments.summary.solver_objective == pytest.approx(standard.summary.solver_objective, rel=1e-7, abs=1e-7)
     assert segments.summary.budget_shadow_price == pytest.approx(
         standard.summary.budget_shadow_price, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_split_dense_rows_keeps_the_optimum_and_the_budget_dual(seed):
+    frame, budget = random_instance(seed, 5, 3 + seed)
+    params = PlanParameters(budget=budget, relax_integrality=True)
+    data = build_plan_data(frame, params)
+    try:
+        check_critical_feasibility(data)
+    except PlanInfeasibleError:
+        return
+    lp = build_matrix(data)
+    split = split_dense_rows(lp, max_nnz=3)
+    assert split.n_rows > lp.n_rows and np.diff(split.A.indptr).max() <= 3 + 1
+    a, b = solve(lp, params, data), solve(split, params, data)
+    assert b.objective == pytest.approx(a.objective, rel=1e-7, abs=1e-7)
+    assert b.budget_shadow_price == pytest.approx(a.budget_shadow_price, rel=1e-6, abs=1e-9)
+
+
+def test_mip_warm_start_is_used_and_never_worse():
+    frame = synthetic_features(40, 8, seed=7, capacity_share=0.3)
+    params = PlanParameters(budget=6000, mip_rel_gap=0.0)
+    warm = plan_procurement(frame, params)
+    cold = plan_procurement(frame, params, warm_start=False)
+    assert np.isfinite(warm.summary.mip_start_objective) and np.isnan(cold.summary.mip_start_objective)
+    assert warm.summary.objective <= warm.summary.mip_start_objective * (1 + 1e-9)
+    assert warm.summary.objective == pytest.approx(cold.summary.objective, rel=1e-9)
 
 
 def test_threads_can_be_set():
