@@ -13,7 +13,7 @@ import dagster as dg
 
 HEADLINE_KEYS = (
     "dagster/row_count", "window_start", "window_end", "units_sold", "items_at_risk", "expected_waste_value",
-    "solver_status", "objective", "spend", "budget", "orders",
+    "status", "n_orders", "objective", "spend", "budget", "budget_shadow_price", "database", "current_view",
 )
 
 
