@@ -9,6 +9,7 @@ from inventory_assets.assets.features import FEATURE_ASSETS
 from inventory_assets.assets.planning import PLANNING_ASSETS
 from inventory_assets.assets.sources import SOURCE_ASSETS
 from inventory_assets.checks import SOURCE_CHECKS
+from inventory_assets.executors import planning_executor
 from inventory_assets.jobs import JOBS
 from inventory_assets.resources import database_resources
 from inventory_assets.schedules import SCHEDULES
@@ -24,7 +25,8 @@ defs = dg.Definitions(
     schedules=SCHEDULES,
     sensors=SENSORS,
     resources=database_resources(),
-    # One process per run: on small machines a process per step costs more than the steps themselves.
-    # Jobs that want parallel steps set the multiprocess executor (docs/operations.md).
-    executor=dg.in_process_executor,
+    # One process per run by default: on small machines a process per step costs more than the steps
+    # themselves. A run's config picks the multiprocess or Celery engine for the same graph
+    # (`execution: config: multiprocess: {}`; inventory_assets/executors.py, docs/scaling.md).
+    executor=planning_executor,
 )
