@@ -40,6 +40,12 @@ test: dev
 ui: install
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
+## bench: the whole graph through Dagster at SIZE=small|medium|large (BACKEND=sqlite|postgresql), timed per step
+BACKEND ?= sqlite
+bench: install
+	$(BIN)/python benchmarks/graph_benchmark.py --size $(SIZE) --backend $(BACKEND)
+	$(BIN)/python benchmarks/graph_benchmark.py --report
+
 ## lock: record the installed versions as the known-good constraints
 lock: dev
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^inventory.assets' > constraints.txt

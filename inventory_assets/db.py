@@ -247,14 +247,33 @@ def read_frame(
     *,
     timeout_seconds: float | None = None,
 ) -> pd.DataFrame:
-    """Run one SELECT and return its rows as a DataFrame (values bound, never formatted into SQL)."""
-    stmt = sa.text(statement) if isinstance(statement, str) else statement
+    """Run one SELECT and return its rows as a DataFrame (values bound, never formatted into SQL).
+
+    For a text statement the frame is built from the driver's plain tuples: a ``text()`` statement has
+    no result processors, so they hold exactly the values SQLAlchemy's ``Row`` objects would, and
+    ``DataFrame.from_records`` on ``Row`` objects costs about 12 s per million rows (it probes each row
+    with ``hasattr``, which raises and catches inside SQLAlchemy; docs/scaling-benchmarks.md).
+    """
+    is_text = isinstance(statement, str)
+    stmt = sa.text(statement) if is_text else statement
     with engine.connect() as conn:
         if timeout_seconds:
             _set_statement_timeout(conn, timeout_seconds)
         result = conn.execute(stmt, dict(params or {}))
         columns = list(result.keys())
-        rows = result.fetchall()
+        cursor = getattr(result, "cursor", None) if is_text else None
+        if cursor is None:
+            rows = [tuple(row) for row in result.fetchall()]
+        else:
+            dbapi_error = engine.dialect.loaded_dbapi.Error
+            try:
+                rows = cursor.fetchall()
+            except dbapi_error as error:  # raised as SQLAlchemy would (SQLite steps lazily while fetching)
+                raise sa_exc.DBAPIError.instance(
+                    str(statement), params, error, dbapi_error, hide_parameters=True, dialect=engine.dialect
+                ) from error
+            finally:
+                result.close()
     return pd.DataFrame.from_records(rows, columns=columns)
 
 

@@ -9,7 +9,9 @@ product, location) inside the database, so raw sale lines never travel to Python
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -176,12 +178,45 @@ def read_sales(engine: sa.Engine, spec: SourceSpec, history_days: int, *, timeou
     # The window ends at the latest sale day; it never starts before the first day the source holds,
     # so a short history is not diluted with days that were never recorded.
     window = SalesWindow(start=max(first, latest - dt.timedelta(days=history_days - 1)), end=latest)
+    if engine.dialect.name == "sqlite" and not spec.query:
+        return _read_sales_by_day(engine, statement, window, timeout_seconds), window
     params = {
         "window_start": _bind_day(engine, window.start),
         "window_end": _bind_day(engine, window.end + dt.timedelta(days=1)),
     }
     frame = db.read_frame(engine, statement, params, timeout_seconds=timeout_seconds)
     return frame, window
+
+
+SQLITE_SALES_THREADS = max(1, min(4, os.cpu_count() or 1))
+"""Connections that aggregate the days of the sales window side by side on SQLite."""
+
+
+def _read_sales_by_day(
+    engine: sa.Engine, statement: str, window: SalesWindow, timeout_seconds: float | None
+) -> pd.DataFrame:
+    """The same aggregate as one query over the window, run one day at a time (SQLite only).
+
+    SQLite's GROUP BY sorts every sale line of the window at once; past a few million lines the sorter
+    spills and a 13-million-line window took over 100 s. A day's lines sort in memory, the groups never
+    span two days (the day is part of the key), and SQLite releases the GIL while it works, so the days
+    run on a few connections side by side. The frames are concatenated in day order: the rows, their
+    order and the dtypes are those of the single query (docs/scaling-benchmarks.md).
+    """
+    days = [window.start + dt.timedelta(days=i) for i in range(window.days)]
+
+    def one_day(day: dt.date) -> pd.DataFrame:
+        params = {"window_start": _bind_day(engine, day), "window_end": _bind_day(engine, day + dt.timedelta(days=1))}
+        return db.read_frame(engine, statement, params, timeout_seconds=timeout_seconds)
+
+    with ThreadPoolExecutor(max_workers=SQLITE_SALES_THREADS) as pool:
+        frames = list(pool.map(one_day, days))
+    non_empty = [f for f in frames if not f.empty]
+    if not non_empty:
+        return frames[0]
+    if len(non_empty) == 1:
+        return non_empty[0]
+    return pd.concat(non_empty, ignore_index=True)
 
 
 def read_table(engine: sa.Engine, spec: SourceSpec, *, timeout_seconds: float | None = None) -> pd.DataFrame:

@@ -1,0 +1,547 @@
+"""The whole graph, materialized through Dagster as a user would, timed per step: ``make bench SIZE=...``.
+
+    .venv/bin/python benchmarks/graph_benchmark.py --size small|medium|large [--backend sqlite|postgresql]
+
+What one run does (docs/scaling-benchmarks.md shows the results):
+
+1. Demo data of the preset (``inventory_assets.demo_data.PRESETS``) into fresh databases: SQLite files in
+   the work dir (``--workdir``, default ``/tmp/inventory_assets_bench/<size>_<backend>``; reused when the
+   same spec was generated there before, unless ``--regenerate``), or, with ``--backend postgresql``, a
+   scratch database created on ``--pg-url`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``)
+   and dropped afterwards. Generation is timed separately; it is not part of the graph.
+2. A fresh ``DAGSTER_HOME`` (a copy of the project's ``dagster.yaml``), then
+   ``dagster asset materialize -m inventory_assets --select '*'`` as a subprocess (the definitions' in-process
+   executor), with run config where needed (``--relax`` solves the plan's LP relaxation; default: on at
+   ``large``). The subprocess tree's resident memory (``/proc``) is sampled every 50 ms.
+3. The run's event log from the instance: per step STEP_START..STEP_SUCCESS seconds, the peak memory
+   sampled within each step, each materialization's ``dagster/row_count`` (rows out; rows in = the
+   upstream assets' rows, or the database rows read), the plan's model size and solver/build seconds.
+4. Side by side on the same databases: the sales aggregation pushed down to the database
+   (``queries.read_sales``, GROUP BY in SQL) vs reading the raw sale lines into pandas
+   (``pandas.read_sql``) and aggregating there; each in its own subprocess, seconds and peak memory.
+
+JSON goes to ``benchmarks/results/graph_<size>_<backend>.json`` (date, git commit, machine, versions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+STEPS = ["sales", "inventory", "costs", "locations", "receipts",
+         "merged_dataset", "abc_risk_features", "procurement_plan", "published_plan"]
+UPSTREAM = {
+    "merged_dataset": ["sales", "inventory", "costs", "locations", "receipts"],
+    "abc_risk_features": ["merged_dataset"],
+    "procurement_plan": ["abc_risk_features"],
+    "published_plan": ["procurement_plan"],
+}
+PLAN_FIGURES = ["status", "solver", "n_variables", "n_constraints", "n_integer", "build_seconds", "solve_seconds",
+                "extract_seconds", "mip_gap", "objective", "spend", "budget", "n_orders"]
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# --- memory of a process tree (/proc; psutil is not a dependency) ---------------------------------------
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out.extend(int(c) for c in f.read().split())
+    except OSError:
+        pass
+    return out
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * PAGE
+    except OSError:
+        return 0
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        total += _rss(p)
+        stack.extend(_children(p))
+    return total
+
+
+class Sampler(threading.Thread):
+    """Samples the RSS of a process tree every ``interval`` seconds: (epoch seconds, bytes)."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.samples: list[tuple[float, int]] = []
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            self.samples.append((time.time(), tree_rss(self.pid)))
+            self.stopped.wait(self.interval)
+
+    def peak(self, start: float | None = None, end: float | None = None) -> int:
+        values = [b for t, b in self.samples if (start is None or t >= start) and (end is None or t <= end)]
+        return max(values, default=0)
+
+
+# --- the machine and the code --------------------------------------------------------------------------
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    from importlib import metadata
+
+    versions = {}
+    for name in ("dagster", "pandas", "numpy", "pandera", "pyomo", "highspy", "sqlalchemy", "psycopg", "scipy"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    sqlite_version = __import__("sqlite3").sqlite_version
+    return {
+        "nproc": os.cpu_count(), "cpu_model": cpu, "ram_gb": round(mem_kb / 1024 ** 2, 1),
+        "os": platform.platform(), "python": platform.python_version(), "sqlite": sqlite_version,
+        "packages": versions,
+    }
+
+
+def git_commit() -> dict[str, Any]:
+    def run(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    return {"commit": run("rev-parse", "HEAD"), "dirty": bool(run("status", "--porcelain", "--", "inventory_assets"))}
+
+
+# --- databases ----------------------------------------------------------------------------------------
+
+def _spec_text(size: str) -> str:
+    from inventory_assets.demo_data import PRESETS
+
+    return repr(PRESETS[size])
+
+
+def prepare_sqlite(size: str, workdir: Path, regenerate: bool) -> tuple[dict[str, str], dict[str, Any]]:
+    urls = {
+        "INVENTORY_CLOUD_DB_URL": f"sqlite:///{workdir / 'cloud.db'}",
+        "INVENTORY_ONPREM_DB_URL": f"sqlite:///{workdir / 'onprem.db'}",
+        "INVENTORY_PLAN_DB_URL": f"sqlite:///{workdir / 'plan.db'}",
+    }
+    marker = workdir / "generated.json"
+    if not regenerate and marker.exists():
+        info = json.loads(marker.read_text())
+        if info.get("spec") == _spec_text(size):
+            info["reused"] = True
+            (workdir / "plan.db").unlink(missing_ok=True)
+            return urls, info
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name in ("cloud.db", "onprem.db", "plan.db", "generated.json"):
+        (workdir / name).unlink(missing_ok=True)
+    info = generate(size, urls)
+    marker.write_text(json.dumps(info))
+    return urls, info
+
+
+def generate(size: str, urls: dict[str, str]) -> dict[str, Any]:
+    from inventory_assets.demo_data import PRESETS, build
+
+    print(f"generating the {size} demo data ...", flush=True)
+    started = time.perf_counter()
+    rows = build(PRESETS[size], urls["INVENTORY_CLOUD_DB_URL"], urls["INVENTORY_ONPREM_DB_URL"], replace=True,
+                 progress=lambda m: print(f"  {m}", flush=True))
+    return {"spec": _spec_text(size), "rows": rows, "seconds": round(time.perf_counter() - started, 2),
+            "reused": False}
+
+
+def create_pg_database(base_url: str, name: str) -> str:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine.dispose()
+    return sa.make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(base_url: str, name: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    engine.dispose()
+
+
+# --- the graph through Dagster --------------------------------------------------------------------------
+
+def run_graph(urls: dict[str, str], run_config: dict[str, Any], timeout: float, home: Path) -> dict[str, Any]:
+    """``dagster asset materialize --select '*'`` in a fresh instance; wall, peak memory, the run's events."""
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, **urls, "DAGSTER_HOME": str(home)}
+    cmd = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "inventory_assets",
+           "--select", "*"]
+    if run_config:
+        config_file = home / "run_config.json"  # JSON is YAML
+        config_file.write_text(json.dumps(run_config))
+        cmd += ["-c", str(config_file)]
+    print(f"materializing the graph: {' '.join(cmd)}", flush=True)
+    log = home / "materialize.log"
+    started_epoch, started = time.time(), time.perf_counter()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        sampler = Sampler(proc.pid)
+        sampler.start()
+        try:
+            returncode = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            returncode = proc.wait()
+            returncode = f"timeout after {timeout:.0f} s"
+        sampler.stopped.set()
+        sampler.join()
+    wall = time.perf_counter() - started
+    children_maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    result: dict[str, Any] = {
+        "command": " ".join(cmd[1:]), "run_config": run_config, "returncode": returncode,
+        "wall_seconds": round(wall, 2), "peak_rss_bytes": sampler.peak(),
+        "peak_rss_gb": round(sampler.peak() / 1024 ** 3, 3),
+        "max_single_process_rss_gb": round(children_maxrss / 1024 ** 3, 3),
+    }
+    result.update(read_run(home, sampler, started_epoch))
+    if returncode != 0:
+        result["log_tail"] = log.read_text()[-3000:]
+    shutil.copy(log, RESULTS / "tmp" / f"{home.name}.log") if (RESULTS / "tmp").is_dir() else None
+    return result
+
+
+def read_run(home: Path, sampler: Sampler, started_epoch: float) -> dict[str, Any]:
+    import dagster as dg
+    from dagster._core.events import DagsterEventType
+
+    os.environ["DAGSTER_HOME"] = str(home)
+    with dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs()
+        if not runs:
+            return {"run_status": "no run"}
+        run = runs[0]
+        steps: dict[str, dict[str, Any]] = {}
+        run_start = run_end = None
+        for entry in instance.all_logs(run.run_id):
+            event = entry.dagster_event
+            if event is None:
+                continue
+            kind = event.event_type
+            if kind == DagsterEventType.RUN_START:
+                run_start = entry.timestamp
+            elif kind in (DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE):
+                run_end = entry.timestamp
+            key = entry.step_key
+            if key is None:
+                continue
+            step = steps.setdefault(key, {})
+            if kind == DagsterEventType.STEP_START:
+                step["start"] = entry.timestamp
+            elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+                step["end"] = entry.timestamp
+                step["status"] = "success" if kind == DagsterEventType.STEP_SUCCESS else "failure"
+            elif kind == DagsterEventType.ASSET_MATERIALIZATION:
+                metadata = event.event_specific_data.materialization.metadata
+                step["metadata"] = {k: v.value for k, v in metadata.items()
+                                    if isinstance(v.value, (int, float, str, bool)) and len(str(v.value)) < 200}
+        out_steps: dict[str, Any] = {}
+        for name in [*STEPS, *sorted(k for k in steps if k not in STEPS)]:  # the asset checks' steps too
+            step = steps.get(name)
+            if step is None:
+                out_steps[name] = {"status": "not run"}
+                continue
+            start, end = step.get("start"), step.get("end")
+            metadata = step.get("metadata", {})
+            record = {
+                "status": step.get("status", "incomplete"),
+                "seconds": round(end - start, 3) if start and end else None,
+                "start_offset_seconds": round(start - started_epoch, 3) if start else None,
+                "peak_rss_gb": round(sampler.peak(start, end) / 1024 ** 3, 3) if start and end else None,
+                "rows_out": metadata.get("dagster/row_count"),
+            }
+            if name == "procurement_plan":
+                record["model"] = {k: metadata.get(k) for k in PLAN_FIGURES}
+            if name == "published_plan":
+                record["write_seconds"] = metadata.get("write_seconds")
+            out_steps[name] = record
+        for name, upstream in UPSTREAM.items():
+            rows = [out_steps[u].get("rows_out") for u in upstream]
+            out_steps[name]["rows_in"] = sum(rows) if all(r is not None for r in rows) else None
+        return {
+            "run_id": run.run_id, "run_status": str(run.status.value),
+            "run_seconds": round(run_end - run_start, 2) if run_start and run_end else None,
+            "steps": out_steps,
+        }
+
+
+# --- pushdown vs pandas ---------------------------------------------------------------------------------
+
+def pushdown_worker(mode: str, url: str, history_days: int) -> None:
+    """One side of the comparison, in its own process: prints JSON (seconds, rows, peak memory)."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from inventory_assets import queries
+
+    engine = sa.create_engine(url)
+    started = time.perf_counter()
+    if mode == "database":
+        frame, window = queries.read_sales(engine, queries.SourceSpec("sales"), history_days)
+        rows_read = None
+    else:
+        latest = pd.read_sql("SELECT MAX(sold_at) AS m FROM sales", engine)["m"].iloc[0]
+        end = pd.Timestamp(latest).normalize() + pd.Timedelta(days=1)
+        start = end - pd.Timedelta(days=history_days)
+        params = {"a": start.date().isoformat(), "b": end.date().isoformat()} if engine.dialect.name == "sqlite" \
+            else {"a": start.date(), "b": end.date()}
+        raw = pd.read_sql(sa.text("SELECT sold_at, product_id, location_id, quantity FROM sales "
+                                  "WHERE sold_at >= :a AND sold_at < :b"), engine, params=params)
+        rows_read = len(raw)
+        raw["sale_date"] = pd.to_datetime(raw["sold_at"]).dt.normalize()
+        grouped = raw.groupby(["sale_date", "product_id", "location_id"], sort=False)["quantity"]
+        frame = grouped.agg(quantity="sum", sale_lines="size", min_line_quantity="min").reset_index()
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"seconds": round(seconds, 2), "rows_out": len(frame), "rows_read": rows_read,
+                      "peak_rss_gb": round(peak / 1024 ** 3, 3)}))
+
+
+def pushdown(url: str, history_days: int, timeout: float) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for mode in ("database", "pandas"):
+        print(f"sales aggregation in the {mode} ...", flush=True)
+        try:
+            done = subprocess.run([sys.executable, __file__, "--_pushdown", mode, url, str(history_days)],
+                                  capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+            out[mode] = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 \
+                else {"error": done.stderr[-2000:]}
+        except subprocess.TimeoutExpired:
+            out[mode] = {"error": f"timeout after {timeout:.0f} s"}
+    return out
+
+
+# --- main -----------------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", choices=["small", "medium", "large"], default="small")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--regenerate", action="store_true", help="generate the SQLite demo data again")
+    parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL server to create the scratch database on")
+    parser.add_argument("--relax", choices=["auto", "yes", "no"], default="auto",
+                        help="solve the plan's LP relaxation (auto: only at large)")
+    parser.add_argument("--critical-classes", default=None,
+                        help="comma-separated critical classes of the plan ('' for none; default: the asset's, none at large)")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds the graph may take")
+    parser.add_argument("--no-pushdown", action="store_true", help="skip the pushdown comparison")
+    parser.add_argument("--label", default="", help="suffix of the JSON file name (e.g. _mip)")
+    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("--generate-only", action="store_true", help="prepare the SQLite data and stop")
+    parser.add_argument("--_pushdown", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    if args._pushdown:
+        pushdown_worker(args._pushdown[0], args._pushdown[1], int(args._pushdown[2]))
+        return 0
+
+    from inventory_assets import constants
+
+    workdir = args.workdir or Path(tempfile.gettempdir()) / "inventory_assets_bench" / f"{args.size}_{args.backend}"
+    relax = args.relax == "yes" or (args.relax == "auto" and args.size == "large")
+    plan_config: dict[str, Any] = {"relax_integrality": True} if relax else {}
+    if args.critical_classes is not None:
+        plan_config["critical_classes"] = [c for c in args.critical_classes.split(",") if c]
+    elif args.size == "large":
+        # The large preset is infeasible with the default critical class A (a few DC pairs with no stock
+        # for their critical stores, two stores whose critical safety stock exceeds their capacity).
+        plan_config["critical_classes"] = []
+    run_config = {"ops": {"procurement_plan": {"config": plan_config}}} if plan_config else {}
+    report: dict[str, Any] = {
+        "benchmark": "graph", "size": args.size, "backend": args.backend,
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "git": git_commit(), "machine": machine(), "relax_integrality": relax,
+    }
+    pg_name = f"inventory_bench_{args.size}_{os.getpid()}"
+    try:
+        if args.backend == "sqlite":
+            urls, generation = prepare_sqlite(args.size, workdir, args.regenerate)
+            if args.generate_only:
+                print(generation)
+                return 0
+        else:
+            url = create_pg_database(args.pg_url, pg_name)
+            urls = {v: url for v in ("INVENTORY_CLOUD_DB_URL", "INVENTORY_ONPREM_DB_URL", "INVENTORY_PLAN_DB_URL")}
+            generation = generate(args.size, urls)
+        report["generation"] = generation
+        home = Path(tempfile.mkdtemp(prefix=f"dagster_home_{args.size}_"))
+        try:
+            report["graph"] = run_graph(urls, run_config, args.timeout, home)
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+        db_rows = generation.get("rows", {})
+        for name in ("sales", "inventory", "costs", "locations", "receipts"):
+            step = report["graph"].get("steps", {}).get(name)
+            if step is not None:
+                step["rows_in"] = db_rows.get(name)
+        if not args.no_pushdown:
+            report["pushdown"] = pushdown(urls["INVENTORY_CLOUD_DB_URL"], constants.DEFAULT_HISTORY_DAYS, args.timeout)
+    finally:
+        if args.backend == "postgresql":
+            drop_pg_database(args.pg_url, pg_name)
+    output = args.output or RESULTS / f"graph_{args.size}_{args.backend}{args.label}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print_summary(report)
+    print(f"results: {output}")
+    graph = report["graph"]
+    return 0 if graph.get("returncode") == 0 else 1
+
+
+def print_summary(report: dict[str, Any]) -> None:
+    graph = report["graph"]
+    print(f"\n{report['size']} on {report['backend']}: graph {graph['wall_seconds']:.1f} s wall "
+          f"(run {graph.get('run_seconds')} s), peak {graph['peak_rss_gb']:.2f} GB, status {graph.get('run_status')}")
+    print(f"{'step':<20}{'seconds':>10}{'peak GB':>10}{'rows in':>14}{'rows out':>14}")
+    for name, step in graph.get("steps", {}).items():
+        print(f"{name:<20}{step.get('seconds') or float('nan'):>10.2f}{step.get('peak_rss_gb') or float('nan'):>10.2f}"
+              f"{step.get('rows_in') or 0:>14,}{step.get('rows_out') or 0:>14,}")
+    model = graph.get("steps", {}).get("procurement_plan", {}).get("model")
+    if model:
+        print("plan:", ", ".join(f"{k} {v}" for k, v in model.items() if v is not None))
+    for mode, figures in report.get("pushdown", {}).items():
+        print(f"sales aggregation in the {mode}: {figures}")
+
+
+# --- the report: markdown tables and the scaling curve (SVG, drawn by hand: no matplotlib) ---------------
+
+def load_results(backend: str = "sqlite", label: str = "") -> dict[str, dict[str, Any]]:
+    out = {}
+    for size in ("small", "medium", "large"):
+        path = RESULTS / f"graph_{size}_{backend}{label}.json"
+        if path.exists():
+            out[size] = json.loads(path.read_text())
+    return out
+
+
+def pairs_of(report: dict[str, Any]) -> int:
+    return int(report["graph"]["steps"]["merged_dataset"].get("rows_out") or 0)
+
+
+def markdown_report(results: dict[str, dict[str, Any]]) -> str:
+    lines = ["| step | " + " | ".join(f"{s} s" for s in results) + " | "
+             + " | ".join(f"{s} s per 1,000 pairs" for s in results) + " |",
+             "|---|" + "---:|" * (2 * len(results))]
+    for name in [*STEPS, "(graph wall)"]:
+        secs, per = [], []
+        for size, report in results.items():
+            graph = report["graph"]
+            value = graph["wall_seconds"] if name == "(graph wall)" else graph["steps"][name].get("seconds")
+            secs.append(f"{value:.2f}" if value is not None else "-")
+            per.append(f"{1000 * value / pairs_of(report):.4f}" if value is not None and pairs_of(report) else "-")
+        lines.append(f"| {name} | " + " | ".join(secs) + " | " + " | ".join(per) + " |")
+    return "\n".join(lines)
+
+
+def svg_curve(results: dict[str, dict[str, Any]], path: Path) -> None:
+    """Seconds per step against product-locations, log-log, with an n log n reference line."""
+    import math
+
+    sizes = [s for s in ("small", "medium", "large") if s in results]
+    xs = {s: pairs_of(results[s]) for s in sizes}
+    series = {name: [(xs[s], results[s]["graph"]["steps"][name].get("seconds")) for s in sizes] for name in STEPS}
+    series["(graph wall)"] = [(xs[s], results[s]["graph"]["wall_seconds"]) for s in sizes]
+    w, h, left, right, top, bottom = 760, 480, 70, 200, 30, 50
+    x0, x1 = math.log10(500), math.log10(3e6)
+    y0, y1 = math.log10(0.05), math.log10(2000)
+
+    def px(x: float) -> float:
+        return left + (math.log10(x) - x0) / (x1 - x0) * (w - left - right)
+
+    def py(y: float) -> float:
+        return h - bottom - (math.log10(max(y, 0.05)) - y0) / (y1 - y0) * (h - top - bottom)
+
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+               "#bcbd22", "#000000"]
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" '
+           'font-size="11">', f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="{left}" y="18" font-size="13">Seconds per step vs product-locations (log-log; '
+           'dashed: n log n through the small graph wall)</text>']
+    for e in range(3, 7):
+        x = px(10 ** e)
+        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{h - bottom}" stroke="#ddd"/>')
+        out.append(f'<text x="{x:.1f}" y="{h - bottom + 15}" text-anchor="middle">1e{e}</text>')
+    for e in (-1, 0, 1, 2, 3):
+        y = py(10 ** e)
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{w - right}" y2="{y:.1f}" stroke="#ddd"/>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{10 ** e:g} s</text>')
+    out.append(f'<text x="{(left + w - right) / 2}" y="{h - 12}" text-anchor="middle">product-locations '
+               '(rows of merged_dataset)</text>')
+    if sizes and series["(graph wall)"][0][1]:
+        n0, t0 = series["(graph wall)"][0]
+        ref = [(n, t0 * (n * math.log(n)) / (n0 * math.log(n0))) for n in (n0, 3e6)]
+        out.append(f'<polyline fill="none" stroke="#999" stroke-dasharray="5,4" points="'
+                   + " ".join(f"{px(n):.1f},{py(t):.1f}" for n, t in ref) + '"/>')
+    for i, (name, points) in enumerate(series.items()):
+        pts = [(x, y) for x, y in points if y]
+        colour = colours[i % len(colours)]
+        width = 3 if name == "(graph wall)" else 1.5
+        if len(pts) > 1:
+            out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="{width}" points="'
+                       + " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts) + '"/>')
+        for x, y in pts:
+            out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{colour}"/>')
+        ly = top + 10 + 16 * i
+        out.append(f'<line x1="{w - right + 15}" y1="{ly}" x2="{w - right + 35}" y2="{ly}" stroke="{colour}" '
+                   f'stroke-width="{width}"/><text x="{w - right + 40}" y="{ly + 4}">{name}</text>')
+    out.append("</svg>")
+    path.write_text("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--report"]:
+        found = load_results()
+        print(markdown_report(found))
+        svg_curve(found, ROOT / "docs" / "scaling-curve.svg")
+        sys.exit(0)
+    sys.exit(main())
