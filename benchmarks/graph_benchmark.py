@@ -392,10 +392,6 @@ def main(argv: list[str] | None = None) -> int:
     plan_config: dict[str, Any] = {"relax_integrality": True} if relax else {}
     if args.critical_classes is not None:
         plan_config["critical_classes"] = [c for c in args.critical_classes.split(",") if c]
-    elif args.size == "large":
-        # The large preset is infeasible with the default critical class A (a few DC pairs with no stock
-        # for their critical stores, two stores whose critical safety stock exceeds their capacity).
-        plan_config["critical_classes"] = []
     run_config = {"ops": {"procurement_plan": {"config": plan_config}}} if plan_config else {}
     report: dict[str, Any] = {
         "benchmark": "graph", "size": args.size, "backend": args.backend,

@@ -318,10 +318,11 @@ def _store_refill(
 ) -> np.ndarray:
     """Units per (product, store) that could be pulled this cycle to refill a store to a high service
     level: the 99.8 % Poisson quantile of 1.6 times the demand over a transfer lead time plus a week
-    (room for over-dispersed demand), less the store's position, in whole cases plus two spare cases."""
+    (room for over-dispersed demand) plus a unit, less the store's position, in whole cases plus two spare
+    cases (none where the store's position already covers it)."""
     pack = np.nan_to_num(w.pack, nan=1.0)[:, None]
-    need = np.maximum(0.0, stats.poisson.ppf(quantile, scale * w.rate * 9.0) - store_position)
-    return np.where(w.stocked & (need > 0), (np.ceil(need / pack) + spare_cases) * pack, 0.0)
+    need = np.maximum(0.0, stats.poisson.ppf(quantile, scale * w.rate * 9.0) + 1.0 - store_position)
+    return np.where(w.stocked & (w.rate > 0) & (need > 0), (np.ceil(need / pack) + spare_cases) * pack, 0.0)
 
 
 def _stocked_all(w: _World) -> np.ndarray:
@@ -365,10 +366,9 @@ def _locations(w: _World, on_hand: np.ndarray, on_order: np.ndarray, demand: np.
     top = np.zeros(len(value), dtype=bool)
     top[order[np.cumsum(value[order]) <= 0.85 * max(value.sum(), 1e-9)]] = True  # roughly the A items
     position = on_hand[:, D:] + np.nan_to_num(on_order[:, D:])
-    low = top[:, None] & (position < protection)
-    critical_room = np.where(low, _store_refill(w, position, scale=1.0, quantile=0.99, spare_cases=1.0), 0.0)
+    critical_room = np.where(top[:, None], _store_refill(w, position, scale=1.3, quantile=0.995, spare_cases=0.0), 0.0)
     binding = rng.permutation(S)[: max(1, round(S * 0.2))]
-    tight = np.maximum(held + 0.5 * (target - held), held + critical_room.sum(axis=0))
+    tight = held + 1.05 * critical_room.sum(axis=0)
     store_capacity[binding] = tight[binding]
     store_capacity = np.ceil(np.maximum(store_capacity, held * 1.02) / 10.0) * 10.0
     dc_held = on_hand[:, :D].sum(axis=0) + np.nan_to_num(on_order[:, :D]).sum(axis=0)

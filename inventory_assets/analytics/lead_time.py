@@ -8,7 +8,9 @@ spread; keep ``min_receipts >= 2`` to avoid relying on it).
 Fall-back, per (product, location) pair, first level with at least ``min_receipts`` receipts wins:
 
 1. ``pair``: the receipts of this product at this location;
-2. ``product``: the receipts of this product at every location;
+2. ``product``: the receipts of this product at every location replenished from the same source (the same
+   parent location; all top-level locations share "the suppliers"), so a store never borrows its DC's
+   supplier lead time, nor a DC a store's transfer time;
 3. ``location``: the receipts of every product at this location;
 4. ``default``: ``default_mean_days`` / ``default_std_days`` (``lead_time_receipts = 0``).
 
@@ -87,13 +89,15 @@ def lead_time_statistics(
     min_receipts: int = 3,
     default_mean_days: float = 7.0,
     default_std_days: float = 2.0,
+    location_source: np.ndarray | None = None,
 ) -> LeadTimes:
     """Lead-time mean/std per pair with the fall-back ladder of the module docstring.
 
     ``products``/``locations``: the id indexes the pair codes refer to; ``pair_product[i]`` and
     ``pair_location[i]`` are pair ``i``'s positions in them. Receipts of products or locations outside
     those indexes still count at the levels they can reach (a receipt of an unknown product at a known
-    location counts for the location).
+    location counts for the location). ``location_source[j]`` is a code of where location ``j`` is
+    replenished from (locations with equal codes share the ``product`` level); None: one source for all.
     """
     if min_receipts < 1:
         raise ValueError(f"min_receipts must be >= 1, got {min_receipts}")
@@ -127,11 +131,18 @@ def lead_time_statistics(
         ok = valid & (codes >= 0)
         return group_stats(codes[ok], lead[ok], n)
 
+    source = np.zeros(n_locations, dtype=np.int64) if location_source is None else np.asarray(location_source, np.int64)
+    n_sources = int(source.max()) + 1 if n_locations else 1
+    r_prod_source = np.where(
+        (r_prod >= 0) & (r_loc >= 0), r_prod.astype(np.int64) * n_sources + source[np.maximum(r_loc, 0)], -1
+    ) if len(lead) else np.array([], dtype=np.int64)
+
     p_n, p_mean, p_std = level(r_pair, n_pairs)
-    pr_n, pr_mean, pr_std = level(r_prod, n_products)
+    pr_n, pr_mean, pr_std = level(r_prod_source, n_products * n_sources)
     lo_n, lo_mean, lo_std = level(r_loc, n_locations)
 
-    prod_n, prod_mean, prod_std = pr_n[pair_product], pr_mean[pair_product], pr_std[pair_product]
+    pair_prod_source = pair_product.astype(np.int64) * n_sources + source[pair_location]
+    prod_n, prod_mean, prod_std = pr_n[pair_prod_source], pr_mean[pair_prod_source], pr_std[pair_prod_source]
     loc_n, loc_mean, loc_std = lo_n[pair_location], lo_mean[pair_location], lo_std[pair_location]
 
     use_pair = p_n >= min_receipts

@@ -327,6 +327,7 @@ def merge_dataset(
         min_receipts=min_receipts,
         default_mean_days=default_lead_time_days,
         default_std_days=default_lead_time_std_days,
+        location_source=pd.factorize(loc_frame["parent_location_id"].astype(object).fillna("\x00suppliers"))[0],
     )
 
     last = stats.last_sale_day

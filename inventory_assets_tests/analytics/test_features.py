@@ -255,9 +255,9 @@ def test_dc_with_two_children_is_sized_on_pooled_demand():
                               window_start=START, window_end=END)
     features = compute_features(merged, FLAT)
     dc = features[(features["product_id"] == "P1") & (features["location_id"] == "DC")].iloc[0]
-    # pooled mean 1.2/day, variance 34/9; lead time at product level: 3.75 +- sqrt(8.75/3); T = 10.75.
-    t = 3.75 + 7.0
-    var = t * 34 / 9 + 1.2**2 * 8.75 / 3
+    # pooled mean 1.2/day, variance 34/9; no supplier receipts of the DC: default lead time 7 +- 2; T = 14.
+    t = 7.0 + 7.0
+    var = t * 34 / 9 + 1.2**2 * 2.0**2
     assert dc.protection_days == pytest.approx(t)
     assert dc.demand_over_protection == pytest.approx(1.2 * t)
     # 3 pooled sale days in 10 (ADI 3.3): intermittent; v > m: negative binomial on the pooled figures.
@@ -270,7 +270,7 @@ def test_dc_with_two_children_is_sized_on_pooled_demand():
         stats.nbinom.ppf(0.95, m / (1.2**k - 1), 1 / 1.2**k) for k in range(1, steps + 1)
     ]
     assert dc.safety_stock == pytest.approx(max(0.0, max(grid) - m))
-    assert dc.reorder_point == pytest.approx(1.2 * 3.75 + dc.safety_stock)
+    assert dc.reorder_point == pytest.approx(1.2 * 7.0 + dc.safety_stock)
     # The DC's own direct demand is zero but it is not "none": it supplies the stores.
     assert dc.stockout_risk > 0
     FeaturesSchema.validate(features, lazy=True)

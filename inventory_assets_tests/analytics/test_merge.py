@@ -173,8 +173,10 @@ def test_lead_time_fallback_levels():
     rows = by_key(merged)
     expected = {
         ("P1", "S1"): ("pair", 3, 4.0, 2.0),
-        ("P1", "S2"): ("product", 4, 3.75, math.sqrt(8.75 / 3)),  # single receipt at the pair
-        ("P1", "DC"): ("product", 4, 3.75, math.sqrt(8.75 / 3)),  # no receipts at the pair
+        ("P1", "S2"): ("product", 4, 3.75, math.sqrt(8.75 / 3)),  # single receipt: P1 at the DC's stores
+        # no receipts at the pair, and the product's receipts are the stores' transfers from the DC:
+        # a different source, so the DC does not borrow them (nor has the DC any receipts) -> default
+        ("P1", "DC"): ("default", 0, 7.0, 2.0),
         ("P2", "S1"): ("location", 3, 4.0, 2.0),
         ("P3", "S2"): ("default", 0, 7.0, 2.0),
     }
@@ -184,7 +186,7 @@ def test_lead_time_fallback_levels():
         assert row.lead_time_mean == pytest.approx(mean), key
         assert row.lead_time_std == pytest.approx(std), key
     assert report.receipts_ignored == 1 and report.receipts_used == 4
-    assert report.lead_time_levels == {"pair": 1, "product": 2, "location": 1, "default": 1}
+    assert report.lead_time_levels == {"pair": 1, "product": 1, "location": 1, "default": 2}
 
 
 def test_single_receipt_is_used_when_min_receipts_is_one():
