@@ -12,10 +12,13 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from inventory_assets.analytics.lead_time import LEAD_TIME_LEVELS
+from inventory_assets.analytics.safety_stock import METHODS as SAFETY_STOCK_METHODS
+
 __all__ = ["MergedDatasetSchema", "FeaturesSchema"]
 
-_LEVELS = ["pair", "product", "location", "default"]
-_METHODS = ["none", "normal", "poisson", "negative_binomial"]
+_LEVELS = list(LEAD_TIME_LEVELS)
+_METHODS = list(SAFETY_STOCK_METHODS)
 _TOL = 1e-9
 
 
