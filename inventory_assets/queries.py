@@ -162,30 +162,72 @@ class SalesWindow:
         return (self.end - self.start).days + 1
 
 
-def read_sales(engine: sa.Engine, spec: SourceSpec, history_days: int, *, timeout_seconds: float | None = None):
-    """(daily demand frame, window): the ``history_days`` ending at the latest sale day, clipped to the first."""
+@dataclass(frozen=True)
+class SalesRead:
+    """What every read of one sales source shares: the aggregate statement and the history window."""
+
+    statement: str
+    window: SalesWindow | None
+    by_day: bool
+    """Run the statement one day at a time (SQLite with the contract table; see `_read_sales_by_day`)."""
+
+
+def plan_sales_read(engine: sa.Engine, spec: SourceSpec, history_days: int) -> SalesRead:
+    """The aggregate statement and the window: ``history_days`` ending at the latest sale day, clipped to
+    the first (``window`` None when the source holds no rows)."""
     if history_days < 1:
         raise SourceQueryError("history_days must be at least 1")
     from_sql = spec.from_clause(engine)
     present = source_columns(engine, from_sql)
     statement = sales_statement(engine, from_sql, present)
     days = sale_day_range(engine, from_sql)
+    by_day = engine.dialect.name == "sqlite" and not spec.query
     if days is None:
-        empty = pd.DataFrame(columns=["sale_date", "product_id", "location_id", "quantity", "sale_lines",
-                                      "min_line_quantity", "null_quantity_lines"])
-        return empty, None
+        return SalesRead(statement, None, by_day)
     first, latest = days
     # The window ends at the latest sale day; it never starts before the first day the source holds,
     # so a short history is not diluted with days that were never recorded.
     window = SalesWindow(start=max(first, latest - dt.timedelta(days=history_days - 1)), end=latest)
-    if engine.dialect.name == "sqlite" and not spec.query:
-        return _read_sales_by_day(engine, statement, window, timeout_seconds), window
+    return SalesRead(statement, window, by_day)
+
+
+def split_window(window: SalesWindow, parts: int) -> list[SalesWindow]:
+    """``window`` as at most ``parts`` consecutive day ranges of (nearly) equal length, in day order."""
+    if parts < 1:
+        raise ValueError(f"parts must be at least 1, got {parts}")
+    n = min(parts, window.days)
+    bounds = [round(i * window.days / n) for i in range(n + 1)]
+    return [
+        SalesWindow(window.start + dt.timedelta(days=lo), window.start + dt.timedelta(days=hi - 1))
+        for lo, hi in zip(bounds, bounds[1:])
+    ]
+
+
+def empty_sales_frame() -> pd.DataFrame:
+    return pd.DataFrame(columns=["sale_date", "product_id", "location_id", "quantity", "sale_lines",
+                                 "min_line_quantity", "null_quantity_lines"])
+
+
+def read_sales_days(
+    engine: sa.Engine, read: SalesRead, days: SalesWindow, *, timeout_seconds: float | None = None
+) -> pd.DataFrame:
+    """The aggregate over ``days`` (a part of ``read.window``). The parts of a window, concatenated in day
+    order, are exactly the frame of the whole window: groups never span two days."""
+    if read.by_day:
+        return _read_sales_by_day(engine, read.statement, days, timeout_seconds)
     params = {
-        "window_start": _bind_day(engine, window.start),
-        "window_end": _bind_day(engine, window.end + dt.timedelta(days=1)),
+        "window_start": _bind_day(engine, days.start),
+        "window_end": _bind_day(engine, days.end + dt.timedelta(days=1)),
     }
-    frame = db.read_frame(engine, statement, params, timeout_seconds=timeout_seconds)
-    return frame, window
+    return db.read_frame(engine, read.statement, params, timeout_seconds=timeout_seconds)
+
+
+def read_sales(engine: sa.Engine, spec: SourceSpec, history_days: int, *, timeout_seconds: float | None = None):
+    """(daily demand frame, window) of the whole window in one read (`plan_sales_read` + `read_sales_days`)."""
+    read = plan_sales_read(engine, spec, history_days)
+    if read.window is None:
+        return empty_sales_frame(), None
+    return read_sales_days(engine, read, read.window, timeout_seconds=timeout_seconds), read.window
 
 
 SQLITE_SALES_THREADS = max(1, min(4, os.cpu_count() or 1))

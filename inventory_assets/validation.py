@@ -137,8 +137,23 @@ def validate_frame(
         failures.append(rows[FAILURE_COLUMNS])
         validated = _best_effort_coerce(schema, raw)
     validated.attrs.update(frame.attrs)
-    report = pd.concat(failures, ignore_index=True) if failures else _failure_frame(name, [])
+    report = ordered_failures(pd.concat(failures, ignore_index=True), schema_model) if failures else _failure_frame(name, [])
     return ValidationResult(table=name, frame=validated, failures=report)
+
+
+def ordered_failures(report: pd.DataFrame, schema_model: type[pa.DataFrameModel]) -> pd.DataFrame:
+    """``report`` in its canonical order: table-wide failures first, then by column in schema order, by
+    check (in order of appearance) and by row. Reports of parts of a table, concatenated and ordered, read
+    exactly like the report of the whole table."""
+    if report.empty:
+        return report
+    order = {name: i for i, name in enumerate(schema_model.to_schema().columns)}
+    column_rank = report["column"].map(order)
+    column_rank = column_rank.where(report["column"].notna(), -1).fillna(len(order))
+    check_rank = pd.Series(pd.factorize(report["check"].astype(str))[0], index=report.index)
+    row = pd.to_numeric(report["row"], errors="coerce")
+    ranks = pd.DataFrame({"column": column_rank, "check": check_rank, "row": row})
+    return report.loc[ranks.sort_values(["column", "check", "row"], kind="stable").index].reset_index(drop=True)
 
 
 def validate_source(
@@ -168,7 +183,15 @@ def validate_source(
             })[FAILURE_COLUMNS])
     failures.extend(f for f in extra_failures if not f.empty)
     report = pd.concat(failures, ignore_index=True) if failures else _failure_frame(table, [])
-    return ValidationResult(table=table, frame=_normalise(table, validated), failures=report)
+    normalised = _normalise(table, validated, keep_index=True)
+    if not report.empty and len(normalised):
+        # Rows are reported as positions in the frame handed downstream (sorted by key), whatever order
+        # the database returned them in.
+        new_position = pd.Series(np.arange(len(normalised)), index=normalised.index)
+        rows = pd.to_numeric(report["row"], errors="coerce")
+        moved = rows.map(new_position)
+        report["row"] = report["row"].where(moved.isna(), moved.astype("Int64").astype(object))
+    return ValidationResult(table=table, frame=normalised.reset_index(drop=True), failures=report)
 
 
 def _received_before_ordered(receipts: pd.DataFrame) -> pd.DataFrame:
@@ -199,8 +222,9 @@ def _best_effort_coerce(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.D
     return out[keep]
 
 
-def _normalise(table: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Apply the contract's NULL meanings, normalise days to midnight, sort by key, fresh index."""
+def _normalise(table: str, frame: pd.DataFrame, *, keep_index: bool = False) -> pd.DataFrame:
+    """Apply the contract's NULL meanings, normalise days to midnight, sort by key, fresh index (or, with
+    ``keep_index``, each row's position in ``frame`` as its index)."""
     out = frame.copy()
     for column, default in NULL_DEFAULTS.get(table, {}).items():
         if column in out:
@@ -218,7 +242,7 @@ def _normalise(table: str, frame: pd.DataFrame) -> pd.DataFrame:
             out = out.sort_values(keys, kind="stable")
         except TypeError:
             pass
-    return out.reset_index(drop=True)
+    return out if keep_index else out.reset_index(drop=True)
 
 
 def unknown_references(

@@ -171,9 +171,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             instance.dispose()
 
 
-def _run(deployment: Deployment, engine: str, **options) -> Outcome:
+def _run(deployment: Deployment, engine: str, day_ranges: int = 1, **options) -> Outcome:
     started = time.monotonic()
-    result = executors.execute(deployment.instance, engine, tags={"inventory/engine": engine}, **options)
+    result = executors.execute(deployment.instance, engine, tags={"inventory/engine": engine},
+                               ops={"sales": {"config": {"day_ranges": day_ranges}}}, **options)
     seconds = time.monotonic() - started
     events = list(deployment.instance.all_logs(result.run_id))
     failures = [e.message for e in events if e.dagster_event and e.dagster_event.is_failure]
@@ -215,9 +216,18 @@ def _most_at_once(windows: dict[str, tuple[float, float]]) -> int:
     return most
 
 
+SALES_DAYS = "sales.sales_days["
+DAY_RANGES = 3  # the sharded runs read the sales window as three day ranges, three steps
+
+
+def _sales_days_steps(outcome: Outcome) -> set[str]:
+    return {step for step in outcome.steps if step.startswith(SALES_DAYS)}
+
+
 def assert_same_plan(outcome: Outcome, reference: Outcome) -> None:
-    """The same steps, the same rows, equal order quantities, every figure and the objective to 1e-9."""
-    assert outcome.steps == reference.steps
+    """The same steps (but the sales day ranges), the same rows, equal order quantities, every figure and
+    the objective to 1e-9."""
+    assert outcome.steps - _sales_days_steps(outcome) == reference.steps - _sales_days_steps(reference)
     assert outcome.run_id != reference.run_id
     ours = outcome.plan.sort_values(KEY, ignore_index=True)
     theirs = reference.plan.sort_values(KEY, ignore_index=True)
@@ -235,8 +245,8 @@ def assert_same_plan(outcome: Outcome, reference: Outcome) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_planning_job_in_process_runs_every_step_in_the_run_process(in_process: Outcome) -> None:
-    assert {"sales", "inventory", "costs", "locations", "receipts", "merged_dataset", "abc_risk_features",
-            "procurement_plan", "published_plan"} <= in_process.steps
+    assert {"sales.sales_window", "sales.sales_assemble", "inventory", "costs", "locations", "receipts",
+            "merged_dataset", "abc_risk_features", "procurement_plan", "published_plan"} <= in_process.steps
     assert set(in_process.step_pids.values()) == {os.getpid()}
     assert _most_at_once(in_process.windows) == 1
     assert (in_process.plan["order_qty"] > 0).any()
@@ -249,7 +259,7 @@ def test_planning_job_with_the_multiprocess_executor_makes_the_same_plan(
     deployment: Deployment, in_process: Outcome
 ) -> None:
     outcome = _run(
-        deployment, "multiprocess", max_concurrent=2,
+        deployment, "multiprocess", day_ranges=DAY_RANGES, max_concurrent=2,
         # A forkserver that imported the project once: each step's process is a fork of it, not a new Python.
         start_method={"forkserver": {"preload_modules": ["inventory_assets.definitions"]}},
     )
@@ -257,6 +267,7 @@ def test_planning_job_with_the_multiprocess_executor_makes_the_same_plan(
     assert os.getpid() not in pids.values()
     assert len(set(pids.values())) == len(pids), f"steps shared a process: {pids}"
     assert 2 == _most_at_once(outcome.windows), "max_concurrent=2: two steps at once, never more"
+    assert len(_sales_days_steps(outcome)) == DAY_RANGES and len(_sales_days_steps(in_process)) == 1
     assert_same_plan(outcome, in_process)
     print(f"\nmultiprocess: {outcome.seconds:.1f} s (in process {in_process.seconds:.1f} s)")
 
@@ -367,7 +378,7 @@ def celery_worker(deployment: Deployment) -> Iterator[CeleryWorker]:
 def test_planning_job_with_the_celery_executor_makes_the_same_plan(
     deployment: Deployment, in_process: Outcome, celery_worker: CeleryWorker
 ) -> None:
-    outcome = _run(deployment, "celery", **celery_worker.options)
+    outcome = _run(deployment, "celery", day_ranges=DAY_RANGES, **celery_worker.options)
     delegated = {m.removeprefix("[CeleryExecutor] Executing steps ").removesuffix(" in celery worker")
                  for m in outcome.engine_messages if m.endswith("in celery worker")}
     assert delegated == outcome.steps, f"steps not run by the worker: {outcome.steps - delegated}"
@@ -375,5 +386,6 @@ def test_planning_job_with_the_celery_executor_makes_the_same_plan(
     worker_pids = _descendants(celery_worker.process.pid)
     assert set(outcome.step_pids.values()) <= worker_pids, "a step ran outside the worker's processes"
     assert f"{celery_worker.name}@" in celery_worker.log(1_000_000)
+    assert len(_sales_days_steps(outcome)) == DAY_RANGES
     assert_same_plan(outcome, in_process)
     print(f"\ncelery: {outcome.seconds:.1f} s (in process {in_process.seconds:.1f} s)")

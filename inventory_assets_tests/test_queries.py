@@ -105,3 +105,34 @@ def test_absent_optional_columns_read_as_null(tmp_path) -> None:
     frame = queries.read_table(engine, queries.SourceSpec("inventory"))
     assert list(frame.columns) == queries.CONTRACT_COLUMNS["inventory"]
     assert frame.loc[0, "on_order"] is None
+
+
+@pytest.mark.parametrize("days", [1, 2, 7, 45, 90])
+@pytest.mark.parametrize("parts", [1, 2, 3, 4, 100])
+def test_a_window_splits_into_consecutive_nearly_equal_day_ranges(days: int, parts: int) -> None:
+    window = queries.SalesWindow(dt.date(2026, 2, 27), dt.date(2026, 2, 27) + dt.timedelta(days=days - 1))
+    ranges = queries.split_window(window, parts)
+    assert len(ranges) == min(parts, days)
+    assert ranges[0].start == window.start and ranges[-1].end == window.end
+    for before, after in zip(ranges, ranges[1:]):
+        assert after.start == before.end + dt.timedelta(days=1)  # no gap, no overlap
+    lengths = [r.days for r in ranges]
+    assert sum(lengths) == days and max(lengths) - min(lengths) <= 1
+    with pytest.raises(ValueError):
+        queries.split_window(window, 0)
+
+
+def test_read_frame_shares_repeated_text_and_keeps_values_and_dtypes(tmp_path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'ids.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (product_id TEXT, location_id TEXT, quantity INTEGER)"))
+        conn.execute(sa.text("INSERT INTO t VALUES (:p, :l, :q)"),
+                     [{"p": f"P{i % 3}", "l": None if i == 4 else "S1", "q": i} for i in range(9)])
+    frame = db.read_frame(engine, "SELECT * FROM t ORDER BY quantity")
+    assert frame["product_id"].tolist() == [f"P{i % 3}" for i in range(9)]
+    assert frame["location_id"].isna().tolist() == [i == 4 for i in range(9)]
+    assert frame["quantity"].tolist() == list(range(9))
+    assert frame["quantity"].dtype == "int64" and isinstance(frame["product_id"].dtype, pd.StringDtype)
+    products = frame["product_id"].to_numpy(dtype=object)
+    assert products[0] is products[3] is products[6], "equal ids are one object"
+    assert len({id(v) for v in products}) == 3

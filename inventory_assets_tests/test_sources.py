@@ -178,3 +178,49 @@ def test_source_tables_define_the_contract_columns() -> None:
 
     for name, columns in CONTRACT_COLUMNS.items():
         assert [c.name for c in tables.SOURCE_TABLES[name].columns] == columns
+
+
+def _sales_run(day_ranges: int) -> tuple[dg.ExecuteInProcessResult, pd.DataFrame | None]:
+    result = materialize(SOURCES, run_config={"ops": {"sales": {"config": {"day_ranges": day_ranges}}}})
+    frame = value(result, "sales") if result.success else None
+    return result, frame
+
+
+def _sales_days_steps(result: dg.ExecuteInProcessResult) -> list[str]:
+    return sorted(e.step_key for e in result.all_events
+                  if e.event_type_value == "STEP_SUCCESS" and e.step_key.startswith("sales.sales_days["))
+
+
+@pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
+def test_sales_read_in_day_ranges_is_the_same_frame_and_the_same_report(database_env: dict[str, str]) -> None:
+    write_demo(database_env)
+    whole, frame = _sales_run(1)
+    assert whole.success and len(_sales_days_steps(whole)) == 1
+    for day_ranges in (4, 1000):  # more ranges than days: one range per day
+        result, parts = _sales_run(day_ranges)
+        steps = _sales_days_steps(result)
+        assert len(steps) == (4 if day_ranges == 4 else frame["sale_date"].nunique()), steps
+        pd.testing.assert_frame_equal(parts, frame, check_exact=True)
+        assert parts.attrs == frame.attrs
+        assert check_results(result)[VALID["sales"]].passed
+        materialization = next(e for e in result.get_asset_materialization_events()
+                               if e.asset_key == dg.AssetKey("sales")).materialization
+        assert materialization.metadata["day_ranges"].value == len(steps)
+
+    # Bad sale lines on days that fall into different ranges: the same failures, rows renumbered.
+    cloud = database_env[db.CLOUD_URL_VAR]
+    for n, (day, quantity) in enumerate((("2026-10-09", -4), ("2026-11-18", -1))):
+        _execute(cloud, "INSERT INTO sales (sale_id, sold_at, product_id, location_id, quantity, unit_price) "
+                        "VALUES (:i, :d, 'P000001', 'S001', :q, 1)",
+                 {"i": 900_000_000 + n, "d": pd.Timestamp(day).date(), "q": quantity})
+    reports = {}
+    for day_ranges in (1, 4):
+        result, _ = _sales_run(day_ranges)
+        assert not result.success, "a failed blocking check stops the run"
+        check = check_results(result)[VALID["sales"]]
+        assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+        reports[day_ranges] = {k: v.value for k, v in check.metadata.items()}
+    for name in reports[1]:
+        assert reports[4][name] == reports[1][name], f"{name}:\n{reports[4][name]}\n{reports[1][name]}"
+    cases = reports[1]["failure_cases"]
+    assert "2026-10-09 / P000001 / S001" in cases and "2026-11-18 / P000001 / S001" in cases, cases
