@@ -11,8 +11,9 @@ What one run does (docs/scaling-benchmarks.md shows the results):
    and dropped afterwards. Generation is timed separately; it is not part of the graph.
 2. A fresh ``DAGSTER_HOME`` (a copy of the project's ``dagster.yaml``), then
    ``dagster asset materialize -m inventory_assets --select '*'`` as a subprocess (the definitions' in-process
-   executor), with run config where needed (``--relax`` solves the plan's LP relaxation; default: on at
-   ``large``). The subprocess tree's resident memory (``/proc``) is sampled every 50 ms.
+   executor), with run config where asked (``--relax yes|no`` forces the plan's LP relaxation or the exact
+   MIP, default: the plan's own rule; ``--day-ranges N`` reads sales in N day ranges). The subprocess tree's
+   resident memory (``/proc``) is sampled every 50 ms.
 3. The run's event log from the instance: per step STEP_START..STEP_SUCCESS seconds, the peak memory
    sampled within each step, each materialization's ``dagster/row_count`` (rows out; rows in = the
    upstream assets' rows, or the database rows read), the plan's model size and solver/build seconds.
@@ -284,6 +285,17 @@ def read_run(home: Path, sampler: Sampler, started_epoch: float) -> dict[str, An
                 metadata = event.event_specific_data.materialization.metadata
                 step["metadata"] = {k: v.value for k, v in metadata.items()
                                     if isinstance(v.value, (int, float, str, bool)) and len(str(v.value)) < 200}
+        # `sales` is a graph of steps (window, day ranges, assembly): one record from its first start to
+        # its last end, with the assembly's materialization; each of its steps is recorded too.
+        parts = [v for k, v in steps.items() if k.startswith("sales.")]
+        if parts and "sales" not in steps:
+            assembled = steps.get("sales.sales_assemble", {})
+            steps["sales"] = {
+                "start": min(p["start"] for p in parts if "start" in p),
+                "end": max(p["end"] for p in parts if "end" in p) if all("end" in p for p in parts) else None,
+                "status": assembled.get("status", "incomplete"),
+                "metadata": assembled.get("metadata", {}),
+            }
         out_steps: dict[str, Any] = {}
         for name in [*STEPS, *sorted(k for k in steps if k not in STEPS)]:  # the asset checks' steps too
             step = steps.get(name)
@@ -370,7 +382,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regenerate", action="store_true", help="generate the SQLite demo data again")
     parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL server to create the scratch database on")
     parser.add_argument("--relax", choices=["auto", "yes", "no"], default="auto",
-                        help="solve the plan's LP relaxation (auto: only at large)")
+                        help="solve the plan's LP relaxation: yes, no (the exact MIP at any size), or auto: "
+                             "the plan's default (exact up to mip_max_rows rows)")
+    parser.add_argument("--day-ranges", type=int, default=1,
+                        help="read the sales window as this many day ranges (sales config day_ranges)")
     parser.add_argument("--critical-classes", default=None,
                         help="comma-separated critical classes of the plan ('' for none; default: the asset's, none at large)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds the graph may take")
@@ -388,15 +403,18 @@ def main(argv: list[str] | None = None) -> int:
     from inventory_assets import constants
 
     workdir = args.workdir or Path(tempfile.gettempdir()) / "inventory_assets_bench" / f"{args.size}_{args.backend}"
-    relax = args.relax == "yes" or (args.relax == "auto" and args.size == "large")
-    plan_config: dict[str, Any] = {"relax_integrality": True} if relax else {}
+    plan_config: dict[str, Any] = {"yes": {"relax_integrality": True}, "no": {"mip_max_rows": None},
+                                   "auto": {}}[args.relax]
     if args.critical_classes is not None:
         plan_config["critical_classes"] = [c for c in args.critical_classes.split(",") if c]
-    run_config = {"ops": {"procurement_plan": {"config": plan_config}}} if plan_config else {}
+    ops: dict[str, Any] = {"procurement_plan": {"config": plan_config}} if plan_config else {}
+    if args.day_ranges != 1:
+        ops["sales"] = {"config": {"day_ranges": args.day_ranges}}
+    run_config = {"ops": ops} if ops else {}
     report: dict[str, Any] = {
         "benchmark": "graph", "size": args.size, "backend": args.backend,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "git": git_commit(), "machine": machine(), "relax_integrality": relax,
+        "git": git_commit(), "machine": machine(), "relax": args.relax, "day_ranges": args.day_ranges,
     }
     pg_name = f"inventory_bench_{args.size}_{os.getpid()}"
     try:

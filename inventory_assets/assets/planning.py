@@ -47,6 +47,7 @@ class PlanConfig(dg.Config):
     mip_rel_gap: float = Field(default=_DEFAULTS.mip_rel_gap, description=FIELD_DOCS["mip_rel_gap"])
     threads: int = Field(default=_DEFAULTS.threads, description=FIELD_DOCS["threads"])
     relax_integrality: bool = Field(default=_DEFAULTS.relax_integrality, description=FIELD_DOCS["relax_integrality"])
+    mip_max_rows: int | None = Field(default=_DEFAULTS.mip_max_rows, description=FIELD_DOCS["mip_max_rows"])
 
     def parameters(self) -> PlanParameters:
         values = self.model_dump()

@@ -358,7 +358,7 @@ def build_plan_data(features: pd.DataFrame, params: PlanParameters) -> PlanData:
     return PlanData(
         frame=frame,
         budget=float(params.budget),
-        relax=bool(params.relax_integrality),
+        relax=params.relaxes(len(frame)),
         critical_classes=params.critical_classes,
         product_id=frame["product_id"].astype(object).to_numpy(),
         location_id=frame["location_id"].astype(object).to_numpy(),

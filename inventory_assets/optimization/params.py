@@ -38,6 +38,14 @@ class PlanParameters:
     relax_integrality: bool = False
     """Solve the LP relaxation and round to packs and MOQs with the documented rule (fast, not exact)."""
 
+    mip_max_rows: int | None = 20_000
+    """Largest plan (rows) solved as the exact MIP; a larger one is solved as the LP relaxation and rounded,
+    as with `relax_integrality`. None: always the exact MIP."""
+
+    def relaxes(self, n_rows: int) -> bool:
+        """Whether a plan of ``n_rows`` rows is solved as the rounded LP relaxation."""
+        return self.relax_integrality or (self.mip_max_rows is not None and n_rows > self.mip_max_rows)
+
     def __post_init__(self) -> None:
         # Accept any iterable of class labels, store an immutable tuple.
         object.__setattr__(self, "critical_classes", tuple(str(c) for c in self.critical_classes))
@@ -53,6 +61,8 @@ class PlanParameters:
             raise ValueError(f"mip_rel_gap must be in [0, 1), got {self.mip_rel_gap!r}")
         if self.threads < 0:
             raise ValueError(f"threads must be >= 0, got {self.threads!r}")
+        if self.mip_max_rows is not None and self.mip_max_rows < 0:
+            raise ValueError(f"mip_max_rows must be >= 0 or None, got {self.mip_max_rows!r}")
 
 
 def _field_docs() -> dict[str, str]:
@@ -70,6 +80,9 @@ def _field_docs() -> dict[str, str]:
         "threads": "HiGHS threads; 0 lets HiGHS choose.",
         "relax_integrality": "Solve the LP relaxation and round each order to its pack and MOQ "
         "with the documented rule instead of solving the exact MIP (faster, not exact).",
+        "mip_max_rows": "Largest plan, in (product, location) rows, solved as the exact MIP; a larger one "
+        "is solved as the LP relaxation and rounded, as with relax_integrality (the exact MIP of 50,000 rows "
+        "takes minutes on two cores; docs/benchmarks.md). null: always the exact MIP. Default 20,000.",
     }
 
 

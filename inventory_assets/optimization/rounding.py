@@ -154,7 +154,7 @@ def round_relaxed(data: PlanData, x_lp: np.ndarray) -> np.ndarray:
         detail = "; ".join(f"{name}: {len(r)}" for name, r in bad.items())
         raise PlanRoundingError(
             f"rounding the LP relaxation to packs and MOQs broke hard constraints ({detail}); "
-            "solve the exact MIP (relax_integrality=False)"
+            "solve the exact MIP (relax_integrality=false, mip_max_rows=null)"
         )
     return x
 

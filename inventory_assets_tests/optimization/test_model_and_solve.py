@@ -165,3 +165,21 @@ def test_nothing_to_decide_is_an_optimal_empty_plan(engine, relax):
     assert result.summary.status == "optimal"
     assert result.plan["order_qty"].tolist() == [0.0]
     assert result.plan["reason_code"].tolist() == ["nothing_needed"]
+
+
+def test_plans_above_mip_max_rows_are_relaxed_and_rounded():
+    frame, budget = random_instance(2, 4, 6)
+    rows = len(frame)
+    assert not PlanParameters().relaxes(rows) and PlanParameters().relaxes(20_001)
+    assert PlanParameters(mip_max_rows=rows - 1).relaxes(rows)
+    assert not PlanParameters(mip_max_rows=None).relaxes(10**9)
+    assert PlanParameters(mip_max_rows=None, relax_integrality=True).relaxes(1)
+    with pytest.raises(ValueError, match="mip_max_rows"):
+        PlanParameters(mip_max_rows=-1)
+    over = plan_procurement(frame, PlanParameters(budget=budget, mip_max_rows=rows - 1))
+    relaxed = plan_procurement(frame, PlanParameters(budget=budget, relax_integrality=True))
+    exact = plan_procurement(frame, PlanParameters(budget=budget, mip_max_rows=rows))
+    assert over.summary.relaxed and not exact.summary.relaxed
+    assert np.array_equal(over.plan["order_qty"].to_numpy(), relaxed.plan["order_qty"].to_numpy())
+    assert over.summary.objective == relaxed.summary.objective
+    assert exact.summary.objective <= over.summary.objective + 1e-6
