@@ -386,6 +386,10 @@ def main(argv: list[str] | None = None) -> int:
                              "the plan's default (exact up to mip_max_rows rows)")
     parser.add_argument("--day-ranges", type=int, default=1,
                         help="read the sales window as this many day ranges (sales config day_ranges)")
+    parser.add_argument("--engine", choices=["in_process", "multiprocess"], default="in_process",
+                        help="the run's engine (multiprocess: a forkserver that preloaded the project, "
+                             "--max-concurrent steps at once)")
+    parser.add_argument("--max-concurrent", type=int, default=2, help="steps at once with --engine multiprocess")
     parser.add_argument("--critical-classes", default=None,
                         help="comma-separated critical classes of the plan ('' for none; default: the asset's, none at large)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds the graph may take")
@@ -410,11 +414,19 @@ def main(argv: list[str] | None = None) -> int:
     ops: dict[str, Any] = {"procurement_plan": {"config": plan_config}} if plan_config else {}
     if args.day_ranges != 1:
         ops["sales"] = {"config": {"day_ranges": args.day_ranges}}
-    run_config = {"ops": ops} if ops else {}
+    run_config: dict[str, Any] = {"ops": ops} if ops else {}
+    if args.engine == "multiprocess":
+        from inventory_assets import executors
+
+        run_config.update(executors.execution_config(
+            "multiprocess", max_concurrent=args.max_concurrent,
+            start_method={"forkserver": {"preload_modules": ["inventory_assets.definitions"]}},
+        ))
     report: dict[str, Any] = {
         "benchmark": "graph", "size": args.size, "backend": args.backend,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "git": git_commit(), "machine": machine(), "relax": args.relax, "day_ranges": args.day_ranges,
+        "engine": args.engine,
     }
     pg_name = f"inventory_bench_{args.size}_{os.getpid()}"
     try:

@@ -3,6 +3,7 @@
     python benchmarks/plan_benchmark.py                      # small + medium, all methods
     python benchmarks/plan_benchmark.py --sizes large        # the 1M-row run
     python benchmarks/plan_benchmark.py --sizes small medium large --out benchmarks/results/plan_benchmark.json
+    python benchmarks/plan_benchmark.py --sizes rows20k rows50k --out benchmarks/results/plan_mip_rows.json
 
 Every (size, method) runs in its own subprocess, so its peak memory (``ru_maxrss``) is its own; the
 features frame is generated (numpy, not timed, but counted in memory) in each.  Methods:
@@ -32,13 +33,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-SIZES = {"small": (200, 6), "medium": (10_000, 22), "large": (100_000, 10)}
+SIZES = {"small": (200, 6), "rows20k": (2_000, 10), "rows50k": (5_000, 10), "medium": (10_000, 22),
+         "large": (100_000, 10)}
 METHODS = {
     "small": ["pipeline_matrix", "pipeline_pyomo", "direct_highspy", "direct_highspy_standard", "pulp_cbc",
               "scipy_linprog", "mip_matrix", "mip_pyomo"],
     "medium": ["pipeline_matrix", "pipeline_pyomo", "direct_highspy", "direct_highspy_standard", "pulp_cbc",
                "scipy_linprog", "mip_matrix"],
     "large": ["pipeline_matrix", "direct_highspy", "pipeline_pyomo"],
+    # Where the exact MIP stops being quick (the default `mip_max_rows`, docs/benchmarks.md).
+    "rows20k": ["pipeline_matrix", "mip_matrix"],
+    "rows50k": ["pipeline_matrix", "mip_matrix"],
 }
 BUDGET_SHARE = 0.5  # budget = half the value of what the top echelon would need: binding
 TIME_LIMIT = 600.0
@@ -87,7 +92,8 @@ def run_case(size: str, method: str) -> dict:
 
     frame, budget = make_features(size)
     relax = not method.startswith("mip")
-    params = PlanParameters(budget=budget, relax_integrality=relax, time_limit_seconds=300.0 if not relax else TIME_LIMIT)
+    params = PlanParameters(budget=budget, relax_integrality=relax, mip_max_rows=None,
+                            time_limit_seconds=300.0 if not relax else TIME_LIMIT)
     out: dict = {"size": size, "method": method, "rows": len(frame), "budget": budget}
     t0 = time.perf_counter()
     if method.startswith(("pipeline", "mip")):

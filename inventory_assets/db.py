@@ -246,8 +246,12 @@ def read_frame(
     params: Mapping[str, Any] | None = None,
     *,
     timeout_seconds: float | None = None,
+    share_text: bool = True,
 ) -> pd.DataFrame:
     """Run one SELECT and return its rows as a DataFrame (values bound, never formatted into SQL).
+
+    ``share_text``: equal text values become one object (`share_repeated_text`); a caller that
+    concatenates many reads does that once on the whole.
 
     For a text statement the frame is built from the driver's plain tuples: a ``text()`` statement has
     no result processors, so they hold exactly the values SQLAlchemy's ``Row`` objects would, and
@@ -274,10 +278,11 @@ def read_frame(
                 ) from error
             finally:
                 result.close()
-    return _share_repeated_text(pd.DataFrame.from_records(rows, columns=columns))
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    return share_repeated_text(frame) if share_text else frame
 
 
-def _share_repeated_text(frame: pd.DataFrame) -> pd.DataFrame:
+def share_repeated_text(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with each text column's equal values made one shared object (same values, same dtype).
 
     A driver returns a new string object for every row, so a million rows of one product id are a million

@@ -11,13 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
 import sqlalchemy as sa
 
-from inventory_assets import db
+from inventory_assets import db, sales_worker
 
 # The contract's columns per source table (docs/data-contract.md).
 CONTRACT_COLUMNS: dict[str, list[str]] = {
@@ -170,6 +169,8 @@ class SalesRead:
     window: SalesWindow | None
     by_day: bool
     """Run the statement one day at a time (SQLite with the contract table; see `_read_sales_by_day`)."""
+    source_sql: str = ""
+    """The source rows' SQL (the ``src`` subquery of the statement)."""
 
 
 def plan_sales_read(engine: sa.Engine, spec: SourceSpec, history_days: int) -> SalesRead:
@@ -183,12 +184,12 @@ def plan_sales_read(engine: sa.Engine, spec: SourceSpec, history_days: int) -> S
     days = sale_day_range(engine, from_sql)
     by_day = engine.dialect.name == "sqlite" and not spec.query
     if days is None:
-        return SalesRead(statement, None, by_day)
+        return SalesRead(statement, None, by_day, from_sql)
     first, latest = days
     # The window ends at the latest sale day; it never starts before the first day the source holds,
     # so a short history is not diluted with days that were never recorded.
     window = SalesWindow(start=max(first, latest - dt.timedelta(days=history_days - 1)), end=latest)
-    return SalesRead(statement, window, by_day)
+    return SalesRead(statement, window, by_day, from_sql)
 
 
 def split_window(window: SalesWindow, parts: int) -> list[SalesWindow]:
@@ -214,7 +215,7 @@ def read_sales_days(
     """The aggregate over ``days`` (a part of ``read.window``). The parts of a window, concatenated in day
     order, are exactly the frame of the whole window: groups never span two days."""
     if read.by_day:
-        return _read_sales_by_day(engine, read.statement, days, timeout_seconds)
+        return _read_sales_by_day(engine, read, days, timeout_seconds)
     params = {
         "window_start": _bind_day(engine, days.start),
         "window_end": _bind_day(engine, days.end + dt.timedelta(days=1)),
@@ -230,35 +231,66 @@ def read_sales(engine: sa.Engine, spec: SourceSpec, history_days: int, *, timeou
     return read_sales_days(engine, read, read.window, timeout_seconds=timeout_seconds), read.window
 
 
-SQLITE_SALES_THREADS = max(1, min(4, os.cpu_count() or 1))
-"""Connections that aggregate the days of the sales window side by side on SQLite."""
+SQLITE_SALES_PROCESSES = max(1, min(4, os.cpu_count() or 1))
+"""Processes that aggregate the days of a large sales window side by side on SQLite."""
+
+SQLITE_PROCESSES_MIN_LINES = 1_000_000
+"""Windows with fewer sale lines (estimated) are aggregated in this process: workers cost a second to start."""
+
+
+def _day_params(engine: sa.Engine, day: dt.date) -> dict[str, object]:
+    return {"window_start": _bind_day(engine, day), "window_end": _bind_day(engine, day + dt.timedelta(days=1))}
+
+
+def _concat_days(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Day frames in day order as one, each distinct text value one object."""
+    non_empty = [f for f in frames if not f.empty]
+    if not non_empty:
+        return frames[0]
+    frame = non_empty[0] if len(non_empty) == 1 else pd.concat(non_empty, ignore_index=True)
+    return db.share_repeated_text(frame)
+
+
+def read_days(engine: sa.Engine, statement: str, days: list[dt.date], timeout_seconds: float | None) -> pd.DataFrame:
+    """The by-day aggregate over ``days``, one statement per day, in this process."""
+    return _concat_days([
+        db.read_frame(engine, statement, _day_params(engine, d), timeout_seconds=timeout_seconds, share_text=False)
+        for d in days
+    ])
+
+
+def _estimated_lines(engine: sa.Engine, read: SalesRead, window: SalesWindow) -> int:
+    """Sale lines of ``window``, estimated from its last day (one indexed COUNT)."""
+    with engine.connect() as conn:
+        lines = conn.execute(
+            sa.text(f"SELECT COUNT(*) FROM ({read.source_sql}) src "
+                    "WHERE src.sold_at >= :window_start AND src.sold_at < :window_end"),
+            _day_params(engine, window.end),
+        ).scalar_one()
+    return int(lines) * window.days
 
 
 def _read_sales_by_day(
-    engine: sa.Engine, statement: str, window: SalesWindow, timeout_seconds: float | None
+    engine: sa.Engine, read: SalesRead, window: SalesWindow, timeout_seconds: float | None
 ) -> pd.DataFrame:
     """The same aggregate as one query over the window, run one day at a time (SQLite only).
 
     SQLite's GROUP BY sorts every sale line of the window at once; past a few million lines the sorter
-    spills and a 13-million-line window took over 100 s. A day's lines sort in memory, the groups never
-    span two days (the day is part of the key), and SQLite releases the GIL while it works, so the days
-    run on a few connections side by side. The frames are concatenated in day order: the rows, their
-    order and the dtypes are those of the single query (docs/scaling-benchmarks.md).
+    spills and a 13-million-line window took over 100 s. A day's lines sort in memory, and the groups never
+    span two days (the day is part of the key). A window of at least `SQLITE_PROCESSES_MIN_LINES` lines is
+    cut into consecutive runs of days, one per worker process (`sales_worker`, up to
+    `SQLITE_SALES_PROCESSES`): SQLite connections in threads of one process ran no faster than one
+    connection (docs/scaling-benchmarks.md). The frames are concatenated in day order: the rows, their order and the
+    dtypes are those of the single query.
     """
     days = [window.start + dt.timedelta(days=i) for i in range(window.days)]
-
-    def one_day(day: dt.date) -> pd.DataFrame:
-        params = {"window_start": _bind_day(engine, day), "window_end": _bind_day(engine, day + dt.timedelta(days=1))}
-        return db.read_frame(engine, statement, params, timeout_seconds=timeout_seconds)
-
-    with ThreadPoolExecutor(max_workers=SQLITE_SALES_THREADS) as pool:
-        frames = list(pool.map(one_day, days))
-    non_empty = [f for f in frames if not f.empty]
-    if not non_empty:
-        return frames[0]
-    if len(non_empty) == 1:
-        return non_empty[0]
-    return pd.concat(non_empty, ignore_index=True)
+    workers = min(SQLITE_SALES_PROCESSES, len(days))
+    if workers < 2 or _estimated_lines(engine, read, window) < SQLITE_PROCESSES_MIN_LINES:
+        return read_days(engine, read.statement, days, timeout_seconds)
+    bounds = [round(i * len(days) / workers) for i in range(workers + 1)]
+    url = engine.url.render_as_string(hide_password=False)
+    jobs = [(url, read.statement, days[lo:hi], timeout_seconds) for lo, hi in zip(bounds, bounds[1:])]
+    return _concat_days(sales_worker.run_workers(jobs))
 
 
 def read_table(engine: sa.Engine, spec: SourceSpec, *, timeout_seconds: float | None = None) -> pd.DataFrame:

@@ -136,3 +136,32 @@ def test_read_frame_shares_repeated_text_and_keeps_values_and_dtypes(tmp_path) -
     products = frame["product_id"].to_numpy(dtype=object)
     assert products[0] is products[3] is products[6], "equal ids are one object"
     assert len({id(v) for v in products}) == 3
+
+
+def test_a_large_sqlite_window_read_by_worker_processes_is_the_same_frame(tmp_path, monkeypatch) -> None:
+    rows = [
+        {"sale_id": i, "sold_at": dt.date(2026, 1, 1) + dt.timedelta(days=i % 9), "product_id": f"P{i % 7}",
+         "location_id": f"S{i % 3}", "quantity": i % 5, "unit_price": 1}
+        for i in range(2_000)
+    ]
+    engine = _sales_table(f"sqlite:///{tmp_path / 'sales.db'}", rows)
+    in_process, window = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
+    read = queries.plan_sales_read(engine, queries.SourceSpec("sales"), history_days=9)
+    assert read.by_day and queries._estimated_lines(engine, read, window) == 9 * len(
+        [r for r in rows if r["sold_at"] == window.end])
+    monkeypatch.setattr(queries, "SQLITE_PROCESSES_MIN_LINES", 0)  # any window: worker processes
+    monkeypatch.setattr(queries, "SQLITE_SALES_PROCESSES", 2)
+    by_workers, _ = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
+    pd.testing.assert_frame_equal(by_workers, in_process, check_exact=True)
+    assert len(in_process) == len({(r["sold_at"], r["product_id"], r["location_id"]) for r in rows})
+    ids = by_workers["product_id"].to_numpy(dtype=object)
+    assert len({id(v) for v in ids}) == 7, "each product id is one object across days and workers"
+
+
+def test_a_sales_workers_database_error_is_raised_in_the_caller_as_itself(tmp_path) -> None:
+    from inventory_assets import sales_worker
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    db.make_engine(url).dispose()
+    with pytest.raises(sa.exc.OperationalError, match="no such table"):
+        sales_worker.run_workers([(url, "SELECT * FROM missing_sales", [dt.date(2026, 1, 1)], None)] * 2)
