@@ -11,7 +11,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -246,12 +246,13 @@ def read_frame(
     params: Mapping[str, Any] | None = None,
     *,
     timeout_seconds: float | None = None,
-    share_text: bool = True,
+    share_text: bool | Collection[str] = True,
 ) -> pd.DataFrame:
     """Run one SELECT and return its rows as a DataFrame (values bound, never formatted into SQL).
 
-    ``share_text``: equal text values become one object (`share_repeated_text`); a caller that
-    concatenates many reads does that once on the whole.
+    ``share_text``: equal text values become one object (`share_repeated_text`): in every text column
+    (True), in the named columns only, or nowhere (False; a caller that concatenates many reads does it
+    once on the whole).
 
     For a text statement the frame is built from the driver's plain tuples: a ``text()`` statement has
     no result processors, so they hold exactly the values SQLAlchemy's ``Row`` objects would, and
@@ -279,18 +280,24 @@ def read_frame(
             finally:
                 result.close()
     frame = pd.DataFrame.from_records(rows, columns=columns)
-    return share_repeated_text(frame) if share_text else frame
+    if share_text is False:
+        return frame
+    return share_repeated_text(frame, None if share_text is True else share_text)
 
 
-def share_repeated_text(frame: pd.DataFrame) -> pd.DataFrame:
+def share_repeated_text(frame: pd.DataFrame, columns: Collection[str] | None = None) -> pd.DataFrame:
     """``frame`` with each text column's equal values made one shared object (same values, same dtype).
 
     A driver returns a new string object for every row, so a million rows of one product id are a million
     strings. Shared, they take the memory of one, and pickling (how step outputs are stored between
     steps) writes each distinct value once: about 4x faster for id columns (docs/scaling-benchmarks.md).
+    Sharing costs about 0.5 s per million values, so ``columns`` can limit it to the columns that stay
+    text downstream (ids, not dates that validation parses anyway); None: every text column.
     """
-    for position, dtype in enumerate(frame.dtypes):
+    for position, (name, dtype) in enumerate(zip(frame.columns, frame.dtypes)):
         if not (dtype == object or isinstance(dtype, pd.StringDtype)):
+            continue
+        if columns is not None and name not in columns:
             continue
         values = frame.iloc[:, position].to_numpy(dtype=object)
         shared: dict[Any, Any] = {}

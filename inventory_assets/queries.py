@@ -38,6 +38,8 @@ OPTIONAL_COLUMNS: dict[str, set[str]] = {
     "receipts": set(),
 }
 SALES_REQUIRED = ["sold_at", "product_id", "location_id", "quantity"]
+ID_COLUMNS = frozenset({"product_id", "location_id", "parent_location_id"})
+"""Text columns that stay text downstream: each distinct value is read as one shared object."""
 
 _SELECT_ONLY = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
 _COMMENT = re.compile(r"(--[^\n]*)|(/\*.*?\*/)", re.DOTALL)
@@ -220,7 +222,7 @@ def read_sales_days(
         "window_start": _bind_day(engine, days.start),
         "window_end": _bind_day(engine, days.end + dt.timedelta(days=1)),
     }
-    return db.read_frame(engine, read.statement, params, timeout_seconds=timeout_seconds)
+    return db.read_frame(engine, read.statement, params, timeout_seconds=timeout_seconds, share_text=ID_COLUMNS)
 
 
 def read_sales(engine: sa.Engine, spec: SourceSpec, history_days: int, *, timeout_seconds: float | None = None):
@@ -248,7 +250,7 @@ def _concat_days(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if not non_empty:
         return frames[0]
     frame = non_empty[0] if len(non_empty) == 1 else pd.concat(non_empty, ignore_index=True)
-    return db.share_repeated_text(frame)
+    return db.share_repeated_text(frame, ID_COLUMNS)
 
 
 def read_days(engine: sa.Engine, statement: str, days: list[dt.date], timeout_seconds: float | None) -> pd.DataFrame:
@@ -297,4 +299,5 @@ def read_table(engine: sa.Engine, spec: SourceSpec, *, timeout_seconds: float | 
     """The contract columns of a non-sales source table."""
     from_sql = spec.from_clause(engine)
     present = source_columns(engine, from_sql)
-    return db.read_frame(engine, table_statement(spec.table, present, from_sql), timeout_seconds=timeout_seconds)
+    return db.read_frame(engine, table_statement(spec.table, present, from_sql), timeout_seconds=timeout_seconds,
+                         share_text=ID_COLUMNS)

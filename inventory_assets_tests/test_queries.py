@@ -136,6 +136,11 @@ def test_read_frame_shares_repeated_text_and_keeps_values_and_dtypes(tmp_path) -
     products = frame["product_id"].to_numpy(dtype=object)
     assert products[0] is products[3] is products[6], "equal ids are one object"
     assert len({id(v) for v in products}) == 3
+    only_products = db.read_frame(engine, "SELECT * FROM t ORDER BY quantity", share_text=["product_id"])
+    pd.testing.assert_frame_equal(only_products, frame)
+    assert len({id(v) for v in only_products["product_id"].to_numpy(dtype=object)}) == 3
+    locations = only_products["location_id"].dropna().to_numpy(dtype=object)
+    assert len({id(v) for v in locations}) == len(locations), "columns not named are left as read"
 
 
 def test_a_large_sqlite_window_read_by_worker_processes_is_the_same_frame(tmp_path, monkeypatch) -> None:
