@@ -40,11 +40,13 @@ test: dev
 ui: install
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
-## bench: the whole graph through Dagster at SIZE=small|medium|large (BACKEND=sqlite|postgresql), timed per step
+## bench: the whole graph through Dagster at SIZE=small|medium|large (BACKEND=sqlite|postgresql), timed per
+## step; then the plan model at that size (Pyomo vs numpy arrays; at medium PuLP + CBC and linprog too)
 BACKEND ?= sqlite
-bench: install
+bench: dev
 	$(BIN)/python benchmarks/graph_benchmark.py --size $(SIZE) --backend $(BACKEND)
 	$(BIN)/python benchmarks/graph_benchmark.py --report
+	$(BIN)/python benchmarks/plan_benchmark.py --sizes $(SIZE)
 
 ## lock: record the installed versions as the known-good constraints
 lock: dev
