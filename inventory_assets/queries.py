@@ -171,7 +171,7 @@ class SalesRead:
     window: SalesWindow | None
     by_day: bool
     """Run the statement one day at a time (SQLite with the contract table; see `_read_sales_by_day`)."""
-    source_sql: str = ""
+    source_sql: str
     """The source rows' SQL (the ``src`` subquery of the statement)."""
 
 
@@ -282,8 +282,8 @@ def _read_sales_by_day(
     span two days (the day is part of the key). A window of at least `SQLITE_PROCESSES_MIN_LINES` lines is
     cut into consecutive runs of days, one per worker process (`sales_worker`, up to
     `SQLITE_SALES_PROCESSES`): SQLite connections in threads of one process ran no faster than one
-    connection (docs/scaling-benchmarks.md). The frames are concatenated in day order: the rows, their order and the
-    dtypes are those of the single query.
+    connection (docs/scaling-benchmarks.md). The frames are concatenated in day order: the rows, their
+    order and the dtypes are those of the single query.
     """
     days = [window.start + dt.timedelta(days=i) for i in range(window.days)]
     workers = min(SQLITE_SALES_PROCESSES, len(days))
