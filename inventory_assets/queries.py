@@ -218,11 +218,8 @@ def read_sales_days(
     order, are exactly the frame of the whole window: groups never span two days."""
     if read.by_day:
         return _read_sales_by_day(engine, read, days, timeout_seconds)
-    params = {
-        "window_start": _bind_day(engine, days.start),
-        "window_end": _bind_day(engine, days.end + dt.timedelta(days=1)),
-    }
-    return db.read_frame(engine, read.statement, params, timeout_seconds=timeout_seconds, share_text=ID_COLUMNS)
+    return db.read_frame(engine, read.statement, _days_params(engine, days.start, days.end),
+                         timeout_seconds=timeout_seconds, share_text=ID_COLUMNS)
 
 
 def read_sales(engine: sa.Engine, spec: SourceSpec, history_days: int, *, timeout_seconds: float | None = None):
@@ -240,8 +237,9 @@ SQLITE_PROCESSES_MIN_LINES = 1_000_000
 """Windows with fewer sale lines (estimated) are aggregated in this process: workers cost a second to start."""
 
 
-def _day_params(engine: sa.Engine, day: dt.date) -> dict[str, object]:
-    return {"window_start": _bind_day(engine, day), "window_end": _bind_day(engine, day + dt.timedelta(days=1))}
+def _days_params(engine: sa.Engine, first: dt.date, last: dt.date) -> dict[str, object]:
+    """The bound window of the aggregate statement: ``first`` .. ``last`` inclusive."""
+    return {"window_start": _bind_day(engine, first), "window_end": _bind_day(engine, last + dt.timedelta(days=1))}
 
 
 def _concat_days(frames: list[pd.DataFrame], *, share_ids: bool = True) -> pd.DataFrame:
@@ -256,7 +254,7 @@ def _concat_days(frames: list[pd.DataFrame], *, share_ids: bool = True) -> pd.Da
 def read_days(engine: sa.Engine, statement: str, days: list[dt.date], timeout_seconds: float | None) -> pd.DataFrame:
     """The by-day aggregate over ``days``, one statement per day, in this process."""
     return _concat_days([
-        db.read_frame(engine, statement, _day_params(engine, d), timeout_seconds=timeout_seconds, share_text=False)
+        db.read_frame(engine, statement, _days_params(engine, d, d), timeout_seconds=timeout_seconds, share_text=False)
         for d in days
     ])
 
@@ -267,7 +265,7 @@ def _estimated_lines(engine: sa.Engine, read: SalesRead, window: SalesWindow) ->
         lines = conn.execute(
             sa.text(f"SELECT COUNT(*) FROM ({read.source_sql}) src "
                     "WHERE src.sold_at >= :window_start AND src.sold_at < :window_end"),
-            _day_params(engine, window.end),
+            _days_params(engine, window.end, window.end),
         ).scalar_one()
     return int(lines) * window.days
 

@@ -8,7 +8,7 @@ explicit checks that a column schema cannot express, and returns a :class:`Valid
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -188,10 +188,17 @@ def validate_source(
         # Rows are reported as positions in the frame handed downstream (sorted by key), whatever order
         # the database returned them in.
         new_position = pd.Series(np.arange(len(normalised)), index=normalised.index)
-        rows = pd.to_numeric(report["row"], errors="coerce")
-        moved = rows.map(new_position)
-        report["row"] = report["row"].where(moved.isna(), moved.astype("Int64").astype(object))
+        report = moved_rows(report, lambda rows: rows.map(new_position))
     return ValidationResult(table=table, frame=normalised.reset_index(drop=True), failures=report)
+
+
+def moved_rows(report: pd.DataFrame, move: Callable[[pd.Series], pd.Series]) -> pd.DataFrame:
+    """``report`` with each numeric ``row`` replaced by ``move(rows)``; table-wide failures (no row) stay."""
+    rows = pd.to_numeric(report["row"], errors="coerce")
+    moved = move(rows)
+    out = report.copy()
+    out["row"] = report["row"].where(moved.isna(), moved.astype("Int64").astype(object))
+    return out
 
 
 def _received_before_ordered(receipts: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,13 @@ from inventory_assets import constants, db, queries
 from inventory_assets.metadata import frame_metadata, validation_check_result
 from inventory_assets.resources import SqlDatabase
 from inventory_assets.schemas import SOURCE_SCHEMAS
-from inventory_assets.validation import FAILURE_COLUMNS, ValidationResult, ordered_failures, validate_source
+from inventory_assets.validation import (
+    FAILURE_COLUMNS,
+    ValidationResult,
+    moved_rows,
+    ordered_failures,
+    validate_source,
+)
 
 KINDS = {"sql", "pandas", "pandera"}
 
@@ -189,10 +195,7 @@ def assemble_sales(parts: list[SalesPart]) -> tuple[ValidationResult, queries.Sa
         if part.result.frame.empty:
             continue
         if not part.result.failures.empty:
-            report = part.result.failures.copy()
-            rows = pd.to_numeric(report["row"], errors="coerce")
-            report["row"] = report["row"].where(rows.isna(), (rows + offset).astype("Int64").astype(object))
-            failures.append(report)
+            failures.append(moved_rows(part.result.failures, lambda rows, offset=offset: rows + offset))
         frames.append(part.result.frame)
         offset += len(part.result.frame)
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
