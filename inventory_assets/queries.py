@@ -126,11 +126,24 @@ def _bind_day(engine: sa.Engine, day: dt.date) -> object:
 
 def sale_day_range(engine: sa.Engine, from_sql: str) -> tuple[dt.date, dt.date] | None:
     """The earliest and the latest ``sold_at`` day of the source, or None when it has no rows."""
+    if engine.dialect.name == "sqlite":
+        # SQLite answers a lone MIN or MAX from the index; both in one SELECT scan the whole table.
+        statement = (f"SELECT (SELECT MIN(src.sold_at) FROM ({from_sql}) src), "
+                     f"(SELECT MAX(src.sold_at) FROM ({from_sql}) src)")
+    else:
+        statement = f"SELECT MIN(src.sold_at), MAX(src.sold_at) FROM ({from_sql}) src"
     with engine.connect() as conn:
-        first, last = conn.execute(sa.text(f"SELECT MIN(src.sold_at), MAX(src.sold_at) FROM ({from_sql}) src")).one()
+        first, last = conn.execute(sa.text(statement)).one()
     if last is None:
         return None
     return pd.Timestamp(first).date(), pd.Timestamp(last).date()
+
+
+_SALES_AGGREGATES = (
+    "SUM(src.quantity) AS quantity, COUNT(*) AS sale_lines, MIN(src.quantity) AS min_line_quantity, "
+    "SUM(CASE WHEN src.quantity IS NULL THEN 1 ELSE 0 END) AS null_quantity_lines"
+)
+_IN_WINDOW = "src.sold_at >= :window_start AND src.sold_at < :window_end"
 
 
 def sales_statement(engine: sa.Engine, from_sql: str, present: list[str]) -> str:
@@ -142,13 +155,32 @@ def sales_statement(engine: sa.Engine, from_sql: str, present: list[str]) -> str
     day = _day_expression(engine, "src.sold_at")
     return (
         f"SELECT {day} AS sale_date, src.product_id AS product_id, src.location_id AS location_id, "
-        "SUM(src.quantity) AS quantity, COUNT(*) AS sale_lines, "
-        "MIN(src.quantity) AS min_line_quantity, "
-        "SUM(CASE WHEN src.quantity IS NULL THEN 1 ELSE 0 END) AS null_quantity_lines "
-        f"FROM ({from_sql}) src "
-        "WHERE src.sold_at >= :window_start AND src.sold_at < :window_end "
+        f"{_SALES_AGGREGATES} FROM ({from_sql}) src WHERE {_IN_WINDOW} "
         f"GROUP BY {day}, src.product_id, src.location_id"
     )
+
+
+def day_statements(from_sql: str) -> tuple[str, str]:
+    """(check, aggregate) of one day on SQLite whose every line holds exactly the day's date text.
+
+    The check finds a line of ``[:window_start, :window_end)`` whose ``sold_at`` is not ``:day`` (a
+    timestamp, say). Without one, the day's lines are exactly those with ``sold_at = :day`` and
+    ``date(sold_at)`` is ``:day`` on each, so the aggregate groups by product and location only and the
+    caller adds ``sale_date``. Both read only ``sold_at``, the ids and ``quantity``: with the contract's
+    index on those columns (``ix_sales_day_product_location``) SQLite reads the day's groups in index
+    order, never visiting the table and never sorting.
+    """
+    check = f"SELECT 1 FROM ({from_sql}) src WHERE {_IN_WINDOW} AND src.sold_at <> :day LIMIT 1"
+    aggregate = (
+        f"SELECT src.product_id AS product_id, src.location_id AS location_id, {_SALES_AGGREGATES} "
+        f"FROM ({from_sql}) src WHERE src.sold_at = :day GROUP BY src.product_id, src.location_id"
+    )
+    return check, aggregate
+
+
+IN_KEY_ORDER = "in_key_order"
+"""``attrs`` flag of a sales frame read in key order (day, then product and location as Python orders
+text): validation trusts it and skips its sort (`validation._normalise`)."""
 
 
 @dataclass(frozen=True)
@@ -243,20 +275,51 @@ def _days_params(engine: sa.Engine, first: dt.date, last: dt.date) -> dict[str, 
 
 
 def _concat_days(frames: list[pd.DataFrame], *, share_ids: bool = True) -> pd.DataFrame:
-    """Day frames in day order as one; with ``share_ids``, each distinct id one object."""
+    """Day frames in day order as one (in key order if each is); with ``share_ids``, each distinct id one
+    object."""
     non_empty = [f for f in frames if not f.empty]
     if not non_empty:
         return frames[0]
     frame = non_empty[0] if len(non_empty) == 1 else pd.concat(non_empty, ignore_index=True)
+    frame.attrs = {IN_KEY_ORDER: True} if all(f.attrs.get(IN_KEY_ORDER) for f in non_empty) else {}
     return db.share_repeated_text(frame, ID_COLUMNS) if share_ids else frame
 
 
-def read_days(engine: sa.Engine, statement: str, days: list[dt.date], timeout_seconds: float | None) -> pd.DataFrame:
-    """The by-day aggregate over ``days``, one statement per day, in this process."""
-    return _concat_days([
-        db.read_frame(engine, statement, _days_params(engine, d, d), timeout_seconds=timeout_seconds, share_text=False)
-        for d in days
-    ])
+def read_days(engine: sa.Engine, read: SalesRead, days: list[dt.date], timeout_seconds: float | None) -> pd.DataFrame:
+    """The by-day aggregate over ``days``, one day at a time, in this process."""
+    return _concat_days([_read_day(engine, read, day, timeout_seconds) for day in days])
+
+
+def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds: float | None) -> pd.DataFrame:
+    """One day of the aggregate: `day_statements` when every line holds the day's date, else the statement.
+
+    The fast aggregate's rows are the statement's: only ``sale_date`` is added, the day's ISO text as SQLite
+    returns it. SQLite returns the groups in index or sort order; when that is the order Python sorts the
+    ids in, the frame is flagged `IN_KEY_ORDER` (`_in_python_order`).
+    """
+    params = _days_params(engine, day, day)
+    check, aggregate = day_statements(read.source_sql)
+    with engine.connect() as conn:
+        exact = conn.execute(sa.text(check), {**params, "day": day.isoformat()}).first() is None
+    if not exact:
+        return db.read_frame(engine, read.statement, params, timeout_seconds=timeout_seconds, share_text=False)
+    frame = db.read_frame(engine, aggregate, {"day": day.isoformat()}, timeout_seconds=timeout_seconds,
+                          share_text=False)
+    # The dtype pandas infers for the statement's column: text, or object when no row was read.
+    frame.insert(0, "sale_date", pd.Series([day.isoformat()] * len(frame), dtype=None if len(frame) else object))
+    frame.attrs[IN_KEY_ORDER] = _in_python_order(frame["product_id"], frame["location_id"])
+    return frame
+
+
+def _in_python_order(first: pd.Series, second: pd.Series) -> bool:
+    """Whether the rows are sorted by (``first``, ``second``) as pandas sorts text: all text, none missing
+    (pandas puts missing values last, SQLite first), each pair not above the next one."""
+    if first.empty:
+        return True
+    if not all(isinstance(s.dtype, pd.StringDtype) and not s.isna().any() for s in (first, second)):
+        return False
+    a, b = first.to_numpy(dtype=object), second.to_numpy(dtype=object)
+    return bool(((a[:-1] < a[1:]) | ((a[:-1] == a[1:]) & (b[:-1] <= b[1:]))).all())
 
 
 def _estimated_lines(engine: sa.Engine, read: SalesRead, window: SalesWindow) -> int:
@@ -277,7 +340,9 @@ def _read_sales_by_day(
 
     SQLite's GROUP BY sorts every sale line of the window at once; past a few million lines the sorter
     spills and a 13-million-line window took over 100 s. A day's lines sort in memory, and the groups never
-    span two days (the day is part of the key). A window of at least `SQLITE_PROCESSES_MIN_LINES` lines is
+    span two days (the day is part of the key). A day whose lines all hold its date (no timestamps) is
+    read with `day_statements`: no ``date()`` per line, and with the contract's covering index no sort
+    at all (`_read_day`). A window of at least `SQLITE_PROCESSES_MIN_LINES` lines is
     cut into consecutive runs of days, one per worker process (`sales_worker`, up to
     `SQLITE_SALES_PROCESSES`): SQLite connections in threads of one process ran no faster than one
     connection (docs/scaling-benchmarks.md). The frames are concatenated in day order: the rows, their
@@ -286,10 +351,10 @@ def _read_sales_by_day(
     days = [window.start + dt.timedelta(days=i) for i in range(window.days)]
     workers = min(SQLITE_SALES_PROCESSES, len(days))
     if workers < 2 or _estimated_lines(engine, read, window) < SQLITE_PROCESSES_MIN_LINES:
-        return read_days(engine, read.statement, days, timeout_seconds)
+        return read_days(engine, read, days, timeout_seconds)
     bounds = [round(i * len(days) / workers) for i in range(workers + 1)]
     url = engine.url.render_as_string(hide_password=False)
-    jobs = [(url, read.statement, days[lo:hi], timeout_seconds) for lo, hi in zip(bounds, bounds[1:])]
+    jobs = [(url, read, days[lo:hi], timeout_seconds) for lo, hi in zip(bounds, bounds[1:])]
     # Each worker's ids are shared already; sharing them across workers again would cost seconds per
     # million rows and save only one more copy of each id.
     return _concat_days(sales_worker.run_workers(jobs), share_ids=False)

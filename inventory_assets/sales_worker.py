@@ -1,8 +1,8 @@
 """A worker process that aggregates some days of the sales window on SQLite (``queries._read_sales_by_day``).
 
-Started as ``python -m inventory_assets.sales_worker IN OUT``: it reads ``(url, statement, days,
-timeout_seconds)`` pickled in file IN, runs the day statements on its own connection, and pickles the frame,
-or the exception it raised, to file OUT. A plain subprocess, not ``multiprocessing``: it never re-imports
+Started as ``python -m inventory_assets.sales_worker IN OUT``: it reads ``(url, read, days,
+timeout_seconds)`` (``read`` a ``queries.SalesRead``) pickled in file IN, aggregates the days on its own
+connection, and pickles the frame, or the exception it raised, to file OUT. A plain subprocess, not ``multiprocessing``: it never re-imports
 the caller's ``__main__``, and a daemonic process (a Celery prefork worker) may start it.
 """
 
@@ -47,10 +47,10 @@ def run_workers(jobs: list[tuple[Any, ...]]) -> list[pd.DataFrame]:
 def main(given: str, taken: str) -> None:
     from inventory_assets import db, queries
 
-    url, statement, days, timeout_seconds = pickle.loads(Path(given).read_bytes())
+    url, read, days, timeout_seconds = pickle.loads(Path(given).read_bytes())
     engine = db.make_engine(url)
     try:
-        outcome: object = queries.read_days(engine, statement, days, timeout_seconds)
+        outcome: object = queries.read_days(engine, read, days, timeout_seconds)
     except Exception as error:  # noqa: BLE001 - handed to the parent, which raises it
         outcome = error
     finally:

@@ -70,7 +70,8 @@ SALES = sa.Table(
     _id("location_id"),
     _number("quantity"),
     _number("unit_price", nullable=True),
-    sa.Index("ix_sales_sold_at", "sold_at"),
+    # Covers the daily aggregate: a day's lines in (product, location) order without visiting the table.
+    sa.Index("ix_sales_day_product_location", "sold_at", "product_id", "location_id", "quantity"),
     sa.Index("ix_sales_product_location", "product_id", "location_id"),
     comment="one row per sale line",
     **_MYSQL_OPTIONS,

@@ -16,6 +16,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from inventory_assets.analytics.network import network_problems
+from inventory_assets.queries import IN_KEY_ORDER
 from inventory_assets.schemas import SOURCE_SCHEMAS
 
 FAILURE_COLUMNS = ["table", "column", "check", "failure_case", "row", "key"]
@@ -97,8 +98,10 @@ def _key_text(frame: pd.DataFrame, table: str | Sequence[str], positions: Sequen
         column = rows[key]
         if pd.api.types.is_datetime64_any_dtype(column):
             parts.append(column.dt.strftime("%Y-%m-%d").fillna("NaT").astype(str).to_numpy(dtype=object))
-        else:
-            parts.append(column.astype(str).to_numpy(dtype=object))
+        else:  # numpy's str() of each value; a missing one reads "None" (pandas' astype(str) keeps it NaN)
+            shown = column.to_numpy(dtype=object).astype(str).astype(object)
+            shown[column.isna().to_numpy()] = "None"
+            parts.append(shown)
     text = parts[0]
     for part in parts[1:]:
         text = text + " / " + part
@@ -244,6 +247,8 @@ def _normalise(table: str, frame: pd.DataFrame, *, keep_index: bool = False) -> 
         parent = out["parent_location_id"]
         out["parent_location_id"] = parent.where(parent.notna() & (parent.astype(str).str.len() > 0), None)
     keys = [k for k in KEYS[table] if k in out.columns]
+    if out.attrs.pop(IN_KEY_ORDER, False) and keys == list(KEYS[table]):
+        keys = []  # read in key order (queries.IN_KEY_ORDER): a stable sort would leave every row in place
     if keys and not out.empty:
         try:
             out = out.sort_values(keys, kind="stable")

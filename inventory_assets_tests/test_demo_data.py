@@ -338,7 +338,7 @@ def test_write_reads_back_identical(empty_database: str) -> None:
     assert any(m.startswith("sales:") for m in messages) and any(m.startswith("receipts:") for m in messages)
     engine = db.make_engine(empty_database)
     inspector = sa.inspect(engine)
-    assert {"ix_sales_sold_at", "ix_sales_product_location"} <= {i["name"] for i in inspector.get_indexes("sales")}
+    assert {"ix_sales_day_product_location", "ix_sales_product_location"} <= {i["name"] for i in inspector.get_indexes("sales")}
     assert inspector.get_pk_constraint("inventory")["constrained_columns"] == ["product_id", "location_id"]
 
 

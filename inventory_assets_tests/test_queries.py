@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from inventory_assets import db, queries
+from inventory_assets.validation import validate_source
 from inventory_assets_tests.conftest import backend_params
 
 
@@ -169,4 +170,61 @@ def test_a_sales_workers_database_error_is_raised_in_the_caller_as_itself(tmp_pa
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     db.make_engine(url).dispose()
     with pytest.raises(sa.exc.OperationalError, match="no such table"):
-        sales_worker.run_workers([(url, "SELECT * FROM missing_sales", [dt.date(2026, 1, 1)], None)] * 2)
+        missing = "SELECT * FROM missing_sales"
+        read = queries.SalesRead(statement=missing, window=None, by_day=True, source_sql=missing)
+        sales_worker.run_workers([(url, read, [dt.date(2026, 1, 1)], None)] * 2)
+
+
+def _raw_sales(tmp_path, lines: list[tuple]) -> sa.Engine:
+    """A SQLite sales table of (sale_id, sold_at, product_id, location_id, quantity) stored as given."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'raw.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE sales (sale_id INTEGER PRIMARY KEY, sold_at DATE, product_id TEXT, "
+                             "location_id TEXT, quantity NUMERIC, unit_price NUMERIC)")
+        conn.exec_driver_sql("CREATE INDEX ix_day ON sales (sold_at, product_id, location_id, quantity)")
+        conn.exec_driver_sql("INSERT INTO sales VALUES (?, ?, ?, ?, ?, 1)", lines)
+    return engine
+
+
+def _whole_window(engine: sa.Engine, read: queries.SalesRead) -> pd.DataFrame:
+    """The single GROUP BY statement over the whole window, in key order: what the by-day read must equal."""
+    frame = db.read_frame(engine, read.statement + " ORDER BY 1, 2, 3",
+                          queries._days_params(engine, read.window.start, read.window.end))
+    return frame
+
+
+@pytest.mark.parametrize("lines", [
+    pytest.param([
+        (1, "2026-01-01", "P2", "S1", 4), (2, "2026-01-01", "P1", "S2", 1), (3, "2026-01-01", "P1", "S1", 2),
+        (4, "2026-01-01", "P1", "S1", 3), (5, "2026-01-02", "P😀", "S1", None), (6, "2026-01-02", "Pz", "S1", -2),
+        (7, "2026-01-02", "P\uffff", "S1", 1), (8, "2026-01-03", "P1", "S1", 1.5),
+    ], id="dates"),
+    pytest.param([
+        (1, "2026-01-01", "P1", "S1", 1), (2, "2026-01-02 09:30:00", "P1", "S1", 2), (3, "2026-01-02", "P1", "S1", 3),
+        (4, "2026-01-02T23:59:59", "P2", "S1", 1), (5, "2026-01-03", "P1", "S1", 1),
+    ], id="timestamps on one day"),
+    pytest.param([
+        (1, "2026-01-01", "P1", "S1", 1), (2, "2026-01-02", None, "S1", 2), (3, "2026-01-02", "P1", None, 1),
+        (4, "2026-01-02", "P0", "S1", 1), (5, "2026-01-03", "10", "S1", 1), (6, "2026-01-03", 9, "S1", 1),
+    ], id="null and numeric ids"),
+])
+def test_the_by_day_read_is_the_single_statement(tmp_path, lines: list[tuple]) -> None:
+    engine = _raw_sales(tmp_path, lines)
+    read = queries.plan_sales_read(engine, queries.SourceSpec("sales"), history_days=3)
+    assert read.by_day and read.window == queries.SalesWindow(dt.date(2026, 1, 1), dt.date(2026, 1, 3))
+    by_day = queries.read_sales_days(engine, read, read.window)
+    pd.testing.assert_frame_equal(by_day, _whole_window(engine, read), check_exact=True)
+    in_order = by_day.attrs.get(queries.IN_KEY_ORDER, False)
+    if in_order:  # the flag is a promise: the rows are where a stable sort by key would leave them
+        keys = by_day[["product_id", "location_id"]].astype(object)
+        resorted = by_day.assign(p=keys["product_id"], l=keys["location_id"]).sort_values(
+            ["sale_date", "p", "l"], kind="stable")
+        assert resorted.index.tolist() == list(range(len(by_day)))
+    dates_only = all(len(line[1]) == 10 for line in lines)  # a timestamp's day is read by the statement
+    assert in_order == (dates_only and all(isinstance(line[2], str) and line[3] for line in lines))
+    unflagged = by_day.copy()
+    unflagged.attrs = {}
+    trusted, sorted_ = validate_source("sales", by_day), validate_source("sales", unflagged)
+    pd.testing.assert_frame_equal(trusted.frame, sorted_.frame, check_exact=True)
+    pd.testing.assert_frame_equal(trusted.failures, sorted_.failures, check_exact=True)
+    assert queries.IN_KEY_ORDER not in trusted.frame.attrs, "the flag does not travel downstream"

@@ -217,3 +217,13 @@ def test_unicode_ids_survive() -> None:
     result = validate_source("inventory", frame)
     assert result.passed
     assert set(result.frame["product_id"]) == {"P1", "P😀", "製品2"}
+
+
+def test_a_missing_id_in_a_failing_row_reads_none_in_its_key() -> None:
+    frame = sales_frame()
+    frame["location_id"] = pd.Series([None, "S1"], dtype="str")  # pandas' text dtype keeps it NaN
+    frame.loc[0, "quantity"] = -3
+    frame.loc[0, "min_line_quantity"] = -3
+    result = validate_source("sales", frame)
+    keys = set(result.failures["key"])
+    assert "2026-11-19 / P1 / None" in keys and not result.passed
