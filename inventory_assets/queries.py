@@ -163,14 +163,16 @@ def sales_statement(engine: sa.Engine, from_sql: str, present: list[str]) -> str
 def day_statements(from_sql: str) -> tuple[str, str]:
     """(check, aggregate) of one day on SQLite whose every line holds exactly the day's date text.
 
-    The check finds a line of ``[:window_start, :window_end)`` whose ``sold_at`` is not ``:day`` (a
-    timestamp, say). Without one, the day's lines are exactly those with ``sold_at = :day`` and
-    ``date(sold_at)`` is ``:day`` on each, so the aggregate groups by product and location only and the
-    caller adds ``sale_date``. Both read only ``sold_at``, the ids and ``quantity``: with the contract's
-    index on those columns (``ix_sales_day_product_location``) SQLite reads the day's groups in index
-    order, never visiting the table and never sorting.
+    The check returns the least and the greatest ``sold_at`` of ``[:window_start, :window_end)``: two
+    index seeks. When both are the day's bare date, every line of the day is (not a timestamp), so the
+    day's lines are exactly those with ``sold_at = :day`` and ``date(sold_at)`` is ``:day`` on each: the
+    aggregate groups by product and location only and the caller adds ``sale_date``. Both read only
+    ``sold_at``, the ids and ``quantity``: with the contract's index on those columns
+    (``ix_sales_day_product_location``) SQLite reads the day's groups in index order, never visiting the
+    table and never sorting.
     """
-    check = f"SELECT 1 FROM ({from_sql}) src WHERE {_IN_WINDOW} AND src.sold_at <> :day LIMIT 1"
+    check = (f"SELECT (SELECT MIN(src.sold_at) FROM ({from_sql}) src WHERE {_IN_WINDOW}), "
+             f"(SELECT MAX(src.sold_at) FROM ({from_sql}) src WHERE {_IN_WINDOW})")
     aggregate = (
         f"SELECT src.product_id AS product_id, src.location_id AS location_id, {_SALES_AGGREGATES} "
         f"FROM ({from_sql}) src WHERE src.sold_at = :day GROUP BY src.product_id, src.location_id"
@@ -300,8 +302,8 @@ def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds:
     params = _days_params(engine, day, day)
     check, aggregate = day_statements(read.source_sql)
     with engine.connect() as conn:
-        exact = conn.execute(sa.text(check), {**params, "day": day.isoformat()}).first() is None
-    if not exact:
+        first, last = conn.execute(sa.text(check), params).one()
+    if not first == last == day.isoformat():  # a timestamp, or no line that day: the statement
         return db.read_frame(engine, read.statement, params, timeout_seconds=timeout_seconds, share_text=False)
     frame = db.read_frame(engine, aggregate, {"day": day.isoformat()}, timeout_seconds=timeout_seconds,
                           share_text=False)
