@@ -204,8 +204,7 @@ class SalesRead:
     statement: str
     window: SalesWindow | None
     by_day: bool
-    """The contract table (not a user's query): read one day at a time, always on SQLite and by worker
-    processes on a large window elsewhere (`read_sales_days`)."""
+    """Run the statement one day at a time (SQLite with the contract table; see `_read_sales_by_day`)."""
     source_sql: str
     """The source rows' SQL (the ``src`` subquery of the statement)."""
 
@@ -219,7 +218,7 @@ def plan_sales_read(engine: sa.Engine, spec: SourceSpec, history_days: int) -> S
     present = source_columns(engine, from_sql)
     statement = sales_statement(engine, from_sql, present)
     days = sale_day_range(engine, from_sql)
-    by_day = not spec.query
+    by_day = engine.dialect.name == "sqlite" and not spec.query
     if days is None:
         return SalesRead(statement, None, by_day, from_sql)
     first, latest = days
@@ -250,17 +249,9 @@ def read_sales_days(
     engine: sa.Engine, read: SalesRead, days: SalesWindow, *, timeout_seconds: float | None = None
 ) -> pd.DataFrame:
     """The aggregate over ``days`` (a part of ``read.window``). The parts of a window, concatenated in day
-    order, are exactly the frame of the whole window: groups never span two days.
-
-    The contract table is read one day at a time on SQLite (`_read_day`), and by worker processes when
-    the days hold at least `SALES_PROCESSES_MIN_LINES` lines (estimated) on any database
-    (`_read_by_workers`). Otherwise one statement covers the days.
-    """
-    workers = _worker_count(engine, read, days) if read.by_day else 0
-    if workers:
-        return _read_by_workers(engine, read, days, workers, timeout_seconds)
-    if read.by_day and engine.dialect.name == "sqlite":
-        return read_days(engine, read, _each_day(days), timeout_seconds)
+    order, are exactly the frame of the whole window: groups never span two days."""
+    if read.by_day:
+        return _read_sales_by_day(engine, read, days, timeout_seconds)
     return db.read_frame(engine, read.statement, _days_params(engine, days.start, days.end),
                          timeout_seconds=timeout_seconds, share_text=ID_COLUMNS)
 
@@ -273,10 +264,10 @@ def read_sales(engine: sa.Engine, spec: SourceSpec, history_days: int, *, timeou
     return read_sales_days(engine, read, read.window, timeout_seconds=timeout_seconds), read.window
 
 
-SALES_PROCESSES = max(1, min(4, os.cpu_count() or 1))
-"""Processes that aggregate the days of a large sales window side by side."""
+SQLITE_SALES_PROCESSES = max(1, min(4, os.cpu_count() or 1))
+"""Processes that aggregate the days of a large sales window side by side on SQLite."""
 
-SALES_PROCESSES_MIN_LINES = 1_000_000
+SQLITE_PROCESSES_MIN_LINES = 1_000_000
 """Windows with fewer sale lines (estimated) are aggregated in this process: workers cost a second to start."""
 
 
@@ -309,8 +300,6 @@ def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds:
     ids in, the frame is flagged `IN_KEY_ORDER` (`_in_python_order`).
     """
     params = _days_params(engine, day, day)
-    if engine.dialect.name != "sqlite":  # a server groups by CAST(sold_at AS DATE) over an index range
-        return db.read_frame(engine, read.statement, params, timeout_seconds=timeout_seconds, share_text=False)
     check, aggregate = day_statements(read.source_sql)
     with engine.connect() as conn:
         first, last = conn.execute(sa.text(check), params).one()
@@ -346,40 +335,26 @@ def _estimated_lines(engine: sa.Engine, read: SalesRead, window: SalesWindow) ->
     return int(lines) * window.days
 
 
-def _each_day(window: SalesWindow) -> list[dt.date]:
-    return [window.start + dt.timedelta(days=i) for i in range(window.days)]
-
-
-def _worker_count(engine: sa.Engine, read: SalesRead, window: SalesWindow) -> int:
-    """Worker processes for ``window``: up to `SALES_PROCESSES`, or 0 below `SALES_PROCESSES_MIN_LINES`."""
-    workers = min(SALES_PROCESSES, window.days)
-    if workers < 2 or _estimated_lines(engine, read, window) < SALES_PROCESSES_MIN_LINES:
-        return 0
-    return workers
-
-
-def _read_by_workers(
-    engine: sa.Engine, read: SalesRead, window: SalesWindow, workers: int, timeout_seconds: float | None
+def _read_sales_by_day(
+    engine: sa.Engine, read: SalesRead, window: SalesWindow, timeout_seconds: float | None
 ) -> pd.DataFrame:
-    """The same aggregate as one query over the window, read one day at a time by worker processes.
+    """The same aggregate as one query over the window, run one day at a time (SQLite only).
 
-    On SQLite, GROUP BY sorts every sale line of the window at once; past a few million lines the sorter
+    SQLite's GROUP BY sorts every sale line of the window at once; past a few million lines the sorter
     spills and a 13-million-line window took over 100 s. A day's lines sort in memory, and the groups never
     span two days (the day is part of the key). A day whose lines all hold its date (no timestamps) is
     read with `day_statements`: no ``date()`` per line, and with the contract's covering index no sort
-    at all (`_read_day`). On a server the time goes into turning rows into Python objects (psycopg,
-    pymysql), which one process does on one core: the workers share that out, and a day at a time keeps
-    each one's rows small.
-
-    The days are cut into consecutive runs, one per worker process (`sales_worker`): SQLite connections in
-    threads of one process ran no faster than one connection (docs/scaling-benchmarks.md). The frames are
-    concatenated in day order: on SQLite the rows, their order and the dtypes are those of the single
-    query; on a server, each day's rows come in the server's order (validation sorts them by key).
+    at all (`_read_day`). A window of at least `SQLITE_PROCESSES_MIN_LINES` lines is
+    cut into consecutive runs of days, one per worker process (`sales_worker`, up to
+    `SQLITE_SALES_PROCESSES`): SQLite connections in threads of one process ran no faster than one
+    connection (docs/scaling-benchmarks.md). The frames are concatenated in day order: the rows, their
+    order and the dtypes are those of the single query.
     """
-    days = _each_day(window)
+    days = [window.start + dt.timedelta(days=i) for i in range(window.days)]
+    workers = min(SQLITE_SALES_PROCESSES, len(days))
+    if workers < 2 or _estimated_lines(engine, read, window) < SQLITE_PROCESSES_MIN_LINES:
+        return read_days(engine, read, days, timeout_seconds)
     bounds = [round(i * len(days) / workers) for i in range(workers + 1)]
-    # The URL, password included, reaches the workers in a pickle inside a private temporary folder
-    # (mode 0700) that is deleted when they are done: never on a command line or in a log.
     url = engine.url.render_as_string(hide_password=False)
     jobs = [(url, read, days[lo:hi], timeout_seconds) for lo, hi in zip(bounds, bounds[1:])]
     # Each worker's ids are shared already; sharing them across workers again would cost seconds per

@@ -1,4 +1,4 @@
-"""A worker process that aggregates some days of a large sales window (``queries._read_by_workers``).
+"""A worker process that aggregates some days of the sales window on SQLite (``queries._read_sales_by_day``).
 
 Started as ``python -m inventory_assets.sales_worker IN OUT``: it reads ``(url, read, days,
 timeout_seconds)`` (``read`` a ``queries.SalesRead``) pickled in file IN, aggregates the days on its own

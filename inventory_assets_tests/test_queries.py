@@ -155,8 +155,8 @@ def test_a_large_sqlite_window_read_by_worker_processes_is_the_same_frame(tmp_pa
     read = queries.plan_sales_read(engine, queries.SourceSpec("sales"), history_days=9)
     assert read.by_day and queries._estimated_lines(engine, read, window) == 9 * len(
         [r for r in rows if r["sold_at"] == window.end])
-    monkeypatch.setattr(queries, "SALES_PROCESSES_MIN_LINES", 0)  # any window: worker processes
-    monkeypatch.setattr(queries, "SALES_PROCESSES", 2)
+    monkeypatch.setattr(queries, "SQLITE_PROCESSES_MIN_LINES", 0)  # any window: worker processes
+    monkeypatch.setattr(queries, "SQLITE_SALES_PROCESSES", 2)
     by_workers, _ = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
     pd.testing.assert_frame_equal(by_workers, in_process, check_exact=True)
     assert len(in_process) == len({(r["sold_at"], r["product_id"], r["location_id"]) for r in rows})
@@ -228,24 +228,3 @@ def test_the_by_day_read_is_the_single_statement(tmp_path, lines: list[tuple]) -
     pd.testing.assert_frame_equal(trusted.frame, sorted_.frame, check_exact=True)
     pd.testing.assert_frame_equal(trusted.failures, sorted_.failures, check_exact=True)
     assert queries.IN_KEY_ORDER not in trusted.frame.attrs, "the flag does not travel downstream"
-
-
-@pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
-def test_worker_processes_read_any_database_to_the_same_validated_sales(empty_database: str, monkeypatch) -> None:
-    rows = [
-        {"sale_id": i, "sold_at": dt.date(2026, 1, 1) + dt.timedelta(days=i % 9), "product_id": f"P{i % 7}",
-         "location_id": f"S{i % 3}", "quantity": -1 if i == 500 else i % 5, "unit_price": 1}
-        for i in range(1, 1_500)
-    ]
-    engine = _sales_table(empty_database, rows)
-    in_process, window = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
-    assert queries._worker_count(engine, queries.plan_sales_read(engine, queries.SourceSpec("sales"), 9),
-                                 window) == 0, "a small window is read in this process"
-    monkeypatch.setattr(queries, "SALES_PROCESSES_MIN_LINES", 0)  # any window: worker processes
-    monkeypatch.setattr(queries, "SALES_PROCESSES", 2)
-    by_workers, _ = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
-    assert len(by_workers) == len(in_process) == len({(r["sold_at"], r["product_id"], r["location_id"]) for r in rows})
-    expected, got = validate_source("sales", in_process), validate_source("sales", by_workers)
-    pd.testing.assert_frame_equal(got.frame, expected.frame, check_exact=True)
-    pd.testing.assert_frame_equal(got.failures, expected.failures, check_exact=True)
-    assert got.failures["column"].tolist() == ["min_line_quantity"], "the negative line fails its day's group"
