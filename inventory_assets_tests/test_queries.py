@@ -230,14 +230,14 @@ def test_the_by_day_read_is_the_single_statement(tmp_path, lines: list[tuple]) -
     assert queries.IN_KEY_ORDER not in trusted.frame.attrs, "the flag does not travel downstream"
 
 
-@pytest.mark.postgresql
-def test_postgresql_sends_the_exact_numeric_sum_as_the_float_validation_makes(postgres_database: str) -> None:
+@pytest.mark.parametrize("empty_database", backend_params("postgresql"), indirect=True)
+def test_postgresql_sends_the_exact_numeric_sum_as_the_float_validation_makes(empty_database: str) -> None:
     from decimal import Decimal
 
     quantities = [Decimal("0.1"), Decimal("0.2"), Decimal("1.2345"), Decimal("7.0001"), Decimal("0.0003")]
     rows = [{"sale_id": i + 1, "sold_at": dt.date(2026, 1, 1), "product_id": "P1", "location_id": "S1",
              "quantity": q, "unit_price": 1} for i, q in enumerate(quantities)]
-    frame, _ = queries.read_sales(_sales_table(postgres_database, rows), queries.SourceSpec("sales"), history_days=1)
+    frame, _ = queries.read_sales(_sales_table(empty_database, rows), queries.SourceSpec("sales"), history_days=1)
     assert frame["quantity"].tolist() == [float(sum(quantities))]  # one correct rounding of the exact sum
     assert frame["min_line_quantity"].tolist() == [float(min(quantities))]
     validated = validate_source("sales", frame)
