@@ -124,12 +124,18 @@ def _bind_day(engine: sa.Engine, day: dt.date) -> object:
     return day.isoformat() if engine.dialect.name == "sqlite" else day
 
 
+def _sqlite_first_and_last(from_sql: str, where: str = "") -> str:
+    """The least and the greatest ``sold_at`` (of the rows matching ``where``) as two subqueries: SQLite
+    answers a lone MIN or MAX with one index seek, while both in one SELECT scan every row."""
+    condition = f" WHERE {where}" if where else ""
+    return (f"SELECT (SELECT MIN(src.sold_at) FROM ({from_sql}) src{condition}), "
+            f"(SELECT MAX(src.sold_at) FROM ({from_sql}) src{condition})")
+
+
 def sale_day_range(engine: sa.Engine, from_sql: str) -> tuple[dt.date, dt.date] | None:
     """The earliest and the latest ``sold_at`` day of the source, or None when it has no rows."""
     if engine.dialect.name == "sqlite":
-        # SQLite answers a lone MIN or MAX from the index; both in one SELECT scan the whole table.
-        statement = (f"SELECT (SELECT MIN(src.sold_at) FROM ({from_sql}) src), "
-                     f"(SELECT MAX(src.sold_at) FROM ({from_sql}) src)")
+        statement = _sqlite_first_and_last(from_sql)
     else:
         statement = f"SELECT MIN(src.sold_at), MAX(src.sold_at) FROM ({from_sql}) src"
     with engine.connect() as conn:
@@ -183,8 +189,7 @@ def day_statements(from_sql: str) -> tuple[str, str]:
     (``ix_sales_day_product_location``) SQLite reads the day's groups in index order, never visiting the
     table and never sorting.
     """
-    check = (f"SELECT (SELECT MIN(src.sold_at) FROM ({from_sql}) src WHERE {_IN_WINDOW}), "
-             f"(SELECT MAX(src.sold_at) FROM ({from_sql}) src WHERE {_IN_WINDOW})")
+    check = _sqlite_first_and_last(from_sql, _IN_WINDOW)
     aggregate = (
         f"SELECT src.product_id AS product_id, src.location_id AS location_id, {_sales_aggregates('sqlite')} "
         f"FROM ({from_sql}) src WHERE src.sold_at = :day GROUP BY src.product_id, src.location_id"
