@@ -324,8 +324,7 @@ def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds:
         return db.read_frame(engine, read.statement, params, timeout_seconds=timeout_seconds, share_text=False)
     frame = db.read_frame(engine, aggregate, {"day": day.isoformat()}, timeout_seconds=timeout_seconds,
                           share_text=False)
-    # The dtype pandas infers for the statement's column: text, or object when no row was read.
-    frame.insert(0, "sale_date", pd.Series([day.isoformat()] * len(frame), dtype=None if len(frame) else object))
+    frame.insert(0, "sale_date", pd.Series([day.isoformat()] * len(frame)))  # the day has lines: text dtype
     frame.attrs[IN_KEY_ORDER] = _in_python_order(frame["product_id"], frame["location_id"])
     return frame
 
