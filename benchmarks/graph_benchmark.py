@@ -1,6 +1,8 @@
 """The whole graph, materialized through Dagster as a user would, timed per step: ``make bench SIZE=...``.
 
     .venv/bin/python benchmarks/graph_benchmark.py --size small|medium|large [--backend sqlite|postgresql]
+    .venv/bin/python benchmarks/graph_benchmark.py --size large --products 25000     # a same-shape point
+    .venv/bin/python benchmarks/graph_benchmark.py --report    # the tables and curves from the results
 
 What one run does (docs/scaling-benchmarks.md shows the results):
 
@@ -22,6 +24,12 @@ What one run does (docs/scaling-benchmarks.md shows the results):
    (``pandas.read_sql``) and aggregating there; each in its own subprocess, seconds and peak memory.
 
 JSON goes to ``benchmarks/results/graph_<size>_<backend>.json`` (date, git commit, machine, versions).
+
+``--products N`` keeps the preset's shape (locations, days of history) with N products instead: the points
+of a same-shape series (``graph_<size>_<N>p_<backend>.json``). The presets differ in shape (medium has 22
+locations and 180 days, large 10 and 90), so only such a series shows how each step grows with the
+product-locations alone; ``--report`` prints it with the log-log slope between points and draws
+``docs/scaling-series.svg``.
 """
 
 from __future__ import annotations
@@ -150,13 +158,14 @@ def git_commit() -> dict[str, Any]:
 
 # --- databases ----------------------------------------------------------------------------------------
 
-def _spec_text(size: str) -> str:
+def demo_spec(size: str, products: int | None = None) -> Any:
+    """The preset ``size``, with ``products`` products instead of its own when given (same shape)."""
     from inventory_assets.demo_data import PRESETS
 
-    return repr(PRESETS[size])
+    return PRESETS[size].replace(products=products)
 
 
-def prepare_sqlite(size: str, workdir: Path, regenerate: bool) -> tuple[dict[str, str], dict[str, Any]]:
+def prepare_sqlite(spec: Any, workdir: Path, regenerate: bool) -> tuple[dict[str, str], dict[str, Any]]:
     urls = {
         "INVENTORY_CLOUD_DB_URL": f"sqlite:///{workdir / 'cloud.db'}",
         "INVENTORY_ONPREM_DB_URL": f"sqlite:///{workdir / 'onprem.db'}",
@@ -165,26 +174,26 @@ def prepare_sqlite(size: str, workdir: Path, regenerate: bool) -> tuple[dict[str
     marker = workdir / "generated.json"
     if not regenerate and marker.exists():
         info = json.loads(marker.read_text())
-        if info.get("spec") == _spec_text(size):
+        if info.get("spec") == repr(spec):
             info["reused"] = True
             (workdir / "plan.db").unlink(missing_ok=True)
             return urls, info
     workdir.mkdir(parents=True, exist_ok=True)
     for name in ("cloud.db", "onprem.db", "plan.db", "generated.json"):
         (workdir / name).unlink(missing_ok=True)
-    info = generate(size, urls)
+    info = generate(spec, urls)
     marker.write_text(json.dumps(info))
     return urls, info
 
 
-def generate(size: str, urls: dict[str, str]) -> dict[str, Any]:
-    from inventory_assets.demo_data import PRESETS, build
+def generate(spec: Any, urls: dict[str, str]) -> dict[str, Any]:
+    from inventory_assets.demo_data import build
 
-    print(f"generating the {size} demo data ...", flush=True)
+    print(f"generating the demo data {spec} ...", flush=True)
     started = time.perf_counter()
-    rows = build(PRESETS[size], urls["INVENTORY_CLOUD_DB_URL"], urls["INVENTORY_ONPREM_DB_URL"], replace=True,
+    rows = build(spec, urls["INVENTORY_CLOUD_DB_URL"], urls["INVENTORY_ONPREM_DB_URL"], replace=True,
                  progress=lambda m: print(f"  {m}", flush=True))
-    return {"spec": _spec_text(size), "rows": rows, "seconds": round(time.perf_counter() - started, 2),
+    return {"spec": repr(spec), "rows": rows, "seconds": round(time.perf_counter() - started, 2),
             "reused": False}
 
 
@@ -377,6 +386,9 @@ def pushdown(url: str, history_days: int, timeout: float) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", choices=["small", "medium", "large"], default="small")
+    parser.add_argument("--products", type=int, default=None,
+                        help="the preset's shape (locations, days) with this many products: a point of the "
+                             "same-shape series (results graph_<size>_<N>p_<backend>.json)")
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--regenerate", action="store_true", help="generate the SQLite demo data again")
@@ -406,7 +418,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from inventory_assets import constants
 
-    workdir = args.workdir or Path(tempfile.gettempdir()) / "inventory_assets_bench" / f"{args.size}_{args.backend}"
+    spec = demo_spec(args.size, args.products)
+    case = args.size if args.products is None else f"{args.size}_{args.products}p"
+    workdir = args.workdir or Path(tempfile.gettempdir()) / "inventory_assets_bench" / f"{case}_{args.backend}"
     plan_config: dict[str, Any] = {"yes": {"relax_integrality": True}, "no": {"mip_max_rows": None},
                                    "auto": {}}[args.relax]
     if args.critical_classes is not None:
@@ -423,24 +437,24 @@ def main(argv: list[str] | None = None) -> int:
             start_method={"forkserver": {"preload_modules": ["inventory_assets.definitions"]}},
         ))
     report: dict[str, Any] = {
-        "benchmark": "graph", "size": args.size, "backend": args.backend,
+        "benchmark": "graph", "size": args.size, "products": spec.products, "backend": args.backend,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "git": git_commit(), "machine": machine(), "relax": args.relax, "day_ranges": args.day_ranges,
         "engine": args.engine,
     }
-    pg_name = f"inventory_bench_{args.size}_{os.getpid()}"
+    pg_name = f"inventory_bench_{case}_{os.getpid()}"
     try:
         if args.backend == "sqlite":
-            urls, generation = prepare_sqlite(args.size, workdir, args.regenerate)
+            urls, generation = prepare_sqlite(spec, workdir, args.regenerate)
             if args.generate_only:
                 print(generation)
                 return 0
         else:
             url = create_pg_database(args.pg_url, pg_name)
             urls = {v: url for v in ("INVENTORY_CLOUD_DB_URL", "INVENTORY_ONPREM_DB_URL", "INVENTORY_PLAN_DB_URL")}
-            generation = generate(args.size, urls)
+            generation = generate(spec, urls)
         report["generation"] = generation
-        home = Path(tempfile.mkdtemp(prefix=f"dagster_home_{args.size}_"))
+        home = Path(tempfile.mkdtemp(prefix=f"dagster_home_{case}_"))
         try:
             report["graph"] = run_graph(urls, run_config, args.timeout, home)
         finally:
@@ -455,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.backend == "postgresql":
             drop_pg_database(args.pg_url, pg_name)
-    output = args.output or RESULTS / f"graph_{args.size}_{args.backend}{args.label}.json"
+    output = args.output or RESULTS / f"graph_{case}_{args.backend}{args.label}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print_summary(report)
@@ -466,7 +480,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_summary(report: dict[str, Any]) -> None:
     graph = report["graph"]
-    print(f"\n{report['size']} on {report['backend']}: graph {graph['wall_seconds']:.1f} s wall "
+    print(f"\n{report['size']} ({report.get('products') or 0:,} products) on {report['backend']}: "
+          f"graph {graph['wall_seconds']:.1f} s wall "
           f"(run {graph.get('run_seconds')} s), peak {graph['peak_rss_gb']:.2f} GB, status {graph.get('run_status')}")
     print(f"{'step':<20}{'seconds':>10}{'peak GB':>10}{'rows in':>14}{'rows out':>14}")
     for name, step in graph.get("steps", {}).items():
@@ -490,8 +505,44 @@ def load_results(backend: str = "sqlite", label: str = "") -> dict[str, dict[str
     return out
 
 
+def load_series(size: str = "large", backend: str = "sqlite") -> dict[str, dict[str, Any]]:
+    """The same-shape series of ``size`` (its preset and each ``--products`` run), by product-locations."""
+    paths = [RESULTS / f"graph_{size}_{backend}.json", *sorted(RESULTS.glob(f"graph_{size}_*p_{backend}.json"))]
+    found = sorted((json.loads(p.read_text()) for p in paths if p.exists()), key=pairs_of)
+    return {f"{pairs_of(r):,} pairs": r for r in found}
+
+
 def pairs_of(report: dict[str, Any]) -> int:
     return int(report["graph"]["steps"]["merged_dataset"].get("rows_out") or 0)
+
+
+def _slope(n1: float, t1: float | None, n2: float, t2: float | None) -> str:
+    """The exponent k of t ~ n**k between two points (log-log slope)."""
+    import math
+
+    return f"{math.log(t2 / t1) / math.log(n2 / n1):.2f}" if t1 and t2 and n2 != n1 else "-"
+
+
+def series_report(results: dict[str, dict[str, Any]]) -> str:
+    """Seconds per step at each point of a same-shape series, and the log-log slope between the points:
+    1 is linear; n log n's slope over the same range is given in the last row."""
+    import math
+
+    points = list(results.values())
+    ns = [pairs_of(r) for r in points]
+    segments = list(zip(range(len(ns)), range(1, len(ns))))
+    lines = ["| step | " + " | ".join(f"{n:,} pairs s" for n in ns) + " | "
+             + " | ".join(f"slope {ns[a]:,}→{ns[b]:,}" for a, b in segments) + " |",
+             "|---|" + "---:|" * (len(ns) + len(segments))]
+    for name in [*STEPS, "(graph wall)"]:
+        secs = [r["graph"]["wall_seconds"] if name == "(graph wall)" else r["graph"]["steps"][name].get("seconds")
+                for r in points]
+        lines.append(f"| {name} | " + " | ".join(f"{t:.2f}" if t else "-" for t in secs) + " | "
+                     + " | ".join(_slope(ns[a], secs[a], ns[b], secs[b]) for a, b in segments) + " |")
+    nlogn = [n * math.log(n) for n in ns]
+    lines.append("| n log n | " + " | ".join("" for _ in ns) + " | "
+                 + " | ".join(_slope(ns[a], nlogn[a], ns[b], nlogn[b]) for a, b in segments) + " |")
+    return "\n".join(lines)
 
 
 def markdown_report(results: dict[str, dict[str, Any]]) -> str:
@@ -509,11 +560,12 @@ def markdown_report(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def svg_curve(results: dict[str, dict[str, Any]], path: Path) -> None:
+def svg_curve(results: dict[str, dict[str, Any]], path: Path, title: str = "Seconds per step vs product-locations",
+              reference: str = "the small graph wall") -> None:
     """Seconds per step against product-locations, log-log, with an n log n reference line."""
     import math
 
-    sizes = [s for s in ("small", "medium", "large") if s in results]
+    sizes = sorted(results, key=lambda s: pairs_of(results[s]))
     xs = {s: pairs_of(results[s]) for s in sizes}
     series = {name: [(xs[s], results[s]["graph"]["steps"][name].get("seconds")) for s in sizes] for name in STEPS}
     series["(graph wall)"] = [(xs[s], results[s]["graph"]["wall_seconds"]) for s in sizes]
@@ -531,8 +583,7 @@ def svg_curve(results: dict[str, dict[str, Any]], path: Path) -> None:
                "#bcbd22", "#000000"]
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" '
            'font-size="11">', f'<rect width="{w}" height="{h}" fill="white"/>',
-           f'<text x="{left}" y="18" font-size="13">Seconds per step vs product-locations (log-log; '
-           'dashed: n log n through the small graph wall)</text>']
+           f'<text x="{left}" y="18" font-size="13">{title} (log-log; dashed: n log n through {reference})</text>']
     for e in range(3, 7):
         x = px(10 ** e)
         out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{h - bottom}" stroke="#ddd"/>')
@@ -569,5 +620,11 @@ if __name__ == "__main__":
         found = load_results()
         print(markdown_report(found))
         svg_curve(found, ROOT / "docs" / "scaling-curve.svg")
+        series = load_series()
+        if len(series) > 1:
+            print("\nThe large shape (10 locations, 90 days) at each number of products:\n")
+            print(series_report(series))
+            svg_curve(series, ROOT / "docs" / "scaling-series.svg",
+                      title="The large shape: seconds per step vs product-locations", reference="the first point")
         sys.exit(0)
     sys.exit(main())
