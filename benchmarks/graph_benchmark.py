@@ -524,13 +524,15 @@ def _slope(n1: float, t1: float | None, n2: float, t2: float | None) -> str:
 
 
 def series_report(results: dict[str, dict[str, Any]]) -> str:
-    """Seconds per step at each point of a same-shape series, and the log-log slope between the points:
-    1 is linear; n log n's slope over the same range is given in the last row."""
+    """Seconds per step at each point of a same-shape series, and the log-log slope between neighbouring
+    points and over the whole series: 1 is linear; n log n's slope over the same range is the last row."""
     import math
 
     points = list(results.values())
     ns = [pairs_of(r) for r in points]
     segments = list(zip(range(len(ns)), range(1, len(ns))))
+    if len(ns) > 2:
+        segments.append((0, len(ns) - 1))  # the whole range: a single run's noise weighs least there
     lines = ["| step | " + " | ".join(f"{n:,} pairs s" for n in ns) + " | "
              + " | ".join(f"slope {ns[a]:,}→{ns[b]:,}" for a, b in segments) + " |",
              "|---|" + "---:|" * (len(ns) + len(segments))]
@@ -570,7 +572,7 @@ def svg_curve(results: dict[str, dict[str, Any]], path: Path, title: str = "Seco
     series = {name: [(xs[s], results[s]["graph"]["steps"][name].get("seconds")) for s in sizes] for name in STEPS}
     series["(graph wall)"] = [(xs[s], results[s]["graph"]["wall_seconds"]) for s in sizes]
     w, h, left, right, top, bottom = 760, 480, 70, 200, 30, 50
-    x0, x1 = math.log10(500), math.log10(3e6)
+    x0, x1 = math.log10(min(xs.values(), default=500) / 2), math.log10(max(xs.values(), default=1e6) * 1.5)
     y0, y1 = math.log10(0.05), math.log10(2000)
 
     def px(x: float) -> float:
@@ -584,10 +586,12 @@ def svg_curve(results: dict[str, dict[str, Any]], path: Path, title: str = "Seco
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" '
            'font-size="11">', f'<rect width="{w}" height="{h}" fill="white"/>',
            f'<text x="{left}" y="18" font-size="13">{title} (log-log; dashed: n log n through {reference})</text>']
-    for e in range(3, 7):
-        x = px(10 ** e)
+    steps = (1, 2, 5) if x1 - x0 < 2 else (1,)  # a narrow range gets 1-2-5 ticks, a wide one decades
+    ticks = [m * 10 ** e for e in range(math.floor(x0), math.ceil(x1) + 1) for m in steps]
+    for tick in (t for t in ticks if x0 <= math.log10(t) <= x1):
+        x = px(tick)
         out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{h - bottom}" stroke="#ddd"/>')
-        out.append(f'<text x="{x:.1f}" y="{h - bottom + 15}" text-anchor="middle">1e{e}</text>')
+        out.append(f'<text x="{x:.1f}" y="{h - bottom + 15}" text-anchor="middle">{tick:,}</text>')
     for e in (-1, 0, 1, 2, 3):
         y = py(10 ** e)
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{w - right}" y2="{y:.1f}" stroke="#ddd"/>')
