@@ -144,6 +144,28 @@ def test_read_frame_shares_repeated_text_and_keeps_values_and_dtypes(tmp_path) -
     assert len({id(v) for v in locations}) == len(locations), "columns not named are left as read"
 
 
+def test_sharing_keeps_text_and_mixed_columns_value_for_value() -> None:
+    text = [f"P{i % 4}" * 3 for i in range(12)]  # built at run time: twelve distinct objects
+    text[5] = None
+    mixed = [1, "a" * 3, "a" * 3, None, 1.5, [1]]  # an unhashable value: left as it is
+    ids = pd.DataFrame({"product_id": pd.Series(text, dtype="str", index=range(10, 22))})  # not 0..n-1
+    before = ids.copy()
+    shared = db.share_repeated_text(ids)
+    pd.testing.assert_frame_equal(shared, before)
+    values = shared["product_id"].to_numpy(dtype=object)
+    assert values[0] is values[4] is values[8] and values[1] is values[9]
+    assert len({id(v) for v in values if isinstance(v, str)}) == 4
+
+    others = pd.DataFrame({"code": pd.Series([1, "b" * 2, "b" * 2, None, 2.5, "b" * 2], dtype=object),
+                           "raw": pd.Series(mixed, dtype=object)})
+    before = others.copy()
+    shared = db.share_repeated_text(others)
+    assert shared["code"].tolist() == before["code"].tolist() and shared["code"].dtype == object
+    code = shared["code"].to_numpy(dtype=object)
+    assert code[1] is code[2] is code[5] and code[3] is None
+    assert shared["raw"].tolist() == mixed, "a column with an unhashable value is left as read"
+
+
 def test_a_large_sqlite_window_read_by_worker_processes_is_the_same_frame(tmp_path, monkeypatch) -> None:
     rows = [
         {"sale_id": i, "sold_at": dt.date(2026, 1, 1) + dt.timedelta(days=i % 9), "product_id": f"P{i % 7}",
