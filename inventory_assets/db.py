@@ -295,7 +295,8 @@ def share_repeated_text(frame: pd.DataFrame, columns: Collection[str] | None = N
     text downstream (ids, not dates that validation parses anyway); None: every text column.
 
     A text column is factorized and taken back (its first occurrences, missing values as its dtype's):
-    no Python loop, and no second check that every value is text, which alone cost as much.
+    no Python loop and no second pass checking that every value is text (6.6 M ids: 1.9-2.2 s, against
+    2.8-3.2 s for a dict loop plus 1.3-1.4 s for ``pd.array``'s check).
     """
     for position, (name, dtype) in enumerate(zip(frame.columns, frame.dtypes)):
         if not (dtype == object or isinstance(dtype, pd.StringDtype)):
