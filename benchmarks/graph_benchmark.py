@@ -6,7 +6,7 @@
 
 What one run does (docs/scaling-benchmarks.md shows the results):
 
-1. Demo data of the preset (``inventory_assets.demo_data.PRESETS``) into fresh databases: SQLite files in
+1. Demo data of the preset (``inventory_assets.demo.data.PRESETS``) into fresh databases: SQLite files in
    the work dir (``--workdir``, default ``/tmp/inventory_assets_bench/<size>_<backend>``; reused when the
    same spec was generated there before, unless ``--regenerate``), or, with ``--backend postgresql``, a
    scratch database created on ``--pg-url`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``)
@@ -160,7 +160,7 @@ def git_commit() -> dict[str, Any]:
 
 def demo_spec(size: str, products: int | None = None) -> Any:
     """The preset ``size``, with ``products`` products instead of its own when given (same shape)."""
-    from inventory_assets.demo_data import PRESETS
+    from inventory_assets.demo.data import PRESETS
 
     return PRESETS[size].replace(products=products)
 
@@ -187,7 +187,7 @@ def prepare_sqlite(spec: Any, workdir: Path, regenerate: bool) -> tuple[dict[str
 
 
 def generate(spec: Any, urls: dict[str, str]) -> dict[str, Any]:
-    from inventory_assets.demo_data import build
+    from inventory_assets.demo.data import build
 
     print(f"generating the demo data {spec} ...", flush=True)
     started = time.perf_counter()
@@ -342,7 +342,7 @@ def pushdown_worker(mode: str, url: str, history_days: int) -> None:
     import pandas as pd
     import sqlalchemy as sa
 
-    from inventory_assets import queries
+    from inventory_assets.io import queries
 
     engine = sa.create_engine(url)
     started = time.perf_counter()
@@ -416,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         pushdown_worker(args._pushdown[0], args._pushdown[1], int(args._pushdown[2]))
         return 0
 
-    from inventory_assets import constants
+    from inventory_assets.defs import constants
 
     spec = demo_spec(args.size, args.products)
     case = args.size if args.products is None else f"{args.size}_{args.products}p"
@@ -430,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         ops["sales"] = {"config": {"day_ranges": args.day_ranges}}
     run_config: dict[str, Any] = {"ops": ops} if ops else {}
     if args.engine == "multiprocess":
-        from inventory_assets import executors
+        from inventory_assets.defs.automation import executors
 
         run_config.update(executors.execution_config(
             "multiprocess", max_concurrent=args.max_concurrent,

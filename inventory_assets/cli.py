@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
-from inventory_assets import db
+from inventory_assets.io import db
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -54,7 +54,7 @@ def _targets_help() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from inventory_assets.demo_data import PRESETS
+    from inventory_assets.demo.data import PRESETS
 
     parser = argparse.ArgumentParser(
         prog="inventory-assets",
@@ -114,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _demo_data(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from inventory_assets import demo_data
+    from inventory_assets.demo import data as demo_data
 
     try:
         spec = demo_data.PRESETS[args.size or "small"].replace(

@@ -11,6 +11,8 @@ import sys
 
 import dagster as dg
 
+from inventory_assets.definitions import defs
+
 HEADLINE_KEYS = (
     "dagster/row_count", "window_start", "window_end", "units_sold", "items_at_risk", "expected_waste_value",
     "status", "n_orders", "objective", "spend", "budget", "budget_shadow_price", "database", "current_view",
@@ -28,9 +30,7 @@ def _value(entry: object) -> str:
 
 def summary_lines(instance: dg.DagsterInstance, asset_keys: list[dg.AssetKey]) -> list[str]:
     """One block of lines per asset: last materialization, headline metadata, latest check outcomes."""
-    from inventory_assets.definitions import defs
-
-    repo = defs.get_repository_def()
+    repo = defs().get_repository_def()
     lines: list[str] = []
     for key in asset_keys:
         event = instance.get_latest_materialization_event(key)
@@ -54,10 +54,8 @@ def summary_lines(instance: dg.DagsterInstance, asset_keys: list[dg.AssetKey]) -
 
 
 def main() -> int:
-    from inventory_assets.definitions import defs
-
     instance = dg.DagsterInstance.get()
-    keys = sorted(defs.resolve_asset_graph().get_all_asset_keys(), key=lambda k: k.to_user_string())
+    keys = sorted(defs().resolve_asset_graph().get_all_asset_keys(), key=lambda k: k.to_user_string())
     print("\n".join(["", "inventory_assets: latest materializations", *summary_lines(instance, keys), ""]))
     return 0
 

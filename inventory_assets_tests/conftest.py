@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from inventory_assets import db
+from inventory_assets.io import db
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "INVENTORY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

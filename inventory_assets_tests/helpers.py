@@ -8,7 +8,8 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from inventory_assets import db, demo_data
+from inventory_assets.io import db
+from inventory_assets.demo import data as demo_data
 from inventory_assets.definitions import defs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ def point_databases_at(url: str | None, tmp_path: Path, monkeypatch) -> dict[str
 
 def all_assets_and_checks() -> list:
     """Every asset and asset check of the project's definitions."""
-    return [*defs.assets, *(defs.asset_checks or [])]
+    return [*defs().assets, *(defs().asset_checks or [])]
 
 
 def materialize(
@@ -52,7 +53,7 @@ def materialize(
     return dg.materialize(
         all_assets_and_checks(),
         selection=selection,
-        resources=defs.resources,
+        resources=defs().resources,
         instance=instance or dg.DagsterInstance.ephemeral(),
         run_config=run_config,
         raise_on_error=raise_on_error,

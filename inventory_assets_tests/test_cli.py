@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from inventory_assets import cli, db
+from inventory_assets import cli
+from inventory_assets.io import db
 from inventory_assets_tests.conftest import backend_params
 
 COMMAND = Path(sys.executable).parent / "inventory-assets"

@@ -12,19 +12,20 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from inventory_assets import db, plan_store
+from inventory_assets.io import db
+from inventory_assets.io import plan_store
 from inventory_assets.definitions import defs
 from inventory_assets_tests.helpers import PROJECT_ROOT, write_demo
 
 
 def test_definitions_load() -> None:
-    dg.Definitions.validate_loadable(defs)
+    dg.Definitions.validate_loadable(defs())
     for job in ("planning_job", "sources_job"):
-        assert defs.resolve_job_def(job) is not None
+        assert defs().resolve_job_def(job) is not None
 
 
 def test_every_asset_has_a_docstring_group_and_kinds() -> None:
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.description and len(node.description) > 30, key
@@ -32,17 +33,22 @@ def test_every_asset_has_a_docstring_group_and_kinds() -> None:
         assert node.kinds, key
 
 
-def test_the_source_urls_come_from_environment_variables() -> None:
+def test_the_source_urls_come_from_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, var in (("cloud_db", db.CLOUD_URL_VAR), ("onprem_db", db.ONPREM_URL_VAR), ("plan_db", db.PLAN_URL_VAR)):
-        resource = defs.resources[name]
-        assert isinstance(resource.url, dg.EnvVar) and resource.url.env_var_name == var
+        resource = defs().resources[name]
+        assert resource.url is None and resource.url_env_var == var
+        monkeypatch.setenv(var, "postgresql+psycopg://planner:s3cret@db.example/x")
+        assert resource.resolved_url.endswith("@db.example/x") and "s3cret" not in resource.masked_url
 
 
-def test_unset_urls_default_to_the_embedded_sqlite_files() -> None:
-    env: dict[str, str] = {db.CLOUD_URL_VAR: ""}
-    db.apply_default_urls(env)
-    assert env[db.CLOUD_URL_VAR] == f"sqlite:///{PROJECT_ROOT / 'data' / 'cloud.db'}"
-    assert env[db.PLAN_URL_VAR].endswith("data/plan.db")
+def test_unset_urls_default_to_the_embedded_sqlite_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(db.CLOUD_URL_VAR, "")
+    monkeypatch.delenv(db.PLAN_URL_VAR, raising=False)
+    before = dict(os.environ)
+    resources = defs().resources
+    assert resources["cloud_db"].resolved_url == f"sqlite:///{PROJECT_ROOT / 'data' / 'cloud.db'}"
+    assert resources["plan_db"].resolved_url.endswith("data/plan.db")
+    assert dict(os.environ) == before  # loading the definitions writes nothing into the environment
 
 
 def test_the_instance_reads_the_projects_dagster_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,7 +103,7 @@ def test_dagster_asset_materialize_twice_makes_two_plans_and_the_second_is_curre
     try:
         records = instance.get_run_records()  # newest first
         assert len(records) == 2 and all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records)
-        for key in defs.resolve_asset_graph().get_all_asset_keys():
+        for key in defs().resolve_asset_graph().get_all_asset_keys():
             assert instance.get_latest_materialization_event(key) is not None, key
         newest = records[0].dagster_run.run_id
     finally:

@@ -187,7 +187,7 @@ def api_state(server: DagsterServer) -> tuple[dict[str, bool], dict[str, str]]:
 def test_materialize_everything_from_the_ui_and_read_the_plan(tmp_path: Path) -> None:
     _require_chromium()
 
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     assets = sorted(key.to_user_string() for key in graph.get_all_asset_keys())
     checks = sorted(f"{key.asset_key.to_user_string()}:{key.name}" for key in graph.asset_check_keys)
     SCREENSHOTS.mkdir(exist_ok=True)

@@ -29,7 +29,7 @@ from inventory_assets.analytics.safety_stock import (
     protection_demand,
     safety_stock,
 )
-from inventory_assets.markdown import markdown_table
+from inventory_assets.reporting.markdown import markdown_table
 
 __all__ = [
     "FEATURE_COLUMNS",

@@ -20,7 +20,7 @@ from inventory_assets.analytics.features import (
 )
 from inventory_assets.analytics.merge import MERGED_COLUMNS, merge_dataset
 from inventory_assets.analytics.risk import stockout_risk
-from inventory_assets.feature_schemas import FeaturesSchema
+from inventory_assets.contract.frames import FeaturesSchema
 
 from .test_merge import END, START, make_sources
 

@@ -34,7 +34,7 @@ from inventory_assets.analytics.merge import (
     UnknownLocationsError,
     merge_dataset,
 )
-from inventory_assets.feature_schemas import MergedDatasetSchema
+from inventory_assets.contract.frames import MergedDatasetSchema
 
 START = pd.Timestamp("2025-01-01")
 END = pd.Timestamp("2025-01-10")

@@ -11,7 +11,7 @@ import pytest
 from inventory_assets.optimization.data import ECHELON_TIE_BREAK
 from inventory_assets.optimization.params import PlanParameters
 from inventory_assets.optimization.plan import plan_procurement
-from inventory_assets.plan_schema import ProcurementPlanSchema, plan_violations
+from inventory_assets.contract.plan import ProcurementPlanSchema, plan_violations
 from inventory_assets_tests.optimization.factories import HOLD, features
 
 DC_ONLY = {"DC": None}

@@ -1,1 +1,0 @@
-"""Software-defined assets: thin wiring around the pure core in ``analytics/`` and ``optimization/``."""

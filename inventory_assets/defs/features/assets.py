@@ -1,0 +1,156 @@
+"""Feature assets: the merged dataset and the ABC/XYZ, safety-stock and stock-out-risk features.
+
+Thin wiring around ``inventory_assets.analytics`` (pure pandas/numpy/scipy); each output is validated by
+its pandera schema in a blocking check, so a frame that breaks its invariants never reaches the plan.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from inventory_assets.defs import constants
+from inventory_assets.analytics import features as feature_core
+from inventory_assets.analytics import merge as merge_core
+from inventory_assets.analytics.network import NetworkError
+from inventory_assets.contract.frames import FeaturesSchema, MergedDatasetSchema
+from inventory_assets.defs.metadata import frame_metadata, markdown_table, validation_check_result
+from inventory_assets.contract.validation import validate_frame
+
+KINDS = {"pandas", "pandera"}
+KEY = ["product_id", "location_id"]
+AssetEvents = Iterator[dg.Output | dg.AssetCheckResult]
+
+
+class MergeConfig(dg.Config):
+    """How lead times are found where receipts are few."""
+
+    min_receipts: int = Field(
+        default=3,
+        description="Receipts a (product, location) pair needs for its own lead-time figures; with fewer, "
+        "the product's receipts at all locations are used, then the location's, then the defaults.",
+    )
+    default_lead_time_days: float = Field(
+        default=7.0, description="Lead time (days) where no level has enough receipts."
+    )
+    default_lead_time_std_days: float = Field(
+        default=2.0, description="Lead-time standard deviation (days) where no level has enough receipts."
+    )
+
+
+class FeatureConfig(dg.Config):
+    """ABC/XYZ cut-offs, service levels and the review period (docs/features.md)."""
+
+    abc_a_cutoff: float = Field(default=0.80, description="A: products up to this share of cumulative annual value.")
+    abc_b_cutoff: float = Field(default=0.95, description="B: products up to this share; C: the rest.")
+    xyz_x_cutoff: float = Field(default=0.5, description="X: coefficient of variation of daily demand <= this.")
+    xyz_y_cutoff: float = Field(default=1.0, description="Y: CV <= this; Z: above it, or no demand.")
+    service_level_a: float = Field(default=0.99, description="Cycle service level of class A, in (0, 1).")
+    service_level_b: float = Field(default=0.95, description="Cycle service level of class B, in (0, 1).")
+    service_level_c: float = Field(default=0.90, description="Cycle service level of class C, in (0, 1).")
+    review_days: float = Field(default=7.0, description="Review period R (days); protection interval T = lead time + R.")
+    intermittent_adi: float = Field(
+        default=1.32,
+        description="An item is intermittent (Poisson / negative binomial instead of normal) when the window's "
+        "days per sale day exceed this average inter-demand interval.",
+    )
+    at_risk_threshold: float = Field(
+        default=0.5, description="A row counts as at risk in the metadata when its stock-out risk exceeds this."
+    )
+
+    def parameters(self) -> feature_core.FeatureParameters:
+        return feature_core.FeatureParameters(**self.model_dump())
+
+
+def _check_spec(asset: str, description: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(name=f"{asset}_valid", asset=asset, blocking=True, description=description)
+
+
+@dg.asset(
+    group_name=constants.FEATURES_GROUP,
+    kinds=KINDS,
+    check_specs=[_check_spec("merged_dataset", "One row per stocked pair, finite non-negative figures (schema).")],
+    code_version="1",
+)
+def merged_dataset(
+    context: dg.AssetExecutionContext,
+    config: MergeConfig,
+    sales: pd.DataFrame,
+    inventory: pd.DataFrame,
+    costs: pd.DataFrame,
+    locations: pd.DataFrame,
+    receipts: pd.DataFrame,
+) -> AssetEvents:
+    """One row per stocked (product, location): its stock, costs, place in the network, direct and
+    echelon demand statistics over the sales window (days without sales count as zero) and lead-time
+    statistics from receipts (with the fall-back level used). Sales of pairs that are not stocked are
+    left out and counted in the metadata."""
+    try:
+        merged, report = merge_core.merge_dataset(
+            sales, inventory, costs, locations, receipts,
+            min_receipts=config.min_receipts,
+            default_lead_time_days=config.default_lead_time_days,
+            default_lead_time_std_days=config.default_lead_time_std_days,
+        )
+    except (merge_core.MissingCostsError, merge_core.UnknownLocationsError, NetworkError) as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    result = validate_frame("merged_dataset", merged, MergedDatasetSchema, KEY)
+    facts = report.as_dict()
+    metadata = frame_metadata(result.frame, MergedDatasetSchema)
+    metadata.update({
+        "window_start": dg.MetadataValue.text(facts["window_start"]),
+        "window_end": dg.MetadataValue.text(facts["window_end"]),
+        "window_days": dg.MetadataValue.int(report.window_days),
+        "products": dg.MetadataValue.int(report.products),
+        "stocked_pairs_without_sales": dg.MetadataValue.int(report.stocked_pairs_without_sales),
+        "unstocked_sales_pairs": dg.MetadataValue.int(report.unstocked_sales_pairs),
+        "unstocked_sales_units": dg.MetadataValue.float(float(report.unstocked_sales_units)),
+        "receipts_used": dg.MetadataValue.int(report.receipts_used),
+        "lead_time_levels": dg.MetadataValue.json(facts["lead_time_levels"]),
+        "unjoined": dg.MetadataValue.json({
+            "stocked_pairs_without_sales_sample": facts["stocked_pairs_without_sales_sample"],
+            "unstocked_sales_sample": facts["unstocked_sales_sample"],
+            "sales_rows_outside_window": facts["sales_rows_outside_window"],
+            "receipts_ignored": facts["receipts_ignored"],
+        }),
+    })
+    if report.unstocked_sales_pairs:
+        context.log.warning(
+            f"{report.unstocked_sales_pairs} (product, location) pairs with sales are not stocked; "
+            f"their {report.unstocked_sales_units:,.0f} units are left out"
+        )
+    yield dg.Output(result.frame, metadata=metadata)
+    yield validation_check_result(result, check_name="merged_dataset_valid")
+
+
+@dg.asset(
+    group_name=constants.FEATURES_GROUP,
+    kinds=KINDS,
+    check_specs=[_check_spec(
+        "abc_risk_features",
+        "Classes in their sets, risk in [0, 1], non-negative stocks, finite numbers, one row per key (schema).",
+    )],
+    code_version="1",
+)
+def abc_risk_features(config: FeatureConfig, merged_dataset: pd.DataFrame) -> AssetEvents:
+    """Per stocked (product, location): ABC class by annual consumption value, XYZ class by demand
+    variability, service level and z, protection interval, safety stock (normal, Poisson or negative
+    binomial, named per row), order-up-to level, reorder point, inventory position, days of cover,
+    stock-out risk and the expected waste of perishables. Upper echelons use the pooled demand of
+    everything they supply."""
+    params = config.parameters()
+    features = feature_core.compute_features(merged_dataset, params)
+    result = validate_frame("abc_risk_features", features, FeaturesSchema, KEY)
+    summary = feature_core.summarize_features(result.frame, params)
+    metadata = frame_metadata(result.frame, FeaturesSchema)
+    metadata.update({name: dg.MetadataValue.float(float(v)) if isinstance(v, float) else dg.MetadataValue.int(int(v))
+                     for name, v in summary.numbers().items()})
+    metadata["pareto"] = dg.MetadataValue.md(summary.pareto_markdown)
+    metadata["riskiest_items"] = dg.MetadataValue.md(markdown_table(summary.riskiest, params.riskiest_count))
+    metadata["safety_stock_methods"] = dg.MetadataValue.json(summary.safety_stock_methods)
+    yield dg.Output(result.frame, metadata=metadata)
+    yield validation_check_result(result, check_name="abc_risk_features_valid")
+
+
+FEATURE_ASSETS = [merged_dataset, abc_risk_features]

@@ -1,0 +1,337 @@
+"""Database access shared by the resources, the demo generator and the plan writer.
+
+Plain SQLAlchemy 2, no Dagster: engines with ``pool_pre_ping`` and ``hide_parameters``, URLs masked
+wherever they are shown, and a retry that repeats only faults that can pass (a dropped connection, a
+restarting server), never a permanent one (bad SQL, a missing table, a constraint violation).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = PROJECT_ROOT / "data"
+
+CLOUD_URL_VAR = "INVENTORY_CLOUD_DB_URL"
+ONPREM_URL_VAR = "INVENTORY_ONPREM_DB_URL"
+PLAN_URL_VAR = "INVENTORY_PLAN_DB_URL"
+
+DEFAULT_URLS: dict[str, str] = {
+    CLOUD_URL_VAR: f"sqlite:///{DATA_DIR / 'cloud.db'}",
+    ONPREM_URL_VAR: f"sqlite:///{DATA_DIR / 'onprem.db'}",
+    PLAN_URL_VAR: f"sqlite:///{DATA_DIR / 'plan.db'}",
+}
+
+T = TypeVar("T")
+
+_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][\w+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)")
+
+
+def url_from_env(var: str, environ: Mapping[str, str] | None = None) -> str:
+    """The URL in environment variable ``var``, or its embedded SQLite default when unset or empty."""
+    import os
+
+    env = os.environ if environ is None else environ
+    return env.get(var) or DEFAULT_URLS[var]
+
+
+def mask_url(url: str | sa.URL) -> str:
+    """``url`` with its password replaced by ``***``; never raises, also for text that is no URL."""
+    if isinstance(url, sa.URL):
+        return url.render_as_string(hide_password=True)
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not parseable: mask anything that looks like user:password@
+        return _PASSWORD_IN_URL.sub(r"\g<head>***\g<tail>", str(url))
+
+
+def scrub(text: str, url: str | sa.URL | None = None) -> str:
+    """``text`` with the password of ``url`` (and any ``user:password@`` in a URL) masked."""
+    out = _PASSWORD_IN_URL.sub(r"\g<head>***\g<tail>", str(text))
+    if url is not None:
+        try:
+            password = sa.make_url(url).password if not isinstance(url, sa.URL) else url.password
+        except Exception:
+            password = None
+        if password:
+            out = out.replace(str(password), "***")
+    return out
+
+
+def dialect_name(url: str | sa.URL) -> str:
+    """``sqlite``, ``postgresql``, ``mysql``/``mariadb``... for a URL."""
+    return sa.make_url(url).get_backend_name()
+
+
+def _prepare_url(url: str) -> sa.URL:
+    parsed = sa.make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if backend in ("mysql", "mariadb") and "charset" not in parsed.query:
+        # 4-byte Unicode ids (emoji, rare CJK) need utf8mb4 on the connection.
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return parsed
+
+
+def _connect_args(url: sa.URL, connect_timeout: int) -> dict[str, Any]:
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        return {"connect_timeout": connect_timeout}
+    if backend in ("mysql", "mariadb"):
+        return {"connect_timeout": connect_timeout}
+    if backend == "sqlite":
+        return {"timeout": max(connect_timeout, 30)}
+    return {}
+
+
+@functools.lru_cache(maxsize=32)
+def make_engine(url: str, connect_timeout: int = 10) -> sa.Engine:
+    """A pooled engine for ``url`` (cached per process).
+
+    ``pool_pre_ping`` replaces connections the server dropped, ``hide_parameters`` keeps bound values
+    out of error texts and logs. MySQL/MariaDB connections use ``utf8mb4``.
+    """
+    parsed = _prepare_url(url)
+    engine = sa.create_engine(
+        parsed,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args=_connect_args(parsed, connect_timeout),
+    )
+    if parsed.get_backend_name() == "sqlite":
+        _enable_sqlite_transactions(engine)
+    return engine
+
+
+def _enable_sqlite_transactions(engine: sa.Engine) -> None:
+    """SQLAlchemy's recipe so that pysqlite's BEGIN covers DDL too (one transaction, all or nothing)."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+# --- errors ------------------------------------------------------------------------------------------
+
+class DatabaseError(RuntimeError):
+    """A database operation failed; the message carries no password and no bound value."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+_TRANSIENT_CODES = {
+    # MySQL/MariaDB: server gone away, lost connection, can't connect, lock wait, deadlock, shutdown
+    2002, 2003, 2006, 2013, 1205, 1213, 1053, 1927,
+}
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "40", "57P", "53")  # connection, rollback/serialization, shutdown, resources
+_TRANSIENT_TEXT = (
+    "server closed the connection",
+    "connection refused",
+    "could not connect",
+    "terminating connection",
+    "connection reset",
+    "connection timed out",
+    "lost connection",
+    "server has gone away",
+    "database is locked",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "connection is closed",
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    """True for faults that can pass on their own: a dropped or refused connection, a deadlock, a lock."""
+    if isinstance(error, DatabaseError):
+        return error.transient
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        orig = error.orig
+        sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_TRANSIENT_SQLSTATE_PREFIXES):
+            return True
+        args = getattr(orig, "args", ())
+        if args and isinstance(args[0], int) and args[0] in _TRANSIENT_CODES:
+            return True
+        if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+            text = str(orig).lower()
+            return any(t in text for t in _TRANSIENT_TEXT)
+        return False
+    if isinstance(error, sa_exc.TimeoutError):  # pool exhausted
+        return True
+    return isinstance(error, (ConnectionError, TimeoutError))
+
+
+def describe_error(error: BaseException, url: str | sa.URL | None = None) -> str:
+    """A one-line description of a database error without password or bound values."""
+    if isinstance(error, sa_exc.DBAPIError):
+        # str(error) holds the SQL and "[SQL parameters hidden ...]"; keep the driver's first line.
+        text = str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
+        text = f"{type(error.orig).__name__}: {text}"
+    else:
+        text = f"{type(error).__name__}: {error}"
+    return scrub(text, url)
+
+
+def retry(
+    fn: Callable[[], T],
+    *,
+    attempts: int = 4,
+    base_delay: float = 0.5,
+    max_delay: float = 8.0,
+    what: str = "database operation",
+    url: str | sa.URL | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``fn``; repeat it after a transient fault with exponential backoff (0.5 s, 1 s, 2 s, ...).
+
+    A permanent error, or the last transient one, raises :class:`DatabaseError` with a masked message.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except Exception as error:  # noqa: BLE001 - classified below
+            if not isinstance(error, (sa_exc.SQLAlchemyError, ConnectionError, TimeoutError, DatabaseError)):
+                raise
+            transient = is_transient(error)
+            message = f"{what} failed on {mask_url(url) if url else 'the database'}: {describe_error(error, url)}"
+            if not transient or attempt == attempts:
+                suffix = f" (after {attempt} attempts)" if transient else ""
+                raise DatabaseError(message + suffix, transient=transient) from None
+            delay = min(max_delay, base_delay * 2 ** (attempt - 1))
+            log.warning("%s; retrying in %.1f s (attempt %d of %d)", message, delay, attempt + 1, attempts)
+            sleep(delay)
+    raise AssertionError("unreachable")
+
+
+# --- reading -----------------------------------------------------------------------------------------
+
+def read_frame(
+    engine: sa.Engine,
+    statement: str | sa.Executable,
+    params: Mapping[str, Any] | None = None,
+    *,
+    timeout_seconds: float | None = None,
+    share_text: bool | Collection[str] = True,
+) -> pd.DataFrame:
+    """Run one SELECT and return its rows as a DataFrame (values bound, never formatted into SQL).
+
+    ``share_text``: equal text values become one object (`share_repeated_text`): in every text column
+    (True), in the named columns only, or nowhere (False; a caller that concatenates many reads does it
+    once on the whole).
+
+    For a text statement the frame is built from the driver's plain tuples: a ``text()`` statement has
+    no result processors, so they hold exactly the values SQLAlchemy's ``Row`` objects would, and
+    ``DataFrame.from_records`` on ``Row`` objects costs about 12 s per million rows (it probes each row
+    with ``hasattr``, which raises and catches inside SQLAlchemy; docs/scaling-benchmarks.md).
+    """
+    is_text = isinstance(statement, str)
+    stmt = sa.text(statement) if is_text else statement
+    with engine.connect() as conn:
+        if timeout_seconds:
+            _set_statement_timeout(conn, timeout_seconds)
+        result = conn.execute(stmt, dict(params or {}))
+        columns = list(result.keys())
+        cursor = getattr(result, "cursor", None) if is_text else None
+        if cursor is None:
+            rows = [tuple(row) for row in result.fetchall()]
+        else:
+            dbapi_error = engine.dialect.loaded_dbapi.Error
+            try:
+                rows = cursor.fetchall()
+            except dbapi_error as error:  # raised as SQLAlchemy would (SQLite steps lazily while fetching)
+                raise sa_exc.DBAPIError.instance(
+                    str(statement), params, error, dbapi_error, hide_parameters=True, dialect=engine.dialect
+                ) from error
+            finally:
+                result.close()
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    if share_text is False:
+        return frame
+    return share_repeated_text(frame, None if share_text is True else share_text)
+
+
+def share_repeated_text(frame: pd.DataFrame, columns: Collection[str] | None = None) -> pd.DataFrame:
+    """``frame`` with each text column's equal values made one shared object (same values, same dtype).
+
+    A driver returns a new string object for every row, so a million rows of one product id are a million
+    strings. Shared, they take the memory of one, and pickling (how step outputs are stored between
+    steps) writes each distinct value once: about 4x faster for id columns (docs/scaling-benchmarks.md).
+    Sharing costs about 0.25 s per million values, so ``columns`` can limit it to the columns that stay
+    text downstream (ids, not dates that validation parses anyway); None: every text column.
+
+    A text column is factorized and taken back (its first occurrences, missing values as its dtype's):
+    no Python loop and no second pass checking that every value is text (6.6 M ids: 1.9-2.2 s, against
+    2.8-3.2 s for a dict loop plus 1.3-1.4 s for ``pd.array``'s check).
+    """
+    for position, (name, dtype) in enumerate(zip(frame.columns, frame.dtypes)):
+        if not (dtype == object or isinstance(dtype, pd.StringDtype)):
+            continue
+        if columns is not None and name not in columns:
+            continue
+        if isinstance(dtype, pd.StringDtype):
+            codes, uniques = frame.iloc[:, position].array.factorize()
+            frame.isetitem(position, pd.Series(uniques.take(codes, allow_fill=True), index=frame.index))
+            continue
+        values = frame.iloc[:, position].to_numpy(dtype=object)  # mixed values: missing ones kept as they are
+        shared: dict[Any, Any] = {}
+        try:
+            deduplicated = [shared.setdefault(v, v) for v in values]
+        except TypeError:  # an unhashable value: leave the column as it is
+            continue
+        frame.isetitem(position, pd.Series(pd.array(deduplicated, dtype=dtype), index=frame.index))
+    return frame
+
+
+def _set_statement_timeout(conn: sa.Connection, seconds: float) -> None:
+    backend = conn.dialect.name
+    if backend == "postgresql":
+        conn.exec_driver_sql(f"SET statement_timeout = {int(seconds * 1000)}")
+    elif backend in ("mysql", "mariadb"):
+        if "mariadb" in str(conn.dialect.server_version_info or "").lower() or conn.dialect.is_mariadb:
+            conn.exec_driver_sql(f"SET SESSION max_statement_time = {float(seconds)}")
+        else:
+            conn.exec_driver_sql(f"SET SESSION max_execution_time = {int(seconds * 1000)}")
+
+
+def table_names(engine: sa.Engine) -> set[str]:
+    """The tables the database's own catalogue lists (used to validate names that cannot be bound)."""
+    return set(sa.inspect(engine).get_table_names())
+
+
+def check_identifier(name: str, known: set[str], what: str = "table") -> str:
+    """``name`` if the catalogue lists it; else a clear ValueError (names cannot be bound parameters)."""
+    if name not in known:
+        raise ValueError(f"unknown {what} {name!r}; the database has: {', '.join(sorted(known)) or 'none'}")
+    return name
+
+
+@contextmanager
+def transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """One transaction: everything inside commits together or not at all."""
+    with engine.begin() as conn:
+        yield conn

@@ -1,0 +1,735 @@
+"""Writing the procurement plan to the plan database, and reading the current plan back.
+
+Plain SQLAlchemy 2 + pandas, no Dagster. See ``docs/plan-store.md`` for the tables, the view, what
+"current" means and what a failure or a killed process leaves behind.
+
+* ``procurement_plan`` keeps the rows of every committed run (history), keyed by
+  (``run_id``, ``product_id``, ``location_id``); its columns are ``run_id``, ``planned_at`` and every
+  column of :class:`~inventory_assets.contract.plan.ProcurementPlanSchema`.
+* ``procurement_plan_runs`` holds one row per committed run (status, budget, spend, objective, rows,
+  the solver's figures, the whole ``run`` dict as JSON) and ``commit_seq``, a number that grows with
+  every commit.
+* The current plan is the plan of the newest run: the greatest ``planned_at``, ties broken by the
+  greater ``commit_seq``. The view ``current_procurement_plan`` and :func:`current_plan` return it.
+
+:func:`write_plan` writes one run in ONE transaction (its rows and its run row together or not at all),
+deleting any earlier copy of the same ``run_id`` first, so a retried write leaves one copy. Writers are
+serialised per database (PostgreSQL: a table lock; MariaDB/MySQL: a named lock; SQLite: its write
+lock). Transient faults are retried with backoff around the whole transaction (:func:`db.retry`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timezone
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+from inventory_assets.io import db
+from inventory_assets.contract.plan import ProcurementPlanSchema
+
+__all__ = [
+    "PLAN_TABLE",
+    "RUNS_TABLE",
+    "CURRENT_VIEW",
+    "METADATA",
+    "PLAN",
+    "RUNS",
+    "PLAN_COLUMNS",
+    "RUN_COLUMNS",
+    "WriteResult",
+    "ensure_tables",
+    "write_plan",
+    "current_plan",
+    "current_run",
+    "plan_history",
+    "view_sql",
+    "UtcDateTime",
+]
+
+log = logging.getLogger(__name__)
+
+PLAN_TABLE = "procurement_plan"
+RUNS_TABLE = "procurement_plan_runs"
+CURRENT_VIEW = "current_procurement_plan"
+
+ID_LENGTH = 64
+"""run_id, product_id, location_id, source_location_id: VARCHAR(64) (as the source tables)."""
+TEXT_LENGTH = 32
+"""Other texts (abc_class, reason_code, status, solver...): VARCHAR(32)."""
+LOCK_TIMEOUT_SECONDS = 300
+"""How long a writer waits for another writer of the same database before failing (PostgreSQL,
+MariaDB; SQLite waits for its busy timeout, 30 s, and the transient "database is locked" is retried)."""
+
+_ID_COLUMNS = ("product_id", "location_id", "source_location_id")
+_FRONT = ("product_id", "location_id", "source_location_id", "order_qty", "order_value")
+
+# MySQL/MariaDB: InnoDB (transactions), utf8mb4 (4-byte Unicode ids), binary collation (ids compare
+# exactly, as on PostgreSQL and SQLite). Given for both dialect names (mysql+... / mariadb+... URLs).
+_MYSQL_OPTIONS = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_bin",
+    "mariadb_engine": "InnoDB",
+    "mariadb_charset": "utf8mb4",
+    "mariadb_collate": "utf8mb4_bin",
+}
+
+
+def _is_mysql(dialect: sa.Dialect) -> bool:
+    return dialect.name in ("mysql", "mariadb")
+
+
+class UtcDateTime(sa.types.TypeDecorator):
+    """A UTC timestamp: ``TIMESTAMP WITH TIME ZONE`` on PostgreSQL, ``DATETIME(6)`` (UTC, microseconds)
+    on MySQL/MariaDB, SQLAlchemy's ISO text on SQLite. Accepts naive (taken as UTC) or aware
+    datetimes; always returns aware UTC datetimes."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine:
+        if _is_mysql(dialect):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime(timezone=dialect.name == "postgresql"))
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = _utc(value)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _utc(value: datetime | pd.Timestamp | str) -> datetime:
+    """``value`` as an aware UTC datetime with microsecond precision (naive values are taken as UTC)."""
+    stamp = pd.Timestamp(value)
+    if pd.isna(stamp):
+        raise ValueError("planned_at must be a timestamp, not NaT")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.floor("us").to_pydatetime()
+
+
+# --- tables --------------------------------------------------------------------------------------------
+
+def _sql_type(name: str, dtype: Any) -> sa.types.TypeEngine:
+    text = str(dtype).lower()
+    if text.startswith(("str", "string", "object")):
+        return sa.String(ID_LENGTH if name in _ID_COLUMNS else TEXT_LENGTH)
+    if text.startswith("bool"):
+        return sa.Boolean(create_constraint=False)
+    if text.startswith(("int", "uint")):
+        return sa.BigInteger()
+    if text.startswith("float"):
+        # IEEE double on every dialect (DOUBLE PRECISION / DOUBLE / REAL): values read back bit-identical.
+        return sa.Double()
+    raise TypeError(f"ProcurementPlanSchema column {name!r} has dtype {dtype}, which the plan store cannot map")
+
+
+def _schema_columns() -> list[tuple[str, sa.types.TypeEngine, bool, str | None]]:
+    columns = ProcurementPlanSchema.to_schema().columns
+    names = [n for n in _FRONT if n in columns] + [n for n in columns if n not in _FRONT]
+    return [
+        (n, _sql_type(n, columns[n].dtype), bool(columns[n].nullable), columns[n].description)
+        for n in names
+    ]
+
+
+_SCHEMA_COLUMNS = _schema_columns()
+PLAN_COLUMNS: tuple[str, ...] = ("run_id", "planned_at", *(c[0] for c in _SCHEMA_COLUMNS))
+"""Columns of ``procurement_plan`` (and of :func:`current_plan`'s frame), in order."""
+
+METADATA = sa.MetaData()
+
+PLAN = sa.Table(
+    PLAN_TABLE,
+    METADATA,
+    sa.Column("run_id", sa.String(ID_LENGTH), primary_key=True, comment="The run that wrote the row."),
+    sa.Column("planned_at", UtcDateTime(), nullable=False, comment="When the plan was made (UTC)."),
+    *(
+        sa.Column(
+            name,
+            type_,
+            nullable=nullable,
+            primary_key=name in ("product_id", "location_id"),
+            comment=description,
+        )
+        for name, type_, nullable, description in _SCHEMA_COLUMNS
+    ),
+    comment="One row per (run_id, product_id, location_id): the plan of every committed run.",
+    **_MYSQL_OPTIONS,
+)
+
+RUNS = sa.Table(
+    RUNS_TABLE,
+    METADATA,
+    sa.Column("run_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("planned_at", UtcDateTime(), nullable=False, comment="When the plan was made (UTC)."),
+    sa.Column("commit_seq", sa.BigInteger(), nullable=False, unique=True,
+              comment="1 + the greatest commit_seq when the run committed: the commit order."),
+    sa.Column("committed_at", UtcDateTime(), nullable=False, comment="Writer's clock at the write (UTC)."),
+    sa.Column("status", sa.String(TEXT_LENGTH), nullable=False),
+    sa.Column("budget", sa.Double()),
+    sa.Column("spend", sa.Double()),
+    sa.Column("objective", sa.Double()),
+    sa.Column("plan_rows", sa.BigInteger(), nullable=False, comment="Rows of the run in procurement_plan."),
+    sa.Column("solver", sa.String(TEXT_LENGTH)),
+    sa.Column("solver_status", sa.String(TEXT_LENGTH)),
+    sa.Column("mip_gap", sa.Double()),
+    sa.Column("solve_seconds", sa.Double()),
+    sa.Column("build_seconds", sa.Double()),
+    sa.Column("shadow_price_budget", sa.Double()),
+    sa.Column("figures", sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"), nullable=False,
+              comment="The whole run dict as JSON."),
+    sa.Index("ix_procurement_plan_runs_newest", "planned_at", "commit_seq"),
+    comment="One row per run that committed a plan.",
+    **_MYSQL_OPTIONS,
+)
+
+RUN_COLUMNS: tuple[str, ...] = tuple(c.name for c in RUNS.columns)
+
+_RUN_TEXTS: dict[str, tuple[str, ...]] = {
+    "status": ("status",),
+    "solver": ("solver",),
+    "solver_status": ("solver_status",),
+}
+_RUN_NUMBERS: dict[str, tuple[str, ...]] = {
+    "budget": ("budget",),
+    "spend": ("spend",),
+    "objective": ("objective",),
+    "mip_gap": ("mip_gap",),
+    "solve_seconds": ("solve_seconds",),
+    "build_seconds": ("build_seconds",),
+    "shadow_price_budget": ("shadow_price_budget", "budget_shadow_price"),
+}
+
+
+def _newest_run_id() -> sa.ScalarSelect:
+    """The run_id of the newest committed run: greatest planned_at, then greatest commit_seq."""
+    return (
+        sa.select(RUNS.c.run_id)
+        .order_by(RUNS.c.planned_at.desc(), RUNS.c.commit_seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _current_select() -> sa.Select:
+    return sa.select(*PLAN.columns).where(PLAN.c.run_id == _newest_run_id())
+
+
+def view_sql(dialect: sa.Dialect) -> str:
+    """The ``CREATE VIEW current_procurement_plan`` statement for ``dialect``."""
+    body = _current_select().compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    return f"CREATE VIEW {dialect.identifier_preparer.quote(CURRENT_VIEW)} AS {body}"
+
+
+def _as_engine(engine: sa.Engine | str) -> sa.Engine:
+    return db.make_engine(engine) if isinstance(engine, str) else engine
+
+
+def _is_creation_race(error: sa.exc.SQLAlchemyError) -> bool:
+    text = str(getattr(error, "orig", error)).lower()
+    return "already exists" in text or ("duplicate key" in text and "pg_" in text)
+
+
+def ensure_tables(engine: sa.Engine | str) -> None:
+    """Create ``procurement_plan``, ``procurement_plan_runs`` and the view if they are missing.
+
+    Runs in its own transaction(s), before any data transaction (MySQL/MariaDB commit every DDL
+    statement). Safe to call concurrently (a lost creation race is ignored). An existing table that
+    lacks a column of this version raises :class:`db.DatabaseError` naming the columns.
+    """
+    engine = _as_engine(engine)
+    for attempt in range(3):
+        try:
+            METADATA.create_all(engine, checkfirst=True)
+            inspector = sa.inspect(engine)
+            if CURRENT_VIEW not in inspector.get_view_names():
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(view_sql(conn.dialect))
+            break
+        except sa.exc.SQLAlchemyError as error:
+            if attempt == 2 or not _is_creation_race(error):
+                raise
+            log.info("another process created the plan tables at the same time; checking again")
+    inspector = sa.inspect(engine)
+    for table in (PLAN, RUNS):
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        missing = [c.name for c in table.columns if c.name not in have]
+        if missing:
+            raise db.DatabaseError(
+                f"table {table.name} on {db.mask_url(engine.url)} lacks the columns {', '.join(missing)}; "
+                "add them (see docs/plan-store.md) or point INVENTORY_PLAN_DB_URL at a new database",
+                transient=False,
+            )
+
+
+# --- preparing the values ------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class _Column:
+    values: np.ndarray
+    null: np.ndarray | None  # rows to send as NULL (nullable float columns)
+
+    def batch(self, start: int, stop: int) -> list:
+        out = self.values[start:stop].tolist()
+        if self.null is not None:
+            for i in np.flatnonzero(self.null[start:stop]):
+                out[i] = None
+        return out
+
+
+def _prepare(plan: pd.DataFrame) -> list[_Column]:
+    """One array per schema column, checked: present, NOT NULL where required, finite, short enough."""
+    missing = [name for name, *_ in _SCHEMA_COLUMNS if name not in plan.columns]
+    if missing:
+        raise ValueError(f"the plan lacks the columns {', '.join(missing)} (see ProcurementPlanSchema)")
+    prepared: list[_Column] = []
+    problems: list[str] = []
+    for name, type_, nullable, _ in _SCHEMA_COLUMNS:
+        series = plan[name]
+        isna = series.isna().to_numpy()
+        if not nullable and isna.any():
+            problems.append(f"{name}: {int(isna.sum())} missing value(s) (NOT NULL)")
+            continue
+        if isinstance(type_, sa.String):
+            texts = series[~isna].astype(str)
+            if len(texts) and int(texts.str.len().max()) > type_.length:
+                problems.append(f"{name}: text longer than {type_.length} characters")
+            values = np.full(len(series), None, dtype=object)
+            values[~isna] = texts.to_numpy(dtype=object)
+            prepared.append(_Column(values, None))
+        elif isinstance(type_, sa.Boolean):
+            if pd.api.types.is_bool_dtype(series):
+                prepared.append(_Column(series.to_numpy(dtype=bool), None))
+            elif all(isinstance(v, (bool, np.bool_, int, float, np.number)) and v in (0, 1)
+                     for v in pd.unique(series.to_numpy(dtype=object))):
+                prepared.append(_Column(series.to_numpy(dtype=object) == 1, None))
+            else:
+                problems.append(f"{name}: not booleans (True/False or 0/1)")
+        elif isinstance(type_, sa.Integer):
+            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+            if np.isnan(numbers).any() or (numbers != np.round(numbers)).any():
+                problems.append(f"{name}: not whole numbers")
+            else:
+                prepared.append(_Column(numbers.astype(np.int64), None))
+        else:
+            try:
+                numbers = series.to_numpy(dtype=float, na_value=np.nan)
+            except (TypeError, ValueError):
+                problems.append(f"{name}: not numbers")
+                continue
+            bad = np.isinf(numbers) | (np.isnan(numbers) & ~isna)
+            if bad.any():
+                problems.append(f"{name}: {int(bad.sum())} non-finite value(s)")
+            prepared.append(_Column(numbers, isna if isna.any() else None))
+    if problems:
+        raise ValueError("the plan cannot be written: " + "; ".join(problems))
+    return prepared
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as JSON-ready data: numpy scalars to Python, NaN/inf to None, frames to records."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, (pd.Timestamp, datetime, date)):
+        return value.isoformat()
+    if isinstance(value, pd.DataFrame):
+        return [_jsonable(r) for r in value.to_dict("records")]
+    if isinstance(value, pd.Series):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+    if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return str(value)
+
+
+def _run_values(run: Mapping[str, Any]) -> dict[str, Any]:
+    """The run row's known columns (texts cut to their length, non-finite numbers as NULL) + figures."""
+    figures = _jsonable(run)
+    out: dict[str, Any] = {}
+    for column, keys in _RUN_TEXTS.items():
+        value = next((run[k] for k in keys if run.get(k) is not None), None)
+        out[column] = None if value is None else str(value)[:TEXT_LENGTH]
+    out["status"] = out["status"] or "committed"
+    for column, keys in _RUN_NUMBERS.items():
+        value = next((run[k] for k in keys if run.get(k) is not None), None)
+        if value is None:
+            out[column] = None
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"run figure {column!r} must be a number, got {type(value).__name__}") from None
+        out[column] = number if math.isfinite(number) else None
+    out["figures"] = json.dumps(figures, sort_keys=True, allow_nan=False)
+    return out
+
+
+# --- writing -------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class WriteResult:
+    """What :func:`write_plan` committed."""
+
+    run_id: str
+    rows: int
+    seconds: float
+    planned_at: datetime
+    commit_seq: int
+    attempts: int
+
+
+Progress = Callable[[int], Any]
+
+
+def write_plan(
+    engine: sa.Engine | str,
+    run_id: str,
+    plan: pd.DataFrame,
+    run: Mapping[str, Any],
+    *,
+    planned_at: datetime | None = None,
+    progress: Progress | None = None,
+    batch_rows: int = 50_000,
+    retry_attempts: int = 4,
+    allow_empty: bool = False,
+) -> WriteResult:
+    """Commit ``plan`` as run ``run_id``: its rows and its run row in one transaction.
+
+    ``plan`` has the columns of ``ProcurementPlanSchema`` (extra columns are ignored); ``run`` holds the
+    run's figures (``status``, ``budget``, ``spend``, ``objective``, ``solver``, ``solver_status``,
+    ``mip_gap``, ``solve_seconds``, ``build_seconds``, ``shadow_price_budget`` go to their columns, the
+    whole dict to ``figures`` as JSON). ``planned_at`` (default: now) orders the runs; naive values are
+    UTC. A run_id already written is replaced (one copy). ``progress(rows_written)`` is called after each
+    batch of ``batch_rows`` rows (again from 0 if the transaction is retried). Transient faults are
+    retried ``retry_attempts`` times in all with backoff; permanent ones raise :class:`db.DatabaseError`
+    at once; a plan that cannot be stored raises ``ValueError`` before anything is written. An empty
+    plan is refused unless ``allow_empty`` (it would replace a good current plan with nothing).
+    """
+    engine = _as_engine(engine)
+    if not isinstance(run_id, str) or not run_id or len(run_id) > ID_LENGTH:
+        raise ValueError(f"run_id must be a non-empty text of at most {ID_LENGTH} characters")
+    if batch_rows < 1:
+        raise ValueError("batch_rows must be >= 1")
+    if len(plan) == 0 and not allow_empty:
+        raise ValueError(f"refusing to write an empty plan for run {run_id!r}: it would replace the current plan")
+    if dataclasses.is_dataclass(run) and not isinstance(run, type):
+        run = {f.name: getattr(run, f.name) for f in dataclasses.fields(run)}
+    columns = _prepare(plan)
+    run_row = _run_values(run)
+    stamp = _utc(planned_at) if planned_at is not None else _utc(datetime.now(timezone.utc))
+    n_rows = len(plan)
+    url = engine.url
+
+    db.retry(lambda: ensure_tables(engine), attempts=retry_attempts, what="creating the plan tables", url=url)
+
+    attempts = 0
+    t0 = time.perf_counter()
+
+    def attempt() -> int:
+        nonlocal attempts
+        attempts += 1
+        return _write_once(engine, run_id, stamp, columns, n_rows, run_row, progress, batch_rows)
+
+    seq = db.retry(attempt, attempts=retry_attempts, what=f"writing plan run {run_id!r}", url=url)
+    seconds = time.perf_counter() - t0
+    log.info("plan run %s: %d rows committed in %.2f s (%d attempt(s))", run_id, n_rows, seconds, attempts)
+    return WriteResult(run_id=run_id, rows=n_rows, seconds=seconds, planned_at=stamp, commit_seq=seq,
+                       attempts=attempts)
+
+
+def _write_once(
+    engine: sa.Engine,
+    run_id: str,
+    planned_at: datetime,
+    columns: list[_Column],
+    n_rows: int,
+    run_row: dict[str, Any],
+    progress: Progress | None,
+    batch_rows: int,
+) -> int:
+    """One attempt: lock, delete the run's old copy, insert rows in batches, insert the run row, commit."""
+    with engine.connect() as conn:
+        named_lock = None
+        try:
+            if _is_mysql(conn.dialect):
+                named_lock = _mysql_lock(conn)
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
+                    # Self-conflicting, does not block readers: plan writers of this database take turns.
+                    conn.exec_driver_sql(f"LOCK TABLE {_quote(conn, RUNS_TABLE)} IN SHARE ROW EXCLUSIVE MODE")
+                # First statement a write: on SQLite it takes the write lock, so writers take turns.
+                conn.execute(PLAN.delete().where(PLAN.c.run_id == run_id))
+                conn.execute(RUNS.delete().where(RUNS.c.run_id == run_id))
+                seq = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(RUNS.c.commit_seq), 0))).scalar_one()) + 1
+                if conn.dialect.name == "postgresql":
+                    _copy_rows(conn, run_id, planned_at, columns, n_rows, progress, batch_rows)
+                else:
+                    _insert_rows(conn, run_id, planned_at, columns, n_rows, progress, batch_rows)
+                conn.execute(RUNS.insert().values(
+                    run_id=run_id, planned_at=planned_at, commit_seq=seq,
+                    committed_at=datetime.now(timezone.utc), plan_rows=n_rows, **run_row,
+                ))
+            return seq
+        finally:
+            if named_lock is not None:
+                _mysql_unlock(conn, named_lock)
+
+
+def _quote(conn: sa.Connection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+def _mysql_lock(conn: sa.Connection) -> str:
+    """Take this database's plan-writer lock (a named lock: released at disconnect, so a kill frees it)."""
+    name = conn.exec_driver_sql("SELECT CONCAT('ia_plan_', MD5(DATABASE()))").scalar_one()
+    got = conn.exec_driver_sql("SELECT GET_LOCK(%s, %s)", (name, LOCK_TIMEOUT_SECONDS)).scalar()
+    conn.commit()
+    if got != 1:
+        raise db.DatabaseError(
+            f"another plan writer held the write lock of {db.mask_url(conn.engine.url)} for more than "
+            f"{LOCK_TIMEOUT_SECONDS} s", transient=False)
+    return name
+
+
+def _mysql_unlock(conn: sa.Connection, name: str) -> None:
+    try:
+        conn.exec_driver_sql("SELECT RELEASE_LOCK(%s)", (name,))
+        conn.commit()
+    except Exception:  # noqa: BLE001 - a broken connection has lost the lock already
+        log.debug("could not release the plan-writer lock (connection gone)", exc_info=True)
+
+
+def _batches(run_id: str, planned_at_value: Any, columns: list[_Column], n_rows: int, batch_rows: int):
+    for start in range(0, n_rows, batch_rows):
+        stop = min(start + batch_rows, n_rows)
+        yield stop, list(zip(repeat(run_id), repeat(planned_at_value), *(c.batch(start, stop) for c in columns)))
+
+
+def _insert_rows(conn, run_id, planned_at, columns, n_rows, progress, batch_rows) -> None:
+    """SQLite, MySQL/MariaDB: executemany per batch (pymysql turns it into multi-row INSERTs)."""
+    dialect = conn.dialect
+    names = ", ".join(_quote(conn, c) for c in PLAN_COLUMNS)
+    if dialect.paramstyle == "qmark":
+        marks = ", ".join("?" for _ in PLAN_COLUMNS)
+    elif dialect.paramstyle in ("format", "pyformat"):
+        marks = ", ".join("%s" for _ in PLAN_COLUMNS)
+    else:  # any other driver: SQLAlchemy's typed executemany
+        marks = None
+    stamp_processor = PLAN.c.planned_at.type.bind_processor(dialect)
+    stamp = stamp_processor(planned_at) if stamp_processor else planned_at
+    sql = f"INSERT INTO {_quote(conn, PLAN_TABLE)} ({names}) VALUES ({marks})"
+    for written, rows in _batches(run_id, stamp if marks else planned_at, columns, n_rows, batch_rows):
+        if marks:
+            conn.exec_driver_sql(sql, rows)
+        else:
+            conn.execute(PLAN.insert(), [dict(zip(PLAN_COLUMNS, r)) for r in rows])
+        if progress is not None:
+            progress(written)
+
+
+def _copy_rows(conn, run_id, planned_at, columns, n_rows, progress, batch_rows) -> None:
+    """PostgreSQL: one COPY ... FROM STDIN per batch on the transaction's own psycopg connection."""
+    import psycopg
+
+    raw = conn.connection.driver_connection
+    names = ", ".join(_quote(conn, c) for c in PLAN_COLUMNS)
+    sql = f"COPY {_quote(conn, PLAN_TABLE)} ({names}) FROM STDIN (FORMAT BINARY)"
+    types = [_PG_COPY_TYPES[type(c.type)] for c in PLAN.columns]
+    with raw.cursor() as cursor:
+        for written, rows in _batches(run_id, planned_at, columns, n_rows, batch_rows):
+            try:
+                with cursor.copy(sql) as copy:
+                    copy.set_types(types)
+                    for row in rows:
+                        copy.write_row(row)
+            except psycopg.Error as error:
+                raise _dbapi_error(conn, sql, error, cursor) from None
+            if progress is not None:
+                progress(written)
+
+
+_PG_COPY_TYPES = {sa.String: "varchar", sa.Double: "float8", sa.BigInteger: "int8", sa.Boolean: "bool",
+                  UtcDateTime: "timestamptz"}
+"""Binary COPY (2-3x faster than text): the PostgreSQL type of each column's SQLAlchemy type."""
+
+
+def _dbapi_error(conn: sa.Connection, statement: str, error: Exception, cursor: Any = None) -> sa.exc.DBAPIError:
+    """The exception SQLAlchemy raises for its own statements (classified by db.retry; values hidden)."""
+    return sa.exc.DBAPIError.instance(
+        statement, None, error, conn.dialect.loaded_dbapi.Error, hide_parameters=True,
+        connection_invalidated=conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, cursor),
+        dialect=conn.dialect,
+    )
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+def _fetch(conn: sa.Connection, sql: str) -> list[tuple]:
+    """All rows of ``sql`` through the driver's own cursor (no per-row SQLAlchemy processing)."""
+    raw = conn.connection.dbapi_connection
+    # psycopg: binary results (numbers arrive as bytes, not text to parse)
+    cursor = raw.cursor(binary=True) if conn.dialect.name == "postgresql" else raw.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall()
+    except conn.dialect.loaded_dbapi.Error as error:
+        raise _dbapi_error(conn, sql, error, cursor) from None
+    finally:
+        cursor.close()
+
+
+def _timestamps(values: list | tuple) -> pd.Series:
+    """Driver timestamps (aware, naive UTC, or SQLite's ISO text) as UTC-aware datetime64[us].
+
+    Converted once per distinct value (a plan's rows share one ``planned_at``)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    converted = pd.to_datetime(pd.Series(uniques, dtype=object), utc=True, format="ISO8601")
+    converted = converted.astype("datetime64[us, UTC]").array
+    return pd.Series(converted.take(codes) if len(codes) else converted[:0], dtype="datetime64[us, UTC]")
+
+
+def _plan_frame(rows: list, columns: list[str]) -> pd.DataFrame:
+    """Driver rows of ``procurement_plan`` (or the view) as the plan frame: same dtypes on every dialect.
+
+    Ids and texts ``str`` (NULL: missing), flags ``bool``, numbers ``float64`` (NULL: NaN), echelon
+    ``int64``, planned_at ``datetime64[us, UTC]``; sorted by (product_id, location_id) in code-point
+    order (database collations differ), fresh RangeIndex.
+    """
+    types = {c.name: c.type for c in PLAN.columns}
+    nullable = {c.name for c in PLAN.columns if c.nullable}
+    grid = np.array(rows, dtype=object) if len(rows) else np.empty((0, len(columns)), dtype=object)
+    if grid.shape != (len(rows), len(columns)):  # numpy looked inside a value: build column by column
+        grid = np.empty((len(rows), len(columns)), dtype=object)
+        for i, row in enumerate(rows):
+            grid[i, :] = list(row)
+    out: dict[str, Any] = {}
+    grid = np.asfortranarray(grid)  # contiguous columns convert faster
+    for i, name in enumerate(columns):
+        values = grid[:, i]
+        type_ = types.get(name)
+        if isinstance(type_, UtcDateTime):
+            out[name] = _timestamps(values)
+        elif isinstance(type_, sa.String):
+            out[name] = pd.array(values, dtype="str")
+        elif isinstance(type_, sa.Boolean):
+            out[name] = values.astype(bool)
+        elif isinstance(type_, sa.Integer):
+            out[name] = values.astype(np.int64)
+        elif isinstance(type_, sa.Double):
+            null = pd.isna(values) if name in nullable else None
+            out[name] = (np.where(null, np.nan, values) if null is not None and null.any() else values).astype(float)
+        else:
+            out[name] = values
+    frame = pd.DataFrame(out, columns=columns)
+    if len(frame) > 1:
+        product = frame["product_id"].to_numpy(dtype=object)
+        location = frame["location_id"].to_numpy(dtype=object)
+        ordered = (product[1:] > product[:-1]) | ((product[1:] == product[:-1]) & (location[1:] > location[:-1]))
+        if not ordered.all():
+            frame = frame.sort_values(["product_id", "location_id"], kind="stable", ignore_index=True)
+    return frame
+
+
+def _current_sql(dialect: sa.Dialect) -> str:
+    return str(_current_select().compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _tables_exist(engine: sa.Engine) -> bool:
+    inspector = sa.inspect(engine)
+    return inspector.has_table(PLAN_TABLE) and inspector.has_table(RUNS_TABLE)
+
+
+def current_plan(engine: sa.Engine | str, *, retry_attempts: int = 4) -> pd.DataFrame:
+    """The rows of the newest committed run (columns ``PLAN_COLUMNS``, sorted by product and location).
+
+    Empty (with the columns) when no run has committed yet. Timestamps are UTC-aware, ids ``str`` (a
+    NULL ``source_location_id`` is missing), flags ``bool``, numbers ``float64``, ``echelon`` int64.
+    """
+    engine = _as_engine(engine)
+
+    def read() -> pd.DataFrame:
+        if not _tables_exist(engine):
+            return _plan_frame([], list(PLAN_COLUMNS))
+        with engine.connect() as conn:
+            rows = _fetch(conn, _current_sql(conn.dialect))
+        return _plan_frame(rows, list(PLAN_COLUMNS))
+
+    return db.retry(read, attempts=retry_attempts, what="reading the current plan", url=engine.url)
+
+
+def _runs_frame(rows: list) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(rows, columns=list(RUN_COLUMNS))
+    for name in ("planned_at", "committed_at"):
+        frame[name] = pd.Series(pd.to_datetime(frame[name].tolist(), utc=True), dtype="datetime64[us, UTC]")
+    for name in ("commit_seq", "plan_rows"):
+        frame[name] = frame[name].astype(np.int64)
+    for column in RUNS.columns:
+        if isinstance(column.type, sa.Double):
+            frame[column.name] = pd.to_numeric(frame[column.name]).astype(float)
+        elif isinstance(column.type, (sa.String, sa.Text)):
+            frame[column.name] = frame[column.name].astype(object).where(frame[column.name].notna(), None).astype("str")
+    return frame.sort_values(["planned_at", "commit_seq"], ascending=False, ignore_index=True)
+
+
+def plan_history(engine: sa.Engine | str, *, retry_attempts: int = 4) -> pd.DataFrame:
+    """The runs table, newest first (the first row is the current plan's run); ``figures`` is JSON text."""
+    engine = _as_engine(engine)
+
+    def read() -> pd.DataFrame:
+        if not _tables_exist(engine):
+            return _runs_frame([])
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(*RUNS.columns)).all()
+        return _runs_frame(rows)
+
+    return db.retry(read, attempts=retry_attempts, what="reading the plan history", url=engine.url)
+
+
+def current_run(engine: sa.Engine | str, *, retry_attempts: int = 4) -> dict[str, Any] | None:
+    """The newest committed run's row as a dict (``figures`` parsed from JSON), or None if none yet."""
+    engine = _as_engine(engine)
+
+    def read() -> dict[str, Any] | None:
+        if not _tables_exist(engine):
+            return None
+        stmt = sa.select(*RUNS.columns).where(RUNS.c.run_id == _newest_run_id())
+        with engine.connect() as conn:
+            row = conn.execute(stmt).mappings().first()
+        if row is None:
+            return None
+        out = dict(row)
+        out["figures"] = json.loads(out["figures"])
+        return out
+
+    return db.retry(read, attempts=retry_attempts, what="reading the current run", url=engine.url)

@@ -1,0 +1,387 @@
+"""The SQL that reads the sources: the contract's tables by default, or a user's own SELECT.
+
+Pure SQLAlchemy (no Dagster). Table names cannot be bound, so a configured table name must be listed by
+the database's own catalogue; a user's query must be a single SELECT (or WITH ... SELECT) and is used as a
+subquery; every value (the window's days) is bound. Sales are aggregated to daily demand per (day,
+product, location) inside the database, so raw sale lines never travel to Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+
+from inventory_assets.io import db
+from inventory_assets.io import sales_worker
+
+# The contract's columns per source table (docs/data-contract.md).
+CONTRACT_COLUMNS: dict[str, list[str]] = {
+    "sales": ["sale_id", "sold_at", "product_id", "location_id", "quantity", "unit_price"],
+    "inventory": ["product_id", "location_id", "on_hand", "on_order", "as_of"],
+    "costs": [
+        "product_id", "unit_cost", "holding_cost_rate", "stockout_cost", "waste_cost",
+        "shelf_life_days", "min_order_qty", "order_multiple",
+    ],
+    "locations": ["location_id", "name", "echelon", "parent_location_id", "capacity_units"],
+    "receipts": ["product_id", "location_id", "ordered_at", "received_at", "quantity"],
+}
+# Columns a source may omit (they are nullable in the contract and read as NULL when absent).
+OPTIONAL_COLUMNS: dict[str, set[str]] = {
+    "sales": {"sale_id", "unit_price"},
+    "inventory": {"on_order"},
+    "costs": {"shelf_life_days", "min_order_qty", "order_multiple"},
+    "locations": {"name", "capacity_units"},
+    "receipts": set(),
+}
+SALES_REQUIRED = ["sold_at", "product_id", "location_id", "quantity"]
+ID_COLUMNS = frozenset({"product_id", "location_id", "parent_location_id"})
+"""Text columns that stay text downstream: each distinct value is read as one shared object."""
+
+_SELECT_ONLY = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
+_COMMENT = re.compile(r"(--[^\n]*)|(/\*.*?\*/)", re.DOTALL)
+
+
+class SourceQueryError(ValueError):
+    """A configured table name or query that cannot be used (a permanent error: never retried)."""
+
+
+class MissingColumnsError(SourceQueryError):
+    """The source lacks contract columns."""
+
+    def __init__(self, table: str, missing: list[str], present: list[str]) -> None:
+        self.table = table
+        self.missing = missing
+        self.present = present
+        super().__init__(
+            f"{table}: the source lacks the contract column(s) {', '.join(missing)}; "
+            f"it returns {', '.join(present) or 'no columns'}"
+        )
+
+
+def check_select(query: str) -> str:
+    """``query`` without a trailing semicolon if it is a single SELECT/WITH statement; else an error."""
+    text = _COMMENT.sub(" ", query).strip().rstrip(";").strip()
+    if not _SELECT_ONLY.match(text):
+        raise SourceQueryError("a source query must be a single SELECT (or WITH ... SELECT) statement")
+    if ";" in _strip_literals(text):
+        raise SourceQueryError("a source query must be a single statement (no ';' inside)")
+    return text
+
+
+def _strip_literals(text: str) -> str:
+    return re.sub(r"'(?:[^']|'')*'", "''", text)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Where a source's rows come from: the contract table (or another, checked by name) or a query."""
+
+    table: str
+    table_name: str | None = None
+    query: str | None = None
+
+    def from_clause(self, engine: sa.Engine) -> str:
+        """The SQL of the source rows, to be used as ``(...) AS src``."""
+        if self.query:
+            return check_select(self.query)
+        name = self.table_name or self.table
+        db.check_identifier(name, db.table_names(engine))
+        quoted = engine.dialect.identifier_preparer.quote(name)
+        return f"SELECT * FROM {quoted}"
+
+
+def source_columns(engine: sa.Engine, from_sql: str) -> list[str]:
+    """The column names the source returns (a query that fetches no row)."""
+    with engine.connect() as conn:
+        result = conn.execute(sa.text(f"SELECT * FROM ({from_sql}) src WHERE 1 = 0"))
+        columns = list(result.keys())
+    return columns
+
+
+def table_statement(table: str, present: list[str], from_sql: str) -> str:
+    """SELECT of the contract columns of ``table`` from the source (absent optional ones as NULL)."""
+    lowered = {c.lower(): c for c in present}
+    missing = [c for c in CONTRACT_COLUMNS[table] if c not in lowered and c not in OPTIONAL_COLUMNS[table]]
+    if missing:
+        raise MissingColumnsError(table, missing, present)
+    parts = []
+    for column in CONTRACT_COLUMNS[table]:
+        # Contract names are plain identifiers: unquoted, they match the source's column in any case.
+        parts.append(f"src.{column} AS {column}" if column in lowered else f"NULL AS {column}")
+    return f"SELECT {', '.join(parts)} FROM ({from_sql}) src"
+
+
+def _day_expression(engine: sa.Engine, column: str) -> str:
+    return f"date({column})" if engine.dialect.name == "sqlite" else f"CAST({column} AS DATE)"
+
+
+def _bind_day(engine: sa.Engine, day: dt.date) -> object:
+    # SQLite stores dates as ISO text: compare text with text; other dialects bind a real date.
+    return day.isoformat() if engine.dialect.name == "sqlite" else day
+
+
+def _sqlite_first_and_last(from_sql: str, where: str = "") -> str:
+    """The least and the greatest ``sold_at`` (of the rows matching ``where``) as two subqueries: SQLite
+    answers a lone MIN or MAX with one index seek, while both in one SELECT scan every row."""
+    condition = f" WHERE {where}" if where else ""
+    return (f"SELECT (SELECT MIN(src.sold_at) FROM ({from_sql}) src{condition}), "
+            f"(SELECT MAX(src.sold_at) FROM ({from_sql}) src{condition})")
+
+
+def sale_day_range(engine: sa.Engine, from_sql: str) -> tuple[dt.date, dt.date] | None:
+    """The earliest and the latest ``sold_at`` day of the source, or None when it has no rows."""
+    if engine.dialect.name == "sqlite":
+        statement = _sqlite_first_and_last(from_sql)
+    else:
+        statement = f"SELECT MIN(src.sold_at), MAX(src.sold_at) FROM ({from_sql}) src"
+    with engine.connect() as conn:
+        first, last = conn.execute(sa.text(statement)).one()
+    if last is None:
+        return None
+    return pd.Timestamp(first).date(), pd.Timestamp(last).date()
+
+
+_SALES_AGGREGATES = (
+    "{sum} AS quantity, COUNT(*) AS sale_lines, {min} AS min_line_quantity, "
+    "SUM(CASE WHEN src.quantity IS NULL THEN 1 ELSE 0 END) AS null_quantity_lines"
+)
+
+
+def _sales_aggregates(dialect: str) -> str:
+    """The aggregate columns. On PostgreSQL the exact NUMERIC sum and least line are sent as DOUBLE
+    PRECISION: the value validation would make of the Decimal (both round correctly once), without
+    building millions of Decimal objects (18 s against 12 s for 900,000 groups; docs/scaling-benchmarks.md)."""
+    if dialect == "postgresql":
+        return _SALES_AGGREGATES.format(sum="CAST(SUM(src.quantity) AS DOUBLE PRECISION)",
+                                        min="CAST(MIN(src.quantity) AS DOUBLE PRECISION)")
+    return _SALES_AGGREGATES.format(sum="SUM(src.quantity)", min="MIN(src.quantity)")
+
+
+_IN_WINDOW = "src.sold_at >= :window_start AND src.sold_at < :window_end"
+
+
+def sales_statement(engine: sa.Engine, from_sql: str, present: list[str]) -> str:
+    """Daily demand per (day, product, location) within ``[:window_start, :window_end)``, aggregated in SQL."""
+    lowered = {c.lower() for c in present}
+    missing = [c for c in SALES_REQUIRED if c not in lowered]
+    if missing:
+        raise MissingColumnsError("sales", missing, present)
+    day = _day_expression(engine, "src.sold_at")
+    return (
+        f"SELECT {day} AS sale_date, src.product_id AS product_id, src.location_id AS location_id, "
+        f"{_sales_aggregates(engine.dialect.name)} FROM ({from_sql}) src WHERE {_IN_WINDOW} "
+        f"GROUP BY {day}, src.product_id, src.location_id"
+    )
+
+
+def day_statements(from_sql: str) -> tuple[str, str]:
+    """(check, aggregate) of one day on SQLite whose every line holds exactly the day's date text.
+
+    The check returns the least and the greatest ``sold_at`` of ``[:window_start, :window_end)``: two
+    index seeks. When both are the day's bare date, every line of the day is (not a timestamp), so the
+    day's lines are exactly those with ``sold_at = :day`` and ``date(sold_at)`` is ``:day`` on each: the
+    aggregate groups by product and location only and the caller adds ``sale_date``. Both read only
+    ``sold_at``, the ids and ``quantity``: with the contract's index on those columns
+    (``ix_sales_day_product_location``) SQLite reads the day's groups in index order, never visiting the
+    table and never sorting.
+    """
+    check = _sqlite_first_and_last(from_sql, _IN_WINDOW)
+    aggregate = (
+        f"SELECT src.product_id AS product_id, src.location_id AS location_id, {_sales_aggregates('sqlite')} "
+        f"FROM ({from_sql}) src WHERE src.sold_at = :day GROUP BY src.product_id, src.location_id"
+    )
+    return check, aggregate
+
+
+IN_KEY_ORDER = "in_key_order"
+"""``attrs`` flag of a sales frame read in key order (day, then product and location as Python orders
+text): validation trusts it and skips its sort (`validation._normalise`)."""
+
+
+@dataclass(frozen=True)
+class SalesWindow:
+    """The inclusive history window of the sales asset."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True)
+class SalesRead:
+    """What every read of one sales source shares: the aggregate statement and the history window."""
+
+    statement: str
+    window: SalesWindow | None
+    by_day: bool
+    """Run the statement one day at a time (SQLite with the contract table; see `_read_sales_by_day`)."""
+    source_sql: str
+    """The source rows' SQL (the ``src`` subquery of the statement)."""
+
+
+def plan_sales_read(engine: sa.Engine, spec: SourceSpec, history_days: int) -> SalesRead:
+    """The aggregate statement and the window: ``history_days`` ending at the latest sale day, clipped to
+    the first (``window`` None when the source holds no rows)."""
+    if history_days < 1:
+        raise SourceQueryError("history_days must be at least 1")
+    from_sql = spec.from_clause(engine)
+    present = source_columns(engine, from_sql)
+    statement = sales_statement(engine, from_sql, present)
+    days = sale_day_range(engine, from_sql)
+    by_day = engine.dialect.name == "sqlite" and not spec.query
+    if days is None:
+        return SalesRead(statement, None, by_day, from_sql)
+    first, latest = days
+    # The window ends at the latest sale day; it never starts before the first day the source holds,
+    # so a short history is not diluted with days that were never recorded.
+    window = SalesWindow(start=max(first, latest - dt.timedelta(days=history_days - 1)), end=latest)
+    return SalesRead(statement, window, by_day, from_sql)
+
+
+def split_window(window: SalesWindow, parts: int) -> list[SalesWindow]:
+    """``window`` as at most ``parts`` consecutive day ranges of (nearly) equal length, in day order."""
+    if parts < 1:
+        raise ValueError(f"parts must be at least 1, got {parts}")
+    n = min(parts, window.days)
+    bounds = [round(i * window.days / n) for i in range(n + 1)]
+    return [
+        SalesWindow(window.start + dt.timedelta(days=lo), window.start + dt.timedelta(days=hi - 1))
+        for lo, hi in zip(bounds, bounds[1:])
+    ]
+
+
+def empty_sales_frame() -> pd.DataFrame:
+    return pd.DataFrame(columns=["sale_date", "product_id", "location_id", "quantity", "sale_lines",
+                                 "min_line_quantity", "null_quantity_lines"])
+
+
+def read_sales_days(
+    engine: sa.Engine, read: SalesRead, days: SalesWindow, *, timeout_seconds: float | None = None
+) -> pd.DataFrame:
+    """The aggregate over ``days`` (a part of ``read.window``). The parts of a window, concatenated in day
+    order, are exactly the frame of the whole window: groups never span two days."""
+    if read.by_day:
+        return _read_sales_by_day(engine, read, days, timeout_seconds)
+    return db.read_frame(engine, read.statement, _days_params(engine, days.start, days.end),
+                         timeout_seconds=timeout_seconds, share_text=ID_COLUMNS)
+
+
+def read_sales(engine: sa.Engine, spec: SourceSpec, history_days: int, *, timeout_seconds: float | None = None):
+    """(daily demand frame, window) of the whole window in one read (`plan_sales_read` + `read_sales_days`)."""
+    read = plan_sales_read(engine, spec, history_days)
+    if read.window is None:
+        return empty_sales_frame(), None
+    return read_sales_days(engine, read, read.window, timeout_seconds=timeout_seconds), read.window
+
+
+SQLITE_SALES_PROCESSES = max(1, min(4, os.cpu_count() or 1))
+"""Processes that aggregate the days of a large sales window side by side on SQLite."""
+
+SQLITE_PROCESSES_MIN_LINES = 1_000_000
+"""Windows with fewer sale lines (estimated) are aggregated in this process: workers cost a second to start."""
+
+
+def _days_params(engine: sa.Engine, first: dt.date, last: dt.date) -> dict[str, object]:
+    """The bound window of the aggregate statement: ``first`` .. ``last`` inclusive."""
+    return {"window_start": _bind_day(engine, first), "window_end": _bind_day(engine, last + dt.timedelta(days=1))}
+
+
+def _concat_days(frames: list[pd.DataFrame], *, share_ids: bool = True) -> pd.DataFrame:
+    """Day frames in day order as one (in key order if each is); with ``share_ids``, each distinct id one
+    object."""
+    non_empty = [f for f in frames if not f.empty]
+    if not non_empty:
+        return frames[0]
+    frame = non_empty[0] if len(non_empty) == 1 else pd.concat(non_empty, ignore_index=True)
+    frame.attrs = {IN_KEY_ORDER: True} if all(f.attrs.get(IN_KEY_ORDER) for f in non_empty) else {}
+    return db.share_repeated_text(frame, ID_COLUMNS) if share_ids else frame
+
+
+def read_days(engine: sa.Engine, read: SalesRead, days: list[dt.date], timeout_seconds: float | None) -> pd.DataFrame:
+    """The by-day aggregate over ``days``, one day at a time, in this process."""
+    return _concat_days([_read_day(engine, read, day, timeout_seconds) for day in days])
+
+
+def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds: float | None) -> pd.DataFrame:
+    """One day of the aggregate: `day_statements` when every line holds the day's date, else the statement.
+
+    The fast aggregate's rows are the statement's: only ``sale_date`` is added, the day's ISO text as SQLite
+    returns it. SQLite returns the groups in index or sort order; when that is the order Python sorts the
+    ids in, the frame is flagged `IN_KEY_ORDER` (`_in_python_order`).
+    """
+    params = _days_params(engine, day, day)
+    check, aggregate = day_statements(read.source_sql)
+    with engine.connect() as conn:
+        first, last = conn.execute(sa.text(check), params).one()
+    if not first == last == day.isoformat():  # a timestamp, or no line that day: the statement
+        return db.read_frame(engine, read.statement, params, timeout_seconds=timeout_seconds, share_text=False)
+    frame = db.read_frame(engine, aggregate, {"day": day.isoformat()}, timeout_seconds=timeout_seconds,
+                          share_text=False)
+    frame.insert(0, "sale_date", pd.Series([day.isoformat()] * len(frame)))  # the day has lines: text dtype
+    frame.attrs[IN_KEY_ORDER] = _in_python_order(frame["product_id"], frame["location_id"])
+    return frame
+
+
+def _in_python_order(first: pd.Series, second: pd.Series) -> bool:
+    """Whether the rows are sorted by (``first``, ``second``) as pandas sorts text: all text, none missing
+    (pandas puts missing values last, SQLite first), each pair not above the next one."""
+    if first.empty:
+        return True
+    if not all(isinstance(s.dtype, pd.StringDtype) and not s.isna().any() for s in (first, second)):
+        return False
+    a, b = first.to_numpy(dtype=object), second.to_numpy(dtype=object)
+    return bool(((a[:-1] < a[1:]) | ((a[:-1] == a[1:]) & (b[:-1] <= b[1:]))).all())
+
+
+def _estimated_lines(engine: sa.Engine, read: SalesRead, window: SalesWindow) -> int:
+    """Sale lines of ``window``, estimated from its last day (one indexed COUNT)."""
+    with engine.connect() as conn:
+        lines = conn.execute(
+            sa.text(f"SELECT COUNT(*) FROM ({read.source_sql}) src "
+                    "WHERE src.sold_at >= :window_start AND src.sold_at < :window_end"),
+            _days_params(engine, window.end, window.end),
+        ).scalar_one()
+    return int(lines) * window.days
+
+
+def _read_sales_by_day(
+    engine: sa.Engine, read: SalesRead, window: SalesWindow, timeout_seconds: float | None
+) -> pd.DataFrame:
+    """The same aggregate as one query over the window, run one day at a time (SQLite only).
+
+    SQLite's GROUP BY sorts every sale line of the window at once; past a few million lines the sorter
+    spills and a 13-million-line window took over 100 s. A day's lines sort in memory, and the groups never
+    span two days (the day is part of the key). A day whose lines all hold its date (no timestamps) is
+    read with `day_statements`: no ``date()`` per line, and with the contract's covering index no sort
+    at all (`_read_day`). A window of at least `SQLITE_PROCESSES_MIN_LINES` lines is
+    cut into consecutive runs of days, one per worker process (`sales_worker`, up to
+    `SQLITE_SALES_PROCESSES`): SQLite connections in threads of one process ran no faster than one
+    connection (docs/scaling-benchmarks.md). The frames are concatenated in day order: the rows, their
+    order and the dtypes are those of the single query.
+    """
+    days = [window.start + dt.timedelta(days=i) for i in range(window.days)]
+    workers = min(SQLITE_SALES_PROCESSES, len(days))
+    if workers < 2 or _estimated_lines(engine, read, window) < SQLITE_PROCESSES_MIN_LINES:
+        return read_days(engine, read, days, timeout_seconds)
+    bounds = [round(i * len(days) / workers) for i in range(workers + 1)]
+    url = engine.url.render_as_string(hide_password=False)
+    jobs = [(url, read, days[lo:hi], timeout_seconds) for lo, hi in zip(bounds, bounds[1:])]
+    # Each worker's ids are shared already; sharing them across workers again would cost seconds per
+    # million rows and save only one more copy of each id.
+    return _concat_days(sales_worker.run_workers(jobs), share_ids=False)
+
+
+def read_table(engine: sa.Engine, spec: SourceSpec, *, timeout_seconds: float | None = None) -> pd.DataFrame:
+    """The contract columns of a non-sales source table."""
+    from_sql = spec.from_clause(engine)
+    present = source_columns(engine, from_sql)
+    return db.read_frame(engine, table_statement(spec.table, present, from_sql), timeout_seconds=timeout_seconds,
+                         share_text=ID_COLUMNS)

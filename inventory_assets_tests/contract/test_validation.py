@@ -1,0 +1,229 @@
+"""Schemas and explicit checks of the sources on tiny frames: good data, and each kind of bad data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from inventory_assets.contract.validation import unknown_references, validate_source
+
+
+def inventory_frame(**overrides) -> pd.DataFrame:
+    frame = pd.DataFrame({
+        "product_id": ["P1", "P1", "P2"],
+        "location_id": ["DC1", "S1", "S1"],
+        "on_hand": [10, 0, 5.5],
+        "on_order": [None, 3, 0],
+        "as_of": ["2026-11-20", "2026-11-20", "2026-11-20"],
+    })
+    for column, values in overrides.items():
+        frame[column] = values
+    return frame
+
+
+def costs_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "product_id": ["P1", "P2"],
+        "unit_cost": [2.5, 10],
+        "holding_cost_rate": [0.2, 0.25],
+        "stockout_cost": [4.0, 9.0],
+        "waste_cost": [2.5, 0.0],
+        "shelf_life_days": [7, None],
+        "min_order_qty": [None, 12],
+        "order_multiple": [6, None],
+    })
+
+
+def locations_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "location_id": ["DC1", "S1", "S2"],
+        "name": ["Central DC", "Store 1", None],
+        "echelon": [0, 1, 1],
+        "parent_location_id": [None, "DC1", "DC1"],
+        "capacity_units": [None, 500, 300],
+    })
+
+
+def receipts_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "product_id": ["P1", "P1"],
+        "location_id": ["DC1", "S1"],
+        "ordered_at": ["2026-10-01", "2026-10-05"],
+        "received_at": ["2026-10-08", "2026-10-06"],
+        "quantity": [120, 12],
+    })
+
+
+def sales_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "sale_date": ["2026-11-19", "2026-11-20"],
+        "product_id": ["P1", "P1"],
+        "location_id": ["S1", "S1"],
+        "quantity": [3, 4],
+        "sale_lines": [2, 1],
+        "min_line_quantity": [1, 4],
+        "null_quantity_lines": [0, 0],
+    })
+
+
+GOOD = {
+    "inventory": inventory_frame,
+    "costs": costs_frame,
+    "locations": locations_frame,
+    "receipts": receipts_frame,
+    "sales": sales_frame,
+}
+
+
+@pytest.mark.parametrize("table", sorted(GOOD))
+def test_good_frames_pass_and_are_coerced(table: str) -> None:
+    result = validate_source(table, GOOD[table]())
+    assert result.passed, result.message()
+    for column in ("as_of", "ordered_at", "received_at", "sale_date"):
+        if column in result.frame:
+            assert pd.api.types.is_datetime64_any_dtype(result.frame[column])
+
+
+def test_null_meanings_are_applied() -> None:
+    inventory = validate_source("inventory", inventory_frame()).frame
+    assert inventory["on_order"].tolist() == [0.0, 3.0, 0.0]
+    costs = validate_source("costs", costs_frame()).frame
+    assert costs.set_index("product_id")["min_order_qty"].to_dict() == {"P1": 0.0, "P2": 12.0}
+    assert costs.set_index("product_id")["order_multiple"].to_dict() == {"P1": 6.0, "P2": 1.0}
+    assert np.isnan(costs.set_index("product_id").loc["P2", "shelf_life_days"])
+    locations = validate_source("locations", locations_frame()).frame
+    assert locations.loc[locations.location_id == "DC1", "parent_location_id"].isna().all()
+    assert np.isnan(locations.loc[0, "capacity_units"])
+
+
+def test_decimal_values_and_string_dates_coerce() -> None:
+    from decimal import Decimal
+
+    frame = inventory_frame(on_hand=[Decimal("10.5000"), Decimal("0"), Decimal("5")])
+    result = validate_source("inventory", frame)
+    assert result.passed
+    assert result.frame["on_hand"].dtype == np.float64
+    assert result.frame["on_hand"].tolist() == [10.5, 0.0, 5.0]
+
+
+@pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf, -np.inf])
+def test_negative_nan_or_infinite_stock_fails(bad: float) -> None:
+    result = validate_source("inventory", inventory_frame(on_hand=[10, bad, 5]))
+    assert not result.passed
+    assert (result.failures["column"] == "on_hand").all()
+    assert set(result.failures["key"]) == {"P1 / S1"}
+
+
+@pytest.mark.parametrize("column", ["unit_cost", "holding_cost_rate", "stockout_cost", "waste_cost"])
+@pytest.mark.parametrize("bad", [-2.0, np.nan, np.inf])
+def test_bad_costs_fail(column: str, bad: float) -> None:
+    frame = costs_frame()
+    frame.loc[1, column] = bad
+    result = validate_source("costs", frame)
+    assert not result.passed
+    assert set(result.failures["column"]) == {column}
+    assert "P2" in result.failures["key"].tolist()
+
+
+def test_five_violations_in_one_table_make_one_report() -> None:
+    frame = pd.DataFrame({
+        "product_id": ["P1", "P1", "P2", "P3", "P4"],
+        "location_id": ["S1", "S1", "S1", "S1", "S1"],
+        "on_hand": [1.0, 2.0, -3.0, np.inf, 4.0],
+        "on_order": [0, 0, 0, 0, -5],
+        "as_of": ["2026-11-20", "2026-11-20", "2026-11-20", "2026-11-20", "not a date"],
+    })
+    result = validate_source("inventory", frame)
+    checks = set(zip(result.failures["column"].fillna(""), result.failures["check"]))
+    # duplicate key, negative on_hand, infinite on_hand, negative on_order, an unparseable date
+    assert len({c for _, c in checks}) >= 4, checks
+    columns = {c for c, _ in checks}
+    assert {"on_hand", "on_order", "as_of"} <= columns
+    assert any("duplicate" in c or "unique" in c for _, c in checks)
+    message = result.message()
+    assert message.startswith("inventory:") and "on_hand" in message and "on_order" in message
+
+
+def test_empty_table_is_an_error() -> None:
+    result = validate_source("costs", costs_frame().iloc[0:0])
+    assert not result.passed
+    assert "not_empty" in result.failures["check"].tolist()
+
+
+def test_missing_column_is_named() -> None:
+    result = validate_source("costs", costs_frame().drop(columns=["unit_cost"]))
+    assert not result.passed
+    assert "unit_cost" in result.failures["failure_case"].tolist()
+
+
+def test_wrong_type_is_reported() -> None:
+    frame = locations_frame()
+    frame["echelon"] = ["zero", "1", "1"]
+    result = validate_source("locations", frame)
+    assert not result.passed
+    assert "echelon" in result.failures["column"].tolist()
+
+
+def test_duplicate_keys_fail() -> None:
+    frame = pd.concat([costs_frame(), costs_frame().iloc[[0]]], ignore_index=True)
+    result = validate_source("costs", frame)
+    assert not result.passed
+    assert "P1" in result.failures["failure_case"].tolist()
+
+
+def test_receipt_received_before_ordered_fails() -> None:
+    frame = receipts_frame()
+    frame.loc[1, "received_at"] = "2026-10-01"
+    result = validate_source("receipts", frame)
+    assert not result.passed
+    assert "received_after_ordered" in result.failures["check"].tolist()
+
+
+def test_sales_with_a_negative_or_null_line_fail() -> None:
+    frame = sales_frame()
+    frame.loc[0, "min_line_quantity"] = -1
+    frame.loc[1, "null_quantity_lines"] = 2
+    result = validate_source("sales", frame)
+    assert set(result.failures["column"]) == {"min_line_quantity", "null_quantity_lines"}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"parent_location_id": [None, "DC9", "DC1"]}, "missing_parent"),
+        ({"echelon": [0, 2, 1]}, "echelon_mismatch"),
+        ({"parent_location_id": ["S2", "DC1", "S1"], "echelon": [0, 1, 1]}, "cycle"),
+    ],
+)
+def test_network_problems_fail_locations(change: dict, problem: str) -> None:
+    frame = locations_frame()
+    for column, values in change.items():
+        frame[column] = values
+    result = validate_source("locations", frame)
+    assert not result.passed
+    assert problem in result.failures["check"].tolist(), result.failures
+
+
+def test_unknown_references_list_every_row() -> None:
+    inventory = validate_source("inventory", inventory_frame(product_id=["P1", "PX", "PY"])).frame
+    failures = unknown_references("inventory", inventory, "product_id", costs_frame()["product_id"])
+    assert sorted(failures["failure_case"]) == ["PX", "PY"]
+    assert failures["table"].eq("inventory").all()
+
+
+def test_unicode_ids_survive() -> None:
+    frame = inventory_frame(product_id=["P1", "P😀", "製品2"])
+    result = validate_source("inventory", frame)
+    assert result.passed
+    assert set(result.frame["product_id"]) == {"P1", "P😀", "製品2"}
+
+
+def test_a_missing_id_in_a_failing_row_reads_none_in_its_key() -> None:
+    frame = sales_frame()
+    frame["location_id"] = pd.Series([None, "S1"], dtype="str")  # pandas' text dtype keeps it NaN
+    frame.loc[0, "quantity"] = -3
+    frame.loc[0, "min_line_quantity"] = -3
+    result = validate_source("sales", frame)
+    keys = set(result.failures["key"])
+    assert "2026-11-19 / P1 / None" in keys and not result.passed

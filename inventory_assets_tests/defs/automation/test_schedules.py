@@ -1,0 +1,88 @@
+"""``planning_job_schedule``: cron and time zone from the environment, the plan's run config on every run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import dagster as dg
+import pytest
+from dagster._utils.schedules import schedule_execution_time_iterator
+
+from inventory_assets.defs.automation import schedules
+from inventory_assets.definitions import defs
+from inventory_assets.defs.automation.schedules import build_planning_job_schedule, plan_run_config
+
+SCHEDULE = "planning_job_schedule"
+
+
+def test_the_schedule_is_registered_with_its_defaults() -> None:
+    schedule = defs().resolve_schedule_def(SCHEDULE)
+    assert schedule.job_name == "planning_job"
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.execution_timezone == "UTC"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+
+
+def test_a_tick_requests_one_run_with_the_plans_run_config() -> None:
+    schedule = defs().resolve_schedule_def(SCHEDULE)
+    when = dt.datetime(2025, 3, 4, 6, 0, tzinfo=zoneinfo.ZoneInfo("UTC"))
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
+        data = schedule.evaluate_tick(context)
+    assert data.run_requests is not None and len(data.run_requests) == 1
+    request = data.run_requests[0]
+    assert request.run_config == plan_run_config().to_config_dict()
+    assert request.tags[schedules.TRIGGER_TAG] == SCHEDULE
+    assert request.tags[schedules.SCHEDULED_FOR_TAG] == "2025-03-04T06:00:00+00:00"
+
+
+def test_the_plans_run_config_is_valid_for_the_planning_job() -> None:
+    job = defs().resolve_job_def("planning_job")
+    config = plan_run_config()
+    assert isinstance(config, dg.RunConfig)
+    assert job.run_config_schema.config_type is not None
+    result = dg.validate_run_config(job, config.to_config_dict())
+    assert isinstance(result, dict)
+    assert result["ops"]["procurement_plan"]["config"]["budget"] == 100_000.0
+
+
+def test_the_budget_of_automated_runs_comes_from_the_environment() -> None:
+    config = plan_run_config({schedules.BUDGET_VAR: "250000"}).to_config_dict()
+    assert config["ops"]["procurement_plan"]["config"]["budget"] == 250_000.0
+    with pytest.raises(ValueError, match=schedules.BUDGET_VAR):
+        plan_run_config({schedules.BUDGET_VAR: "a lot"})
+
+
+def test_cron_time_zone_and_status_come_from_the_environment() -> None:
+    schedule = build_planning_job_schedule({
+        schedules.PLAN_CRON_VAR: "30 5 * * 1-5",
+        schedules.PLAN_TIMEZONE_VAR: "Europe/Berlin",
+        schedules.PLAN_SCHEDULE_STATUS_VAR: "RUNNING",
+    })
+    assert schedule.cron_schedule == "30 5 * * 1-5"
+    assert schedule.execution_timezone == "Europe/Berlin"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    # Empty values mean the defaults.
+    default = build_planning_job_schedule({schedules.PLAN_CRON_VAR: "", schedules.PLAN_TIMEZONE_VAR: ""})
+    assert (default.cron_schedule, default.execution_timezone) == ("0 6 * * *", "UTC")
+
+
+@pytest.mark.parametrize(
+    ("var", "bad"),
+    [(schedules.PLAN_CRON_VAR, "every morning"), (schedules.PLAN_CRON_VAR, "0 25 * * *"),
+     (schedules.PLAN_TIMEZONE_VAR, "Mars/Olympus"), (schedules.PLAN_TIMEZONE_VAR, "../etc/passwd"),
+     (schedules.PLAN_SCHEDULE_STATUS_VAR, "yes")],
+)
+def test_a_bad_setting_fails_loudly_naming_its_variable(var: str, bad: str) -> None:
+    with pytest.raises(ValueError, match=var):
+        build_planning_job_schedule({var: bad})
+
+
+def test_the_schedule_fires_at_the_configured_local_time() -> None:
+    schedule = build_planning_job_schedule({schedules.PLAN_TIMEZONE_VAR: "America/New_York"})
+    start = dt.datetime(2025, 7, 1, 12, 0, tzinfo=zoneinfo.ZoneInfo("UTC")).timestamp()
+    ticks = schedule_execution_time_iterator(start, schedule.cron_schedule, schedule.execution_timezone)
+    first = next(ticks)
+    assert (first.hour, first.minute) == (6, 0) and str(first.tzinfo) == "America/New_York"
+    assert first.astimezone(zoneinfo.ZoneInfo("UTC")).hour == 10  # EDT = UTC-4

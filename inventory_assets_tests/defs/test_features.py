@@ -1,0 +1,71 @@
+"""The feature assets materialized through Dagster from demo data on real databases."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from inventory_assets.defs import constants
+from inventory_assets.io import db
+from inventory_assets_tests.conftest import backend_params
+from inventory_assets_tests.helpers import (
+    check_results,
+    materialize,
+    materialized_keys,
+    point_databases_at,
+    value,
+    write_demo,
+)
+
+FEATURES = dg.AssetSelection.groups(constants.SOURCES_GROUP, constants.FEATURES_GROUP)
+
+
+@pytest.mark.parametrize("empty_database", backend_params("sqlite"), indirect=True)
+def test_features_materialize_with_their_metadata(database_env: dict[str, str]) -> None:
+    write_demo(database_env)
+    result = materialize(FEATURES, raise_on_error=True)
+    checks = check_results(result)
+    assert checks["merged_dataset_valid"].passed and checks["abc_risk_features_valid"].passed
+    features = value(result, "abc_risk_features")
+    inventory = value(result, "inventory")
+    assert len(features) == len(inventory)
+    assert set(features["abc_class"]) <= {"A", "B", "C"}
+    assert features["stockout_risk"].between(0, 1).all()
+    events = {e.asset_key.to_user_string(): e.materialization for e in result.get_asset_materialization_events()}
+    metadata = events["abc_risk_features"].metadata
+    assert metadata["items_at_risk"].value == int((features["stockout_risk"] > 0.5).sum())
+    assert isinstance(metadata["expected_waste_value"].value, float)
+    assert "A" in metadata["pareto"].value
+    merged = events["merged_dataset"].metadata
+    assert merged["window_days"].value == 45
+    assert merged["dagster/row_count"].value == len(inventory)
+
+
+def _frames(urls: dict[str, str]) -> dict[str, pd.DataFrame]:
+    write_demo(urls)
+    result = materialize(FEATURES, raise_on_error=True)
+    return {name: value(result, name) for name in ("merged_dataset", "abc_risk_features")}
+
+
+@pytest.mark.postgresql
+def test_sqlite_and_postgresql_give_the_same_features(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, postgres_database: str
+) -> None:
+    frames = {}
+    for backend, url in (("sqlite", None), ("postgresql", postgres_database)):
+        frames[backend] = _frames(point_databases_at(url, tmp_path, monkeypatch))
+    for name in ("merged_dataset", "abc_risk_features"):
+        pd.testing.assert_frame_equal(frames["sqlite"][name], frames["postgresql"][name], rtol=1e-9, obj=name)
+
+
+@pytest.mark.parametrize("empty_database", backend_params("sqlite"), indirect=True)
+def test_a_failed_source_check_stops_everything_downstream(database_env: dict[str, str]) -> None:
+    write_demo(database_env)
+    with db.make_engine(database_env[db.ONPREM_URL_VAR]).begin() as conn:
+        conn.execute(sa.text("UPDATE costs SET unit_cost = -1 WHERE product_id = 'P000001'"))
+    result = materialize(FEATURES)
+    assert not check_results(result)[constants.VALID_CHECK.format(table="costs")].passed
+    assert "merged_dataset" not in materialized_keys(result)
+    assert "abc_risk_features" not in materialized_keys(result)

@@ -1,0 +1,99 @@
+"""The plan and its write-back, materialized through Dagster on real databases."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from inventory_assets.io import db
+from inventory_assets.demo import data as demo_data
+from inventory_assets.io import plan_store
+from inventory_assets_tests.conftest import backend_params
+from inventory_assets_tests.helpers import check_results, materialize, materialized_keys, value, write_demo
+
+SMALL = demo_data.PRESETS["small"]
+
+
+def _plan_config(**fields) -> dg.RunConfig:
+    return dg.RunConfig(ops={"procurement_plan": {"config": fields}})
+
+
+def _current_run(urls: dict[str, str]) -> dict | None:
+    return plan_store.current_run(db.make_engine(urls[db.PLAN_URL_VAR]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("empty_database", backend_params("sqlite"), indirect=True)
+def test_the_full_graph_on_the_small_demo_plans_within_budget(database_env: dict[str, str]) -> None:
+    write_demo(database_env, SMALL)
+    instance = dg.DagsterInstance.ephemeral()
+    result = materialize(instance=instance, raise_on_error=True)
+    checks = check_results(result)
+    assert all(c.passed for c in checks.values() if c.severity == dg.AssetCheckSeverity.ERROR), {
+        n: c.description for n, c in checks.items() if not c.passed
+    }
+    plan = value(result, "procurement_plan")
+    spend = plan["order_value"].sum()
+    assert 0 < spend <= 100_000 + 1e-6
+    metadata = next(e for e in result.get_asset_materialization_events()
+                    if e.asset_key == dg.AssetKey("procurement_plan")).materialization.metadata
+    assert metadata["status"].value == "optimal"
+    assert metadata["spend"].value == pytest.approx(spend)
+    assert metadata["budget"].value == 100_000
+    assert metadata["budget_shadow_price"].value >= 0
+    assert "limited_by_budget" in metadata["reason_counts"].value
+    assert "| product_id |" in metadata["top_orders"].value
+    current = _current_run(database_env)
+    assert current is not None and current["run_id"] == result.run_id
+    stored = plan_store.current_plan(db.make_engine(database_env[db.PLAN_URL_VAR]))
+    assert len(stored) == len(plan)
+    assert stored["order_value"].sum() == pytest.approx(spend)
+
+
+@pytest.mark.parametrize("empty_database", backend_params("sqlite"), indirect=True)
+def test_the_plan_refuses_data_whose_checks_failed_in_an_earlier_run(database_env: dict[str, str]) -> None:
+    write_demo(database_env)
+    instance = dg.DagsterInstance.ephemeral()
+    good = materialize(instance=instance, raise_on_error=True)
+    with db.make_engine(database_env[db.ONPREM_URL_VAR]).begin() as conn:
+        conn.execute(sa.text("UPDATE inventory SET on_hand = -1 WHERE product_id = 'P000002'"))
+    failed_sources = materialize(dg.AssetSelection.groups("sources"), instance=instance)
+    assert not check_results(failed_sources)["inventory_valid"].passed
+    # only the plan and its write-back selected: they must refuse to read the stored bad data
+    for asset in ("procurement_plan", "published_plan"):
+        refused = materialize([asset], instance=instance)
+        assert not refused.success
+        message = refused.get_step_failure_events()[0].step_failure_data.error.message
+        assert "refusing" in message and "inventory:inventory_valid" in message
+    assert _current_run(database_env)["run_id"] == good.run_id
+
+
+@pytest.mark.parametrize("empty_database", backend_params("sqlite"), indirect=True)
+def test_an_infeasible_budget_names_the_money_and_writes_nothing(database_env: dict[str, str]) -> None:
+    write_demo(database_env)
+    instance = dg.DagsterInstance.ephemeral()
+    good = materialize(instance=instance, raise_on_error=True)
+    result = materialize(instance=instance, run_config=_plan_config(budget=1.0, critical_classes=["A", "B", "C"]))
+    assert not result.success
+    failure = result.get_step_failure_events()[0]
+    assert failure.step_key == "procurement_plan"
+    message = failure.step_failure_data.error.message
+    assert "PlanInfeasibleError" in message and "budget" in message and "1.00" in message
+    assert failure.step_failure_data.user_failure_data is not None
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]  # never retried
+    assert "published_plan" not in materialized_keys(result)
+    assert _current_run(database_env)["run_id"] == good.run_id
+
+
+@pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
+def test_two_runs_make_two_runs_of_history_and_the_second_is_current(database_env: dict[str, str]) -> None:
+    write_demo(database_env)
+    instance = dg.DagsterInstance.ephemeral()
+    first = materialize(instance=instance, raise_on_error=True)
+    second = materialize(instance=instance, run_config=_plan_config(budget=50_000.0), raise_on_error=True)
+    engine = db.make_engine(database_env[db.PLAN_URL_VAR])
+    history = plan_store.plan_history(engine)
+    assert list(history["run_id"]) == [second.run_id, first.run_id]
+    assert plan_store.current_run(engine)["run_id"] == second.run_id
+    assert plan_store.current_plan(engine)["order_value"].sum() <= 50_000 + 1e-6

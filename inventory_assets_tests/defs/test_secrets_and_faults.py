@@ -1,0 +1,116 @@
+"""Passwords and bound values never reach logs, metadata or errors; transient faults are retried,
+permanent ones are not."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from inventory_assets.defs import constants
+from inventory_assets.io import db
+from inventory_assets_tests.conftest import MARIADB_ADMIN_URL
+from inventory_assets_tests.helpers import materialize, write_demo
+
+PASSWORD = "Tr0ub4dor-s3cret"
+
+
+def _everything_said(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult) -> str:
+    """Every event of the run (messages, metadata, errors) and the run's config, as one text."""
+    parts = [json.dumps(result.dagster_run.run_config, default=str)]
+    for entry in instance.all_logs(result.run_id):
+        parts.append(entry.user_message or "")
+        parts.append(repr(entry.dagster_event))
+    return "\n".join(parts)
+
+
+def test_mask_url() -> None:
+    assert db.mask_url(f"postgresql+psycopg://app:{PASSWORD}@db:5432/x") == "postgresql+psycopg://app:***@db:5432/x"
+    assert PASSWORD not in db.mask_url(f"mysql+pymysql://app:{PASSWORD}@db/x?charset=utf8mb4")
+    assert db.mask_url("sqlite:///data/cloud.db") == "sqlite:///data/cloud.db"
+    assert PASSWORD not in db.scrub(f"could not connect with {PASSWORD} to db", f"postgresql://u:{PASSWORD}@h/d")
+
+
+@pytest.mark.postgresql
+def test_a_password_in_the_url_never_reaches_logs_or_metadata(
+    postgres_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inventory_assets_tests.conftest import drop_all_tables
+
+    drop_all_tables(postgres_database)
+    # PostgreSQL here trusts loopback connections, so the password is accepted and ignored.
+    url = sa.make_url(postgres_database).set(password=PASSWORD).render_as_string(hide_password=False)
+    urls = {var: url for var in db.DEFAULT_URLS}
+    for var, value in urls.items():
+        monkeypatch.setenv(var, value)
+    write_demo(urls)
+    instance = dg.DagsterInstance.ephemeral()
+    result = materialize(dg.AssetSelection.groups(constants.SOURCES_GROUP), instance=instance)
+    assert result.success
+    said = _everything_said(instance, result)
+    assert "reading sales from postgresql+psycopg://postgres:***@" in said
+    assert PASSWORD not in said
+
+
+@pytest.mark.mariadb
+def test_a_rejected_password_fails_at_once_without_showing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = sa.make_url(MARIADB_ADMIN_URL).set(password=PASSWORD).render_as_string(hide_password=False)
+    for var in db.DEFAULT_URLS:
+        monkeypatch.setenv(var, url)
+    instance = dg.DagsterInstance.ephemeral()
+    result = materialize(["costs"], instance=instance)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error
+    assert "Access denied" in failure.message and "***" in failure.message
+    assert PASSWORD not in _everything_said(instance, result)
+    # a permanent error: one attempt only
+    assert "retrying" not in _everything_said(instance, result)
+
+
+def test_bound_values_are_not_shown_in_database_errors(tmp_path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(db.DatabaseError) as raised:
+        db.retry(lambda: db.read_frame(engine, "SELECT * FROM missing WHERE x = :v", {"v": "SECRET-VALUE"}))
+    assert "no such table" in str(raised.value)
+    assert "SECRET-VALUE" not in str(raised.value) and not raised.value.transient
+
+
+@pytest.mark.postgresql
+def test_a_transient_fault_is_retried_with_backoff_then_succeeds(postgres_database: str) -> None:
+    """A real refused connection (nothing listens on the port) first, the real server after."""
+    refused = sa.make_url(postgres_database).set(port=1).render_as_string(hide_password=False)
+    urls = iter([refused, refused, postgres_database])
+    delays: list[float] = []
+    frame = db.retry(
+        lambda: db.read_frame(db.make_engine(next(urls), 2), "SELECT 1 AS one"),
+        sleep=delays.append, base_delay=0.5,
+    )
+    assert frame["one"].tolist() == [1]
+    assert delays == [0.5, 1.0]
+
+
+def test_a_permanent_error_is_not_retried(tmp_path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    calls: list[int] = []
+
+    def broken() -> None:
+        calls.append(1)
+        db.read_frame(engine, "SELEC nonsense")
+
+    with pytest.raises(db.DatabaseError):
+        db.retry(broken, sleep=lambda _s: None)
+    assert len(calls) == 1
+
+
+def test_transient_faults_give_up_after_the_attempts(tmp_path) -> None:
+    calls: list[int] = []
+
+    def refused() -> None:
+        calls.append(1)
+        raise sa.exc.OperationalError("connect", {}, ConnectionRefusedError("connection refused"))
+
+    with pytest.raises(db.DatabaseError, match="after 3 attempts") as raised:
+        db.retry(refused, attempts=3, sleep=lambda _s: None)
+    assert raised.value.transient and len(calls) == 3

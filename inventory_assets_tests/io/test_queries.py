@@ -1,0 +1,267 @@
+"""The source SQL: table names checked against the catalogue, user queries SELECT-only, values bound."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from inventory_assets.io import db
+from inventory_assets.io import queries
+from inventory_assets.contract.validation import validate_source
+from inventory_assets_tests.conftest import backend_params
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DROP TABLE sales",
+        "SELECT * FROM sales; DROP TABLE sales",
+        "DELETE FROM sales",
+        "UPDATE sales SET quantity = 0",
+        "  -- comment\n INSERT INTO sales VALUES (1)",
+    ],
+)
+def test_non_select_queries_are_rejected(query: str) -> None:
+    with pytest.raises(queries.SourceQueryError):
+        queries.check_select(query)
+
+
+def test_select_and_with_are_accepted() -> None:
+    assert queries.check_select("SELECT 1;") == "SELECT 1"
+    assert queries.check_select("with x as (select 1 as a) select a from x").startswith("with")
+    assert queries.check_select("SELECT ';' AS semi") == "SELECT ';' AS semi"
+
+
+def _sales_table(url: str, rows: list[dict]) -> sa.Engine:
+    engine = db.make_engine(url)
+    meta = sa.MetaData()
+    table = sa.Table(
+        "sales", meta,
+        sa.Column("sale_id", sa.BigInteger, primary_key=True),
+        sa.Column("sold_at", sa.Date, nullable=False),
+        sa.Column("product_id", sa.String(64), nullable=False),
+        sa.Column("location_id", sa.String(64), nullable=False),
+        sa.Column("quantity", sa.Numeric(18, 4)),
+        sa.Column("unit_price", sa.Numeric(18, 4)),
+    )
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(table.insert(), rows)
+    return engine
+
+
+SALES_ROWS = [
+    {"sale_id": 1, "sold_at": dt.date(2026, 1, 1), "product_id": "P1", "location_id": "S1", "quantity": 9, "unit_price": 1},
+    {"sale_id": 2, "sold_at": dt.date(2026, 1, 10), "product_id": "P1", "location_id": "S1", "quantity": 2, "unit_price": 1},
+    {"sale_id": 3, "sold_at": dt.date(2026, 1, 10), "product_id": "P1", "location_id": "S1", "quantity": 3, "unit_price": None},
+    {"sale_id": 4, "sold_at": dt.date(2026, 1, 9), "product_id": "P😀", "location_id": "S1", "quantity": 1.5, "unit_price": 2},
+]
+
+
+@pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
+def test_sales_are_aggregated_in_the_database_over_the_window(empty_database: str) -> None:
+    engine = _sales_table(empty_database, SALES_ROWS)
+    frame, window = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=2)
+    assert window == queries.SalesWindow(dt.date(2026, 1, 9), dt.date(2026, 1, 10))
+    frame = frame.sort_values("product_id").reset_index(drop=True)
+    assert frame["product_id"].tolist() == ["P1", "P😀"]
+    assert [float(q) for q in frame["quantity"]] == [5.0, 1.5]
+    assert [int(n) for n in frame["sale_lines"]] == [2, 1]
+    assert pd.Timestamp(frame.loc[0, "sale_date"]) == pd.Timestamp("2026-01-10")
+
+
+@pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
+def test_table_names_that_inject_sql_are_rejected(empty_database: str) -> None:
+    engine = _sales_table(empty_database, SALES_ROWS)
+    spec = queries.SourceSpec("sales", table_name="sales; DROP TABLE sales")
+    with pytest.raises(ValueError, match="unknown table"):
+        queries.read_sales(engine, spec, history_days=30)
+    assert "sales" in db.table_names(engine)
+
+
+@pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
+def test_a_users_query_replaces_the_table(empty_database: str) -> None:
+    engine = _sales_table(empty_database, SALES_ROWS)
+    spec = queries.SourceSpec("sales", query="SELECT * FROM sales WHERE location_id = 'S1' AND quantity < 5")
+    frame, window = queries.read_sales(engine, spec, history_days=365)
+    assert window.end == dt.date(2026, 1, 10)
+    assert sorted(float(q) for q in frame["quantity"]) == [1.5, 5.0]
+
+
+def test_missing_sales_columns_are_named(tmp_path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE sales (sale_id INTEGER, sold_at DATE, product_id TEXT)")
+    with pytest.raises(queries.MissingColumnsError, match="location_id, quantity"):
+        queries.read_sales(engine, queries.SourceSpec("sales"), history_days=30)
+
+
+def test_absent_optional_columns_read_as_null(tmp_path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE inventory (product_id TEXT, location_id TEXT, on_hand REAL, as_of DATE, extra TEXT)")
+        conn.exec_driver_sql("INSERT INTO inventory VALUES ('P1', 'S1', 3, '2026-01-01', 'x')")
+    frame = queries.read_table(engine, queries.SourceSpec("inventory"))
+    assert list(frame.columns) == queries.CONTRACT_COLUMNS["inventory"]
+    assert frame.loc[0, "on_order"] is None
+
+
+@pytest.mark.parametrize("days", [1, 2, 7, 45, 90])
+@pytest.mark.parametrize("parts", [1, 2, 3, 4, 100])
+def test_a_window_splits_into_consecutive_nearly_equal_day_ranges(days: int, parts: int) -> None:
+    window = queries.SalesWindow(dt.date(2026, 2, 27), dt.date(2026, 2, 27) + dt.timedelta(days=days - 1))
+    ranges = queries.split_window(window, parts)
+    assert len(ranges) == min(parts, days)
+    assert ranges[0].start == window.start and ranges[-1].end == window.end
+    for before, after in zip(ranges, ranges[1:]):
+        assert after.start == before.end + dt.timedelta(days=1)  # no gap, no overlap
+    lengths = [r.days for r in ranges]
+    assert sum(lengths) == days and max(lengths) - min(lengths) <= 1
+    with pytest.raises(ValueError):
+        queries.split_window(window, 0)
+
+
+def test_read_frame_shares_repeated_text_and_keeps_values_and_dtypes(tmp_path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'ids.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (product_id TEXT, location_id TEXT, quantity INTEGER)"))
+        conn.execute(sa.text("INSERT INTO t VALUES (:p, :l, :q)"),
+                     [{"p": f"P{i % 3}", "l": None if i == 4 else "S1", "q": i} for i in range(9)])
+    frame = db.read_frame(engine, "SELECT * FROM t ORDER BY quantity")
+    assert frame["product_id"].tolist() == [f"P{i % 3}" for i in range(9)]
+    assert frame["location_id"].isna().tolist() == [i == 4 for i in range(9)]
+    assert frame["quantity"].tolist() == list(range(9))
+    assert frame["quantity"].dtype == "int64" and isinstance(frame["product_id"].dtype, pd.StringDtype)
+    products = frame["product_id"].to_numpy(dtype=object)
+    assert products[0] is products[3] is products[6], "equal ids are one object"
+    assert len({id(v) for v in products}) == 3
+    only_products = db.read_frame(engine, "SELECT * FROM t ORDER BY quantity", share_text=["product_id"])
+    pd.testing.assert_frame_equal(only_products, frame)
+    assert len({id(v) for v in only_products["product_id"].to_numpy(dtype=object)}) == 3
+    locations = only_products["location_id"].dropna().to_numpy(dtype=object)
+    assert len({id(v) for v in locations}) == len(locations), "columns not named are left as read"
+
+
+def test_sharing_keeps_text_and_mixed_columns_value_for_value() -> None:
+    text = [f"P{i % 4}" * 3 for i in range(12)]  # built at run time: twelve distinct objects
+    text[5] = None
+    mixed = [1, "a" * 3, "a" * 3, None, 1.5, [1]]  # an unhashable value: left as it is
+    ids = pd.DataFrame({"product_id": pd.Series(text, dtype="str", index=range(10, 22))})  # not 0..n-1
+    before = ids.copy()
+    shared = db.share_repeated_text(ids)
+    pd.testing.assert_frame_equal(shared, before)
+    values = shared["product_id"].to_numpy(dtype=object)
+    assert values[0] is values[4] is values[8] and values[1] is values[9]
+    assert len({id(v) for v in values if isinstance(v, str)}) == 4
+
+    others = pd.DataFrame({"code": pd.Series([1, "b" * 2, "b" * 2, None, 2.5, "b" * 2], dtype=object),
+                           "raw": pd.Series(mixed, dtype=object)})
+    before = others.copy()
+    shared = db.share_repeated_text(others)
+    assert shared["code"].tolist() == before["code"].tolist() and shared["code"].dtype == object
+    code = shared["code"].to_numpy(dtype=object)
+    assert code[1] is code[2] is code[5] and code[3] is None
+    assert shared["raw"].tolist() == mixed, "a column with an unhashable value is left as read"
+
+
+def test_a_large_sqlite_window_read_by_worker_processes_is_the_same_frame(tmp_path, monkeypatch) -> None:
+    rows = [
+        {"sale_id": i, "sold_at": dt.date(2026, 1, 1) + dt.timedelta(days=i % 9), "product_id": f"P{i % 7}",
+         "location_id": f"S{i % 3}", "quantity": i % 5, "unit_price": 1}
+        for i in range(2_000)
+    ]
+    engine = _sales_table(f"sqlite:///{tmp_path / 'sales.db'}", rows)
+    in_process, window = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
+    read = queries.plan_sales_read(engine, queries.SourceSpec("sales"), history_days=9)
+    assert read.by_day and queries._estimated_lines(engine, read, window) == 9 * len(
+        [r for r in rows if r["sold_at"] == window.end])
+    monkeypatch.setattr(queries, "SQLITE_PROCESSES_MIN_LINES", 0)  # any window: worker processes
+    monkeypatch.setattr(queries, "SQLITE_SALES_PROCESSES", 2)
+    by_workers, _ = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
+    pd.testing.assert_frame_equal(by_workers, in_process, check_exact=True)
+    assert len(in_process) == len({(r["sold_at"], r["product_id"], r["location_id"]) for r in rows})
+    ids = by_workers["product_id"].to_numpy(dtype=object)
+    assert len({id(v) for v in ids}) <= 2 * 7, "each product id is one object per worker"
+
+
+def test_a_sales_workers_database_error_is_raised_in_the_caller_as_itself(tmp_path) -> None:
+    from inventory_assets.io import sales_worker
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    db.make_engine(url).dispose()
+    with pytest.raises(sa.exc.OperationalError, match="no such table"):
+        missing = "SELECT * FROM missing_sales"
+        read = queries.SalesRead(statement=missing, window=None, by_day=True, source_sql=missing)
+        sales_worker.run_workers([(url, read, [dt.date(2026, 1, 1)], None)] * 2)
+
+
+def _raw_sales(tmp_path, lines: list[tuple]) -> sa.Engine:
+    """A SQLite sales table of (sale_id, sold_at, product_id, location_id, quantity) stored as given."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'raw.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE sales (sale_id INTEGER PRIMARY KEY, sold_at DATE, product_id TEXT, "
+                             "location_id TEXT, quantity NUMERIC, unit_price NUMERIC)")
+        conn.exec_driver_sql("CREATE INDEX ix_day ON sales (sold_at, product_id, location_id, quantity)")
+        conn.exec_driver_sql("INSERT INTO sales VALUES (?, ?, ?, ?, ?, 1)", lines)
+    return engine
+
+
+def _whole_window(engine: sa.Engine, read: queries.SalesRead) -> pd.DataFrame:
+    """The single GROUP BY statement over the whole window, in key order: what the by-day read must equal."""
+    frame = db.read_frame(engine, read.statement + " ORDER BY 1, 2, 3",
+                          queries._days_params(engine, read.window.start, read.window.end))
+    return frame
+
+
+@pytest.mark.parametrize("lines", [
+    pytest.param([
+        (1, "2026-01-01", "P2", "S1", 4), (2, "2026-01-01", "P1", "S2", 1), (3, "2026-01-01", "P1", "S1", 2),
+        (4, "2026-01-01", "P1", "S1", 3), (5, "2026-01-02", "P😀", "S1", None), (6, "2026-01-02", "Pz", "S1", -2),
+        (7, "2026-01-02", "P\uffff", "S1", 1), (8, "2026-01-03", "P1", "S1", 1.5),
+    ], id="dates"),
+    pytest.param([
+        (1, "2026-01-01", "P1", "S1", 1), (2, "2026-01-02 09:30:00", "P1", "S1", 2), (3, "2026-01-02", "P1", "S1", 3),
+        (4, "2026-01-02T23:59:59", "P2", "S1", 1), (5, "2026-01-03", "P1", "S1", 1),
+    ], id="timestamps on one day"),
+    pytest.param([
+        (1, "2026-01-01", "P1", "S1", 1), (2, "2026-01-02", None, "S1", 2), (3, "2026-01-02", "P1", None, 1),
+        (4, "2026-01-02", "P0", "S1", 1), (5, "2026-01-03", "10", "S1", 1), (6, "2026-01-03", 9, "S1", 1),
+    ], id="null and numeric ids"),
+])
+def test_the_by_day_read_is_the_single_statement(tmp_path, lines: list[tuple]) -> None:
+    engine = _raw_sales(tmp_path, lines)
+    read = queries.plan_sales_read(engine, queries.SourceSpec("sales"), history_days=3)
+    assert read.by_day and read.window == queries.SalesWindow(dt.date(2026, 1, 1), dt.date(2026, 1, 3))
+    by_day = queries.read_sales_days(engine, read, read.window)
+    pd.testing.assert_frame_equal(by_day, _whole_window(engine, read), check_exact=True)
+    in_order = by_day.attrs.get(queries.IN_KEY_ORDER, False)
+    if in_order:  # the flag is a promise: the rows are where a stable sort by key would leave them
+        keys = by_day[["product_id", "location_id"]].astype(object)
+        resorted = by_day.assign(p=keys["product_id"], l=keys["location_id"]).sort_values(
+            ["sale_date", "p", "l"], kind="stable")
+        assert resorted.index.tolist() == list(range(len(by_day)))
+    dates_only = all(len(line[1]) == 10 for line in lines)  # a timestamp's day is read by the statement
+    assert in_order == (dates_only and all(isinstance(line[2], str) and line[3] for line in lines))
+    unflagged = by_day.copy()
+    unflagged.attrs = {}
+    trusted, sorted_ = validate_source("sales", by_day), validate_source("sales", unflagged)
+    pd.testing.assert_frame_equal(trusted.frame, sorted_.frame, check_exact=True)
+    pd.testing.assert_frame_equal(trusted.failures, sorted_.failures, check_exact=True)
+    assert queries.IN_KEY_ORDER not in trusted.frame.attrs, "the flag does not travel downstream"
+
+
+@pytest.mark.parametrize("empty_database", backend_params("postgresql"), indirect=True)
+def test_postgresql_sends_the_exact_numeric_sum_as_the_float_validation_makes(empty_database: str) -> None:
+    from decimal import Decimal
+
+    quantities = [Decimal("0.1"), Decimal("0.2"), Decimal("1.2345"), Decimal("7.0001"), Decimal("0.0003")]
+    rows = [{"sale_id": i + 1, "sold_at": dt.date(2026, 1, 1), "product_id": "P1", "location_id": "S1",
+             "quantity": q, "unit_price": 1} for i, q in enumerate(quantities)]
+    frame, _ = queries.read_sales(_sales_table(empty_database, rows), queries.SourceSpec("sales"), history_days=1)
+    assert frame["quantity"].tolist() == [float(sum(quantities))]  # one correct rounding of the exact sum
+    assert frame["min_line_quantity"].tolist() == [float(min(quantities))]
+    validated = validate_source("sales", frame)
+    assert validated.passed and validated.frame["quantity"].tolist() == [float(sum(quantities))]
