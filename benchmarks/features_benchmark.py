@@ -34,8 +34,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from inventory_assets.analytics.features import FeatureParameters, compute_features, summarize_features  # noqa: E402
-from inventory_assets.analytics.merge import merge_dataset  # noqa: E402
+from inventory_assets.analytics.features import FeatureParameters, compute_features, summarize_features
+from inventory_assets.analytics.merge import merge_dataset
 
 SIZES = {"small": 1_000, "medium": 10_000, "large": 100_000}
 WINDOW_START = pd.Timestamp("2025-01-01")

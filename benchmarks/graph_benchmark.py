@@ -52,20 +52,43 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-STEPS = ["sales", "inventory", "costs", "locations", "receipts",
-         "merged_dataset", "abc_risk_features", "procurement_plan", "published_plan"]
+STEPS = [
+    "sales",
+    "inventory",
+    "costs",
+    "locations",
+    "receipts",
+    "merged_dataset",
+    "abc_risk_features",
+    "procurement_plan",
+    "published_plan",
+]
 UPSTREAM = {
     "merged_dataset": ["sales", "inventory", "costs", "locations", "receipts"],
     "abc_risk_features": ["merged_dataset"],
     "procurement_plan": ["abc_risk_features"],
     "published_plan": ["procurement_plan"],
 }
-PLAN_FIGURES = ["status", "solver", "n_variables", "n_constraints", "n_integer", "build_seconds", "solve_seconds",
-                "extract_seconds", "mip_gap", "objective", "spend", "budget", "n_orders"]
+PLAN_FIGURES = [
+    "status",
+    "solver",
+    "n_variables",
+    "n_constraints",
+    "n_integer",
+    "build_seconds",
+    "solve_seconds",
+    "extract_seconds",
+    "mip_gap",
+    "objective",
+    "spend",
+    "budget",
+    "n_orders",
+]
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 # --- memory of a process tree (/proc; psutil is not a dependency) ---------------------------------------
+
 
 def _children(pid: int) -> list[int]:
     out: list[int] = []
@@ -117,6 +140,7 @@ class Sampler(threading.Thread):
 
 # --- the machine and the code --------------------------------------------------------------------------
 
+
 def machine() -> dict[str, Any]:
     cpu = "unknown"
     try:
@@ -143,8 +167,12 @@ def machine() -> dict[str, Any]:
             versions[name] = None
     sqlite_version = __import__("sqlite3").sqlite_version
     return {
-        "nproc": os.cpu_count(), "cpu_model": cpu, "ram_gb": round(mem_kb / 1024 ** 2, 1),
-        "os": platform.platform(), "python": platform.python_version(), "sqlite": sqlite_version,
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu,
+        "ram_gb": round(mem_kb / 1024**2, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite_version,
         "packages": versions,
     }
 
@@ -157,6 +185,7 @@ def git_commit() -> dict[str, Any]:
 
 
 # --- databases ----------------------------------------------------------------------------------------
+
 
 def demo_spec(size: str, products: int | None = None) -> Any:
     """The preset ``size``, with ``products`` products instead of its own when given (same shape)."""
@@ -191,10 +220,14 @@ def generate(spec: Any, urls: dict[str, str]) -> dict[str, Any]:
 
     print(f"generating the demo data {spec} ...", flush=True)
     started = time.perf_counter()
-    rows = build(spec, urls["INVENTORY_CLOUD_DB_URL"], urls["INVENTORY_ONPREM_DB_URL"], replace=True,
-                 progress=lambda m: print(f"  {m}", flush=True))
-    return {"spec": repr(spec), "rows": rows, "seconds": round(time.perf_counter() - started, 2),
-            "reused": False}
+    rows = build(
+        spec,
+        urls["INVENTORY_CLOUD_DB_URL"],
+        urls["INVENTORY_ONPREM_DB_URL"],
+        replace=True,
+        progress=lambda m: print(f"  {m}", flush=True),
+    )
+    return {"spec": repr(spec), "rows": rows, "seconds": round(time.perf_counter() - started, 2), "reused": False}
 
 
 def create_pg_database(base_url: str, name: str) -> str:
@@ -219,13 +252,21 @@ def drop_pg_database(base_url: str, name: str) -> None:
 
 # --- the graph through Dagster --------------------------------------------------------------------------
 
+
 def run_graph(urls: dict[str, str], run_config: dict[str, Any], timeout: float, home: Path) -> dict[str, Any]:
     """``dagster asset materialize --select '*'`` in a fresh instance; wall, peak memory, the run's events."""
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, **urls, "DAGSTER_HOME": str(home)}
-    cmd = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "inventory_assets",
-           "--select", "*"]
+    cmd = [
+        str(Path(sys.executable).parent / "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "inventory_assets",
+        "--select",
+        "*",
+    ]
     if run_config:
         config_file = home / "run_config.json"  # JSON is YAML
         config_file.write_text(json.dumps(run_config))
@@ -248,10 +289,13 @@ def run_graph(urls: dict[str, str], run_config: dict[str, Any], timeout: float, 
     wall = time.perf_counter() - started
     children_maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     result: dict[str, Any] = {
-        "command": " ".join(cmd[1:]), "run_config": run_config, "returncode": returncode,
-        "wall_seconds": round(wall, 2), "peak_rss_bytes": sampler.peak(),
-        "peak_rss_gb": round(sampler.peak() / 1024 ** 3, 3),
-        "max_single_process_rss_gb": round(children_maxrss / 1024 ** 3, 3),
+        "command": " ".join(cmd[1:]),
+        "run_config": run_config,
+        "returncode": returncode,
+        "wall_seconds": round(wall, 2),
+        "peak_rss_bytes": sampler.peak(),
+        "peak_rss_gb": round(sampler.peak() / 1024**3, 3),
+        "max_single_process_rss_gb": round(children_maxrss / 1024**3, 3),
     }
     result.update(read_run(home, sampler, started_epoch))
     if returncode != 0:
@@ -292,8 +336,11 @@ def read_run(home: Path, sampler: Sampler, started_epoch: float) -> dict[str, An
                 step["status"] = "success" if kind == DagsterEventType.STEP_SUCCESS else "failure"
             elif kind == DagsterEventType.ASSET_MATERIALIZATION:
                 metadata = event.event_specific_data.materialization.metadata
-                step["metadata"] = {k: v.value for k, v in metadata.items()
-                                    if isinstance(v.value, (int, float, str, bool)) and len(str(v.value)) < 200}
+                step["metadata"] = {
+                    k: v.value
+                    for k, v in metadata.items()
+                    if isinstance(v.value, (int, float, str, bool)) and len(str(v.value)) < 200
+                }
         # `sales` is a graph of steps (window, day ranges, assembly): one record from its first start to
         # its last end, with the assembly's materialization; each of its steps is recorded too.
         parts = [v for k, v in steps.items() if k.startswith("sales.")]
@@ -317,7 +364,7 @@ def read_run(home: Path, sampler: Sampler, started_epoch: float) -> dict[str, An
                 "status": step.get("status", "incomplete"),
                 "seconds": round(end - start, 3) if start and end else None,
                 "start_offset_seconds": round(start - started_epoch, 3) if start else None,
-                "peak_rss_gb": round(sampler.peak(start, end) / 1024 ** 3, 3) if start and end else None,
+                "peak_rss_gb": round(sampler.peak(start, end) / 1024**3, 3) if start and end else None,
                 "rows_out": metadata.get("dagster/row_count"),
             }
             if name == "procurement_plan":
@@ -329,13 +376,15 @@ def read_run(home: Path, sampler: Sampler, started_epoch: float) -> dict[str, An
             rows = [out_steps[u].get("rows_out") for u in upstream]
             out_steps[name]["rows_in"] = sum(rows) if all(r is not None for r in rows) else None
         return {
-            "run_id": run.run_id, "run_status": str(run.status.value),
+            "run_id": run.run_id,
+            "run_status": str(run.status.value),
             "run_seconds": round(run_end - run_start, 2) if run_start and run_end else None,
             "steps": out_steps,
         }
 
 
 # --- pushdown vs pandas ---------------------------------------------------------------------------------
+
 
 def pushdown_worker(mode: str, url: str, history_days: int) -> None:
     """One side of the comparison, in its own process: prints JSON (seconds, rows, peak memory)."""
@@ -353,18 +402,34 @@ def pushdown_worker(mode: str, url: str, history_days: int) -> None:
         latest = pd.read_sql("SELECT MAX(sold_at) AS m FROM sales", engine)["m"].iloc[0]
         end = pd.Timestamp(latest).normalize() + pd.Timedelta(days=1)
         start = end - pd.Timedelta(days=history_days)
-        params = {"a": start.date().isoformat(), "b": end.date().isoformat()} if engine.dialect.name == "sqlite" \
+        params = (
+            {"a": start.date().isoformat(), "b": end.date().isoformat()}
+            if engine.dialect.name == "sqlite"
             else {"a": start.date(), "b": end.date()}
-        raw = pd.read_sql(sa.text("SELECT sold_at, product_id, location_id, quantity FROM sales "
-                                  "WHERE sold_at >= :a AND sold_at < :b"), engine, params=params)
+        )
+        raw = pd.read_sql(
+            sa.text(
+                "SELECT sold_at, product_id, location_id, quantity FROM sales WHERE sold_at >= :a AND sold_at < :b"
+            ),
+            engine,
+            params=params,
+        )
         rows_read = len(raw)
         raw["sale_date"] = pd.to_datetime(raw["sold_at"]).dt.normalize()
         grouped = raw.groupby(["sale_date", "product_id", "location_id"], sort=False)["quantity"]
         frame = grouped.agg(quantity="sum", sale_lines="size", min_line_quantity="min").reset_index()
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"seconds": round(seconds, 2), "rows_out": len(frame), "rows_read": rows_read,
-                      "peak_rss_gb": round(peak / 1024 ** 3, 3)}))
+    print(
+        json.dumps(
+            {
+                "seconds": round(seconds, 2),
+                "rows_out": len(frame),
+                "rows_read": rows_read,
+                "peak_rss_gb": round(peak / 1024**3, 3),
+            }
+        )
+    )
 
 
 def pushdown(url: str, history_days: int, timeout: float) -> dict[str, Any]:
@@ -372,10 +437,18 @@ def pushdown(url: str, history_days: int, timeout: float) -> dict[str, Any]:
     for mode in ("database", "pandas"):
         print(f"sales aggregation in the {mode} ...", flush=True)
         try:
-            done = subprocess.run([sys.executable, __file__, "--_pushdown", mode, url, str(history_days)],
-                                  capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-            out[mode] = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 \
+            done = subprocess.run(
+                [sys.executable, __file__, "--_pushdown", mode, url, str(history_days)],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                cwd=ROOT,
+            )
+            out[mode] = (
+                json.loads(done.stdout.strip().splitlines()[-1])
+                if done.returncode == 0
                 else {"error": done.stderr[-2000:]}
+            )
         except subprocess.TimeoutExpired:
             out[mode] = {"error": f"timeout after {timeout:.0f} s"}
     return out
@@ -383,27 +456,46 @@ def pushdown(url: str, history_days: int, timeout: float) -> dict[str, Any]:
 
 # --- main -----------------------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", choices=["small", "medium", "large"], default="small")
-    parser.add_argument("--products", type=int, default=None,
-                        help="the preset's shape (locations, days) with this many products: a point of the "
-                             "same-shape series (results graph_<size>_<N>p_<backend>.json)")
+    parser.add_argument(
+        "--products",
+        type=int,
+        default=None,
+        help="the preset's shape (locations, days) with this many products: a point of the "
+        "same-shape series (results graph_<size>_<N>p_<backend>.json)",
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--regenerate", action="store_true", help="generate the SQLite demo data again")
     parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL server to create the scratch database on")
-    parser.add_argument("--relax", choices=["auto", "yes", "no"], default="auto",
-                        help="solve the plan's LP relaxation: yes, no (the exact MIP at any size), or auto: "
-                             "the plan's default (exact up to mip_max_rows rows)")
-    parser.add_argument("--day-ranges", type=int, default=1,
-                        help="read the sales window as this many day ranges (sales config day_ranges)")
-    parser.add_argument("--engine", choices=["in_process", "multiprocess"], default="in_process",
-                        help="the run's engine (multiprocess: a forkserver that preloaded the project, "
-                             "--max-concurrent steps at once)")
+    parser.add_argument(
+        "--relax",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="solve the plan's LP relaxation: yes, no (the exact MIP at any size), or auto: "
+        "the plan's default (exact up to mip_max_rows rows)",
+    )
+    parser.add_argument(
+        "--day-ranges",
+        type=int,
+        default=1,
+        help="read the sales window as this many day ranges (sales config day_ranges)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=["in_process", "multiprocess"],
+        default="in_process",
+        help="the run's engine (multiprocess: a forkserver that preloaded the project, --max-concurrent steps at once)",
+    )
     parser.add_argument("--max-concurrent", type=int, default=2, help="steps at once with --engine multiprocess")
-    parser.add_argument("--critical-classes", default=None,
-                        help="comma-separated critical classes of the plan ('' for none; default: the asset's, none at large)")
+    parser.add_argument(
+        "--critical-classes",
+        default=None,
+        help="comma-separated critical classes of the plan ('' for none; default: the asset's, none at large)",
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds the graph may take")
     parser.add_argument("--no-pushdown", action="store_true", help="skip the pushdown comparison")
     parser.add_argument("--label", default="", help="suffix of the JSON file name (e.g. _mip)")
@@ -421,8 +513,9 @@ def main(argv: list[str] | None = None) -> int:
     spec = demo_spec(args.size, args.products)
     case = args.size if args.products is None else f"{args.size}_{args.products}p"
     workdir = args.workdir or Path(tempfile.gettempdir()) / "inventory_assets_bench" / f"{case}_{args.backend}"
-    plan_config: dict[str, Any] = {"yes": {"relax_integrality": True}, "no": {"mip_max_rows": None},
-                                   "auto": {}}[args.relax]
+    plan_config: dict[str, Any] = {"yes": {"relax_integrality": True}, "no": {"mip_max_rows": None}, "auto": {}}[
+        args.relax
+    ]
     if args.critical_classes is not None:
         plan_config["critical_classes"] = [c for c in args.critical_classes.split(",") if c]
     ops: dict[str, Any] = {"procurement_plan": {"config": plan_config}} if plan_config else {}
@@ -432,14 +525,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.engine == "multiprocess":
         from inventory_assets.defs.automation import executors
 
-        run_config.update(executors.execution_config(
-            "multiprocess", max_concurrent=args.max_concurrent,
-            start_method={"forkserver": {"preload_modules": ["inventory_assets.definitions"]}},
-        ))
+        run_config.update(
+            executors.execution_config(
+                "multiprocess",
+                max_concurrent=args.max_concurrent,
+                start_method={"forkserver": {"preload_modules": ["inventory_assets.definitions"]}},
+            )
+        )
     report: dict[str, Any] = {
-        "benchmark": "graph", "size": args.size, "products": spec.products, "backend": args.backend,
+        "benchmark": "graph",
+        "size": args.size,
+        "products": spec.products,
+        "backend": args.backend,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "git": git_commit(), "machine": machine(), "relax": args.relax, "day_ranges": args.day_ranges,
+        "git": git_commit(),
+        "machine": machine(),
+        "relax": args.relax,
+        "day_ranges": args.day_ranges,
         "engine": args.engine,
     }
     pg_name = f"inventory_bench_{case}_{os.getpid()}"
@@ -480,13 +582,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_summary(report: dict[str, Any]) -> None:
     graph = report["graph"]
-    print(f"\n{report['size']} ({report.get('products') or 0:,} products) on {report['backend']}: "
-          f"graph {graph['wall_seconds']:.1f} s wall "
-          f"(run {graph.get('run_seconds')} s), peak {graph['peak_rss_gb']:.2f} GB, status {graph.get('run_status')}")
+    print(
+        f"\n{report['size']} ({report.get('products') or 0:,} products) on {report['backend']}: "
+        f"graph {graph['wall_seconds']:.1f} s wall "
+        f"(run {graph.get('run_seconds')} s), peak {graph['peak_rss_gb']:.2f} GB, status {graph.get('run_status')}"
+    )
     print(f"{'step':<20}{'seconds':>10}{'peak GB':>10}{'rows in':>14}{'rows out':>14}")
     for name, step in graph.get("steps", {}).items():
-        print(f"{name:<20}{step.get('seconds') or float('nan'):>10.2f}{step.get('peak_rss_gb') or float('nan'):>10.2f}"
-              f"{step.get('rows_in') or 0:>14,}{step.get('rows_out') or 0:>14,}")
+        print(
+            f"{name:<20}{step.get('seconds') or float('nan'):>10.2f}{step.get('peak_rss_gb') or float('nan'):>10.2f}"
+            f"{step.get('rows_in') or 0:>14,}{step.get('rows_out') or 0:>14,}"
+        )
     model = graph.get("steps", {}).get("procurement_plan", {}).get("model")
     if model:
         print("plan:", ", ".join(f"{k} {v}" for k, v in model.items() if v is not None))
@@ -495,6 +601,7 @@ def print_summary(report: dict[str, Any]) -> None:
 
 
 # --- the report: markdown tables and the scaling curve (SVG, drawn by hand: no matplotlib) ---------------
+
 
 def load_results(backend: str = "sqlite", label: str = "") -> dict[str, dict[str, Any]]:
     out = {}
@@ -533,24 +640,46 @@ def series_report(results: dict[str, dict[str, Any]]) -> str:
     segments = list(zip(range(len(ns)), range(1, len(ns))))
     if len(ns) > 2:
         segments.append((0, len(ns) - 1))  # the whole range: a single run's noise weighs least there
-    lines = ["| step | " + " | ".join(f"{n:,} pairs s" for n in ns) + " | "
-             + " | ".join(f"slope {ns[a]:,}→{ns[b]:,}" for a, b in segments) + " |",
-             "|---|" + "---:|" * (len(ns) + len(segments))]
+    lines = [
+        "| step | "
+        + " | ".join(f"{n:,} pairs s" for n in ns)
+        + " | "
+        + " | ".join(f"slope {ns[a]:,}→{ns[b]:,}" for a, b in segments)
+        + " |",
+        "|---|" + "---:|" * (len(ns) + len(segments)),
+    ]
     for name in [*STEPS, "(graph wall)"]:
-        secs = [r["graph"]["wall_seconds"] if name == "(graph wall)" else r["graph"]["steps"][name].get("seconds")
-                for r in points]
-        lines.append(f"| {name} | " + " | ".join(f"{t:.2f}" if t else "-" for t in secs) + " | "
-                     + " | ".join(_slope(ns[a], secs[a], ns[b], secs[b]) for a, b in segments) + " |")
+        secs = [
+            r["graph"]["wall_seconds"] if name == "(graph wall)" else r["graph"]["steps"][name].get("seconds")
+            for r in points
+        ]
+        lines.append(
+            f"| {name} | "
+            + " | ".join(f"{t:.2f}" if t else "-" for t in secs)
+            + " | "
+            + " | ".join(_slope(ns[a], secs[a], ns[b], secs[b]) for a, b in segments)
+            + " |"
+        )
     nlogn = [n * math.log(n) for n in ns]
-    lines.append("| n log n | " + " | ".join("" for _ in ns) + " | "
-                 + " | ".join(_slope(ns[a], nlogn[a], ns[b], nlogn[b]) for a, b in segments) + " |")
+    lines.append(
+        "| n log n | "
+        + " | ".join("" for _ in ns)
+        + " | "
+        + " | ".join(_slope(ns[a], nlogn[a], ns[b], nlogn[b]) for a, b in segments)
+        + " |"
+    )
     return "\n".join(lines)
 
 
 def markdown_report(results: dict[str, dict[str, Any]]) -> str:
-    lines = ["| step | " + " | ".join(f"{s} s" for s in results) + " | "
-             + " | ".join(f"{s} s per 1,000 pairs" for s in results) + " |",
-             "|---|" + "---:|" * (2 * len(results))]
+    lines = [
+        "| step | "
+        + " | ".join(f"{s} s" for s in results)
+        + " | "
+        + " | ".join(f"{s} s per 1,000 pairs" for s in results)
+        + " |",
+        "|---|" + "---:|" * (2 * len(results)),
+    ]
     for name in [*STEPS, "(graph wall)"]:
         secs, per = [], []
         for size, report in results.items():
@@ -562,8 +691,12 @@ def markdown_report(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def svg_curve(results: dict[str, dict[str, Any]], path: Path, title: str = "Seconds per step vs product-locations",
-              reference: str = "the small graph wall") -> None:
+def svg_curve(
+    results: dict[str, dict[str, Any]],
+    path: Path,
+    title: str = "Seconds per step vs product-locations",
+    reference: str = "the small graph wall",
+) -> None:
     """Seconds per step against product-locations, log-log, with an n log n reference line."""
     import math
 
@@ -581,40 +714,62 @@ def svg_curve(results: dict[str, dict[str, Any]], path: Path, title: str = "Seco
     def py(y: float) -> float:
         return h - bottom - (math.log10(max(y, 0.05)) - y0) / (y1 - y0) * (h - top - bottom)
 
-    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-               "#bcbd22", "#000000"]
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" '
-           'font-size="11">', f'<rect width="{w}" height="{h}" fill="white"/>',
-           f'<text x="{left}" y="18" font-size="13">{title} (log-log; dashed: n log n through {reference})</text>']
+    colours = [
+        "#1f77b4",
+        "#ff7f0e",
+        "#2ca02c",
+        "#d62728",
+        "#9467bd",
+        "#8c564b",
+        "#e377c2",
+        "#7f7f7f",
+        "#bcbd22",
+        "#000000",
+    ]
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
+        f'<rect width="{w}" height="{h}" fill="white"/>',
+        f'<text x="{left}" y="18" font-size="13">{title} (log-log; dashed: n log n through {reference})</text>',
+    ]
     steps = (1, 2, 5) if x1 - x0 < 2 else (1,)  # a narrow range gets 1-2-5 ticks, a wide one decades
-    ticks = [m * 10 ** e for e in range(math.floor(x0), math.ceil(x1) + 1) for m in steps]
+    ticks = [m * 10**e for e in range(math.floor(x0), math.ceil(x1) + 1) for m in steps]
     for tick in (t for t in ticks if x0 <= math.log10(t) <= x1):
         x = px(tick)
         out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{h - bottom}" stroke="#ddd"/>')
         out.append(f'<text x="{x:.1f}" y="{h - bottom + 15}" text-anchor="middle">{tick:,}</text>')
     for e in (-1, 0, 1, 2, 3):
-        y = py(10 ** e)
+        y = py(10**e)
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{w - right}" y2="{y:.1f}" stroke="#ddd"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{10 ** e:g} s</text>')
-    out.append(f'<text x="{(left + w - right) / 2}" y="{h - 12}" text-anchor="middle">product-locations '
-               '(rows of merged_dataset)</text>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{10**e:g} s</text>')
+    out.append(
+        f'<text x="{(left + w - right) / 2}" y="{h - 12}" text-anchor="middle">product-locations '
+        "(rows of merged_dataset)</text>"
+    )
     if sizes and series["(graph wall)"][0][1]:
         n0, t0 = series["(graph wall)"][0]
         ref = [(n, t0 * (n * math.log(n)) / (n0 * math.log(n0))) for n in (n0, 3e6)]
-        out.append(f'<polyline fill="none" stroke="#999" stroke-dasharray="5,4" points="'
-                   + " ".join(f"{px(n):.1f},{py(t):.1f}" for n, t in ref) + '"/>')
+        out.append(
+            '<polyline fill="none" stroke="#999" stroke-dasharray="5,4" points="'
+            + " ".join(f"{px(n):.1f},{py(t):.1f}" for n, t in ref)
+            + '"/>'
+        )
     for i, (name, points) in enumerate(series.items()):
         pts = [(x, y) for x, y in points if y]
         colour = colours[i % len(colours)]
         width = 3 if name == "(graph wall)" else 1.5
         if len(pts) > 1:
-            out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="{width}" points="'
-                       + " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts) + '"/>')
+            out.append(
+                f'<polyline fill="none" stroke="{colour}" stroke-width="{width}" points="'
+                + " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
+                + '"/>'
+            )
         for x, y in pts:
             out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{colour}"/>')
         ly = top + 10 + 16 * i
-        out.append(f'<line x1="{w - right + 15}" y1="{ly}" x2="{w - right + 35}" y2="{ly}" stroke="{colour}" '
-                   f'stroke-width="{width}"/><text x="{w - right + 40}" y="{ly + 4}">{name}</text>')
+        out.append(
+            f'<line x1="{w - right + 15}" y1="{ly}" x2="{w - right + 35}" y2="{ly}" stroke="{colour}" '
+            f'stroke-width="{width}"/><text x="{w - right + 40}" y="{ly + 4}">{name}</text>'
+        )
     out.append("</svg>")
     path.write_text("\n".join(out) + "\n")
 
@@ -628,7 +783,11 @@ if __name__ == "__main__":
         if len(series) > 1:
             print("\nThe large shape (10 locations, 90 days) at each number of products:\n")
             print(series_report(series))
-            svg_curve(series, ROOT / "docs" / "scaling-series.svg",
-                      title="The large shape: seconds per step vs product-locations", reference="the first point")
+            svg_curve(
+                series,
+                ROOT / "docs" / "scaling-series.svg",
+                title="The large shape: seconds per step vs product-locations",
+                reference="the first point",
+            )
         sys.exit(0)
     sys.exit(main())

@@ -33,13 +33,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-SIZES = {"small": (200, 6), "rows20k": (2_000, 10), "rows50k": (5_000, 10), "medium": (10_000, 22),
-         "large": (100_000, 10)}
+SIZES = {
+    "small": (200, 6),
+    "rows20k": (2_000, 10),
+    "rows50k": (5_000, 10),
+    "medium": (10_000, 22),
+    "large": (100_000, 10),
+}
 METHODS = {
-    "small": ["pipeline_matrix", "pipeline_pyomo", "direct_highspy", "direct_highspy_standard", "pulp_cbc",
-              "scipy_linprog", "mip_matrix", "mip_pyomo"],
-    "medium": ["pipeline_matrix", "pipeline_pyomo", "direct_highspy", "direct_highspy_standard", "pulp_cbc",
-               "scipy_linprog", "mip_matrix"],
+    "small": [
+        "pipeline_matrix",
+        "pipeline_pyomo",
+        "direct_highspy",
+        "direct_highspy_standard",
+        "pulp_cbc",
+        "scipy_linprog",
+        "mip_matrix",
+        "mip_pyomo",
+    ],
+    "medium": [
+        "pipeline_matrix",
+        "pipeline_pyomo",
+        "direct_highspy",
+        "direct_highspy_standard",
+        "pulp_cbc",
+        "scipy_linprog",
+        "mip_matrix",
+    ],
     "large": ["pipeline_matrix", "direct_highspy", "pipeline_pyomo"],
     # Where the exact MIP stops being quick (the default `mip_max_rows`, docs/benchmarks.md).
     "rows20k": ["pipeline_matrix", "mip_matrix"],
@@ -70,9 +90,23 @@ def _highs_run(lp, options: dict) -> dict:
     for key, value in options.items():
         h.setOptionValue(key, value)
     A = lp.A
-    h.passModel(lp.n_cols, lp.n_rows, lp.nnz, 2, 1, float(lp.offset), lp.c, lp.col_lower, lp.col_upper,
-                lp.row_lower, lp.row_upper, A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data,
-                np.zeros(lp.n_cols, dtype=np.int32))
+    h.passModel(
+        lp.n_cols,
+        lp.n_rows,
+        lp.nnz,
+        2,
+        1,
+        float(lp.offset),
+        lp.c,
+        lp.col_lower,
+        lp.col_upper,
+        lp.row_lower,
+        lp.row_upper,
+        A.indptr.astype(np.int32),
+        A.indices.astype(np.int32),
+        A.data,
+        np.zeros(lp.n_cols, dtype=np.int32),
+    )
     h.run()
     return {
         "solve_seconds": time.perf_counter() - t0,
@@ -92,20 +126,32 @@ def run_case(size: str, method: str) -> dict:
 
     frame, budget = make_features(size)
     relax = not method.startswith("mip")
-    params = PlanParameters(budget=budget, relax_integrality=relax, mip_max_rows=None,
-                            time_limit_seconds=300.0 if not relax else TIME_LIMIT)
+    params = PlanParameters(
+        budget=budget, relax_integrality=relax, mip_max_rows=None, time_limit_seconds=300.0 if not relax else TIME_LIMIT
+    )
     out: dict = {"size": size, "method": method, "rows": len(frame), "budget": budget}
     t0 = time.perf_counter()
     if method.startswith(("pipeline", "mip")):
         engine = "pyomo" if method.endswith("pyomo") else "matrix"
         result = plan_procurement(frame, params, engine=engine)
         s = result.summary
-        out.update(build_seconds=s.build_seconds, solve_seconds=s.solve_seconds, extract_seconds=s.extract_seconds,
-                   status=s.status, objective=s.objective, solver_objective=s.solver_objective,
-                   rounding_gap=s.rounding_gap, mip_gap=s.mip_gap, spend=s.spend,
-                   budget_shadow_price=s.budget_shadow_price, n_variables=s.n_variables,
-                   n_constraints=s.n_constraints, n_nonzeros=s.n_nonzeros, n_integer=s.n_integer,
-                   engine=s.engine)
+        out.update(
+            build_seconds=s.build_seconds,
+            solve_seconds=s.solve_seconds,
+            extract_seconds=s.extract_seconds,
+            status=s.status,
+            objective=s.objective,
+            solver_objective=s.solver_objective,
+            rounding_gap=s.rounding_gap,
+            mip_gap=s.mip_gap,
+            spend=s.spend,
+            budget_shadow_price=s.budget_shadow_price,
+            n_variables=s.n_variables,
+            n_constraints=s.n_constraints,
+            n_nonzeros=s.n_nonzeros,
+            n_integer=s.n_integer,
+            engine=s.engine,
+        )
     elif method.startswith("direct_highspy"):
         t_build = time.perf_counter()
         data = build_plan_data(frame, params)
@@ -135,13 +181,25 @@ def run_case(size: str, method: str) -> dict:
         b_ub = np.r_[lp.row_upper[up & ~eq], -lp.row_lower[lo & ~eq]]
         out["build_seconds"] = time.perf_counter() - t_build
         t_solve = time.perf_counter()
-        res = linprog(lp.c, A_ub=A_ub, b_ub=b_ub, A_eq=A[eq] if eq.any() else None,
-                      b_eq=lp.row_upper[eq] if eq.any() else None,
-                      bounds=np.column_stack([lp.col_lower, lp.col_upper]), method="highs",
-                      options={"time_limit": TIME_LIMIT})
-        out.update(solve_seconds=time.perf_counter() - t_solve, status=res.message,
-                   objective=float(res.fun + lp.offset) if res.status == 0 else None, extract_seconds=0.0,
-                   n_variables=lp.n_cols, n_constraints=lp.n_rows, n_nonzeros=lp.nnz)
+        res = linprog(
+            lp.c,
+            A_ub=A_ub,
+            b_ub=b_ub,
+            A_eq=A[eq] if eq.any() else None,
+            b_eq=lp.row_upper[eq] if eq.any() else None,
+            bounds=np.column_stack([lp.col_lower, lp.col_upper]),
+            method="highs",
+            options={"time_limit": TIME_LIMIT},
+        )
+        out.update(
+            solve_seconds=time.perf_counter() - t_solve,
+            status=res.message,
+            objective=float(res.fun + lp.offset) if res.status == 0 else None,
+            extract_seconds=0.0,
+            n_variables=lp.n_cols,
+            n_constraints=lp.n_rows,
+            n_nonzeros=lp.nnz,
+        )
     elif method == "pulp_cbc":
         import numpy as np
         import pulp
@@ -150,9 +208,14 @@ def run_case(size: str, method: str) -> dict:
         lp = build_matrix(data, build_sets(data))
         t_build = time.perf_counter()
         prob = pulp.LpProblem("procurement", pulp.LpMinimize)
-        xs = [pulp.LpVariable(f"v{j}", lowBound=float(lp.col_lower[j]),
-                              upBound=None if not np.isfinite(lp.col_upper[j]) else float(lp.col_upper[j]))
-              for j in range(lp.n_cols)]
+        xs = [
+            pulp.LpVariable(
+                f"v{j}",
+                lowBound=float(lp.col_lower[j]),
+                upBound=None if not np.isfinite(lp.col_upper[j]) else float(lp.col_upper[j]),
+            )
+            for j in range(lp.n_cols)
+        ]
         prob += pulp.lpSum(float(c) * xs[j] for j, c in zip(np.flatnonzero(lp.c), lp.c[lp.c != 0])) + lp.offset
         A = lp.A.tocsr()
         for r in range(lp.n_rows):
@@ -169,9 +232,15 @@ def run_case(size: str, method: str) -> dict:
         out["build_seconds"] = time.perf_counter() - t_build
         t_solve = time.perf_counter()
         status = prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=TIME_LIMIT))
-        out.update(solve_seconds=time.perf_counter() - t_solve, status=pulp.LpStatus[status],
-                   objective=pulp.value(prob.objective), extract_seconds=0.0,
-                   n_variables=lp.n_cols, n_constraints=lp.n_rows, n_nonzeros=lp.nnz)
+        out.update(
+            solve_seconds=time.perf_counter() - t_solve,
+            status=pulp.LpStatus[status],
+            objective=pulp.value(prob.objective),
+            extract_seconds=0.0,
+            n_variables=lp.n_cols,
+            n_constraints=lp.n_rows,
+            n_nonzeros=lp.nnz,
+        )
     else:
         raise ValueError(method)
     out["wall_seconds"] = time.perf_counter() - t0
@@ -196,15 +265,20 @@ def main() -> None:
         for method in args.methods or METHODS[size]:
             if method not in METHODS[size]:
                 continue
-            proc = subprocess.run([sys.executable, __file__, "--case", size, method], capture_output=True, text=True,
-                                  timeout=3 * 3600)
+            proc = subprocess.run(
+                [sys.executable, __file__, "--case", size, method], capture_output=True, text=True, timeout=3 * 3600
+            )
             if proc.returncode != 0:
                 row = {"size": size, "method": method, "error": proc.stderr.strip().splitlines()[-1:]}
             else:
                 row = json.loads(proc.stdout.strip().splitlines()[-1])
             results = [r for r in results if (r["size"], r["method"]) != (size, method)] + [row]
             print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
-    machine = {"python": platform.python_version(), "platform": platform.platform(), "cpus": __import__("os").cpu_count()}
+    machine = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": __import__("os").cpu_count(),
+    }
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
 

@@ -150,7 +150,7 @@ def _demo_data(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except db.DatabaseError as error:
         print(f"inventory-assets demo-data: failed: {error}", file=err)
         return EXIT_FAILED
-    except Exception as error:  # noqa: BLE001 - report without a traceback, and without any password
+    except Exception as error:
         urls = (cloud_url, onprem_url)
         message = f"{type(error).__name__}: {error}"
         for url in urls:

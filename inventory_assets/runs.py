@@ -17,7 +17,9 @@ from inventory_assets.defs.automation import executors
 from inventory_assets.defs.automation.schedules import plan_run_config
 
 
-def run_config(engine: str = executors.IN_PROCESS, *, ops: Mapping[str, Any] | None = None, **options: Any) -> dict[str, Any]:
+def run_config(
+    engine: str = executors.IN_PROCESS, *, ops: Mapping[str, Any] | None = None, **options: Any
+) -> dict[str, Any]:
     """A whole run config: the plan's config of automated runs (``schedules.plan_run_config``) plus the engine."""
     config = dict(plan_run_config().to_config_dict())
     if ops:

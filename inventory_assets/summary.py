@@ -14,8 +14,20 @@ import dagster as dg
 from inventory_assets.definitions import defs
 
 HEADLINE_KEYS = (
-    "dagster/row_count", "window_start", "window_end", "units_sold", "items_at_risk", "expected_waste_value",
-    "status", "n_orders", "objective", "spend", "budget", "budget_shadow_price", "database", "current_view",
+    "dagster/row_count",
+    "window_start",
+    "window_end",
+    "units_sold",
+    "items_at_risk",
+    "expected_waste_value",
+    "status",
+    "n_orders",
+    "objective",
+    "spend",
+    "budget",
+    "budget_shadow_price",
+    "database",
+    "current_view",
 )
 
 
@@ -45,7 +57,9 @@ def summary_lines(instance: dg.DagsterInstance, asset_keys: list[dg.AssetKey]) -
             if not records:
                 continue
             record = records[0]
-            evaluation = record.event.dagster_event.event_specific_data if record.event and record.event.dagster_event else None
+            evaluation = (
+                record.event.dagster_event.event_specific_data if record.event and record.event.dagster_event else None
+            )
             passed = getattr(evaluation, "passed", None)
             outcome = "passed" if passed else ("FAILED" if passed is not None else record.status.value.lower())
             description = getattr(evaluation, "description", None) or ""

@@ -20,9 +20,7 @@ import sqlalchemy as sa
 
 from inventory_assets.io import db
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "INVENTORY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_ADMIN_URL = os.environ.get("INVENTORY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MARIADB_ADMIN_URL = os.environ.get("INVENTORY_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 BACKENDS = ("sqlite", "postgresql", "mariadb")
 _ENABLE_HINT = {

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from inventory_assets.io import db
 from inventory_assets.demo import data as demo_data
+from inventory_assets.io import db
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -164,9 +164,7 @@ class DagsterServer:
 
     def _check_alive(self) -> None:
         if self.process is not None and self.process.poll() is not None:
-            raise DagsterServerError(
-                f"dagster dev exited with code {self.process.returncode}\n{self.log_tail()}"
-            )
+            raise DagsterServerError(f"dagster dev exited with code {self.process.returncode}\n{self.log_tail()}")
 
     def wait_until_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -251,12 +249,21 @@ def dagster_server(
     shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     data = workdir / "data"
     data.mkdir(exist_ok=True)
-    urls = {var: f"sqlite:///{data / name}" for var, name in (
-        (db.CLOUD_URL_VAR, "cloud.db"), (db.ONPREM_URL_VAR, "onprem.db"), (db.PLAN_URL_VAR, "plan.db"))}
+    urls = {
+        var: f"sqlite:///{data / name}"
+        for var, name in (
+            (db.CLOUD_URL_VAR, "cloud.db"),
+            (db.ONPREM_URL_VAR, "onprem.db"),
+            (db.PLAN_URL_VAR, "plan.db"),
+        )
+    }
     demo_data.build(demo or TINY, urls[db.CLOUD_URL_VAR], urls[db.ONPREM_URL_VAR], replace=True)
 
     server = DagsterServer(
-        home=home, port=free_port(), database_urls=urls, env=_server_env(home, urls, env),
+        home=home,
+        port=free_port(),
+        database_urls=urls,
+        env=_server_env(home, urls, env),
         log_path=workdir / "dagster_dev.log",
     )
     dagster = Path(sys.executable).parent / "dagster"
@@ -264,8 +271,13 @@ def dagster_server(
     with server.log_path.open("wb") as log:
         # cwd = DAGSTER_HOME: the instance is the copy's, and `dagster dev` sees no second dagster.yaml.
         server.process = subprocess.Popen(
-            command, cwd=home, env=server.env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            command,
+            cwd=home,
+            env=server.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     try:
         server.wait_until_healthy(startup_timeout)

@@ -8,9 +8,9 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from inventory_assets.io import db
-from inventory_assets.demo import data as demo_data
 from inventory_assets.definitions import defs
+from inventory_assets.demo import data as demo_data
+from inventory_assets.io import db
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

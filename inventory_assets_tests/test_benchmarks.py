@@ -36,8 +36,11 @@ def test_a_point_keeps_the_presets_shape_with_other_products(bench):
 def test_series_is_read_in_pair_order_and_its_slopes_are_the_log_log_exponents(bench, tmp_path, monkeypatch):
     monkeypatch.setattr(bench, "RESULTS", tmp_path)
     # sales linear (slope 1), receipts quadratic (slope 2), the wall constant (slope 0); one step missing.
-    points = {1_000_000: "graph_large_sqlite.json", 250_000: "graph_large_25000p_sqlite.json",
-              500_000: "graph_large_50000p_sqlite.json"}
+    points = {
+        1_000_000: "graph_large_sqlite.json",
+        250_000: "graph_large_25000p_sqlite.json",
+        500_000: "graph_large_50000p_sqlite.json",
+    }
     for pairs, name in points.items():
         k = pairs / 250_000
         seconds = {"sales": 2.0 * k, "receipts": 0.5 * k * k}
@@ -46,8 +49,10 @@ def test_series_is_read_in_pair_order_and_its_slopes_are_the_log_log_exponents(b
 
     series = bench.load_series()
     assert list(series) == ["250,000 pairs", "500,000 pairs", "1,000,000 pairs"]
-    table = {line.split(" | ")[0].lstrip("| "): line.strip("| ").split(" | ")[1:]
-             for line in bench.series_report(series).splitlines()[2:]}
+    table = {
+        line.split(" | ")[0].lstrip("| "): line.strip("| ").split(" | ")[1:]
+        for line in bench.series_report(series).splitlines()[2:]
+    }
     # seconds at 250,000, 500,000 and 1,000,000 pairs; slopes of both doublings, then of the whole range
     assert table["sales"] == ["2.00", "4.00", "8.00", "1.00", "1.00", "1.00"]
     assert table["receipts"] == ["0.50", "2.00", "8.00", "2.00", "2.00", "2.00"]

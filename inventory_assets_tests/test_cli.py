@@ -23,9 +23,7 @@ TABLES = ("sales", "locations", "inventory", "costs", "receipts")
 def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
     if not COMMAND.exists():
         pytest.skip(f"the console script is not installed at {COMMAND} (pip install -e .)")
-    return subprocess.run(
-        [str(COMMAND), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    return subprocess.run([str(COMMAND), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from inventory_assets.io import db
-from inventory_assets.io import plan_store
 from inventory_assets.definitions import defs
+from inventory_assets.io import db, plan_store
 from inventory_assets_tests.helpers import PROJECT_ROOT, write_demo
 
 
@@ -90,7 +89,11 @@ def test_dagster_asset_materialize_twice_makes_two_plans_and_the_second_is_curre
     for _ in range(2):
         completed = subprocess.run(
             [str(dagster), "asset", "materialize", "-m", "inventory_assets", "--select", "*"],
-            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         assert completed.returncode == 0, completed.stderr[-4000:]
         assert "RUN_SUCCESS" in completed.stderr
@@ -118,7 +121,11 @@ def test_dagster_asset_materialize_twice_makes_two_plans_and_the_second_is_curre
 def test_dg_finds_the_definitions() -> None:
     dg_cli = Path(sys.executable).parent / "dg"
     completed = subprocess.run(
-        [str(dg_cli), "list", "defs", "--json"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        [str(dg_cli), "list", "defs", "--json"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "DAGSTER_HOME": str(PROJECT_ROOT)},
     )
     assert completed.returncode == 0, completed.stderr[-3000:]

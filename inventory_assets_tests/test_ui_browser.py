@@ -43,8 +43,14 @@ PLAN_SHOT = "ui-procurement-plan.png"
 CHROMIUM = os.environ.get("INVENTORY_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("INVENTORY_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 CHROME_ARGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
     "--window-size=2400,1200",
 )
 
@@ -59,8 +65,10 @@ def _require_chromium() -> None:
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not (Path(path).is_file() and os.access(path, os.X_OK))]
     if not missing:
         return
-    message = (f"{' and '.join(missing)} not found; to run the browser tests: "
-               "apt-get install -y chromium chromium-driver (.ci/run does it)")
+    message = (
+        f"{' and '.join(missing)} not found; to run the browser tests: "
+        "apt-get install -y chromium chromium-driver (.ci/run does it)"
+    )
     if _in_ci():
         pytest.fail(f"CI must run the browser tests: {message}")
     pytest.skip(message)
@@ -83,10 +91,11 @@ def chromium(profile: Path) -> Iterator:
 
 # --- the page, as a user sees it ----------------------------------------------------------------------
 
+
 def body_text(driver) -> str:
     try:
         return driver.find_element(By.TAG_NAME, "body").text
-    except Exception:  # noqa: BLE001 - the page is re-rendering
+    except Exception:
         return ""
 
 
@@ -112,8 +121,11 @@ def asset_nodes(driver) -> dict[str, dict[str, str]]:
             lines = [line.strip() for line in node.text.splitlines() if line.strip()]
             if lines:
                 minimal = "minimalAssetNodeBox" in (node.get_attribute("class") or "")
-                nodes[lines[0]] = {"kind": "minimal" if minimal else "detail", "text": "\n".join(lines[1:]),
-                                   "style": node.get_attribute("style") or ""}
+                nodes[lines[0]] = {
+                    "kind": "minimal" if minimal else "detail",
+                    "text": "\n".join(lines[1:]),
+                    "style": node.get_attribute("style") or "",
+                }
     return nodes
 
 
@@ -137,9 +149,7 @@ def is_green(node: dict[str, str]) -> bool:
 def all_green(driver, assets: list[str], kind: str | None = None) -> bool:
     """Every asset drawn green (as a ``kind`` node, or either kind when None)."""
     nodes = asset_nodes(driver)
-    return all(
-        name in nodes and kind in (None, nodes[name]["kind"]) and is_green(nodes[name]) for name in assets
-    )
+    return all(name in nodes and kind in (None, nodes[name]["kind"]) and is_green(nodes[name]) for name in assets)
 
 
 def zoom_in(driver) -> None:
@@ -203,17 +213,23 @@ def test_materialize_everything_from_the_ui_and_read_the_plan(tmp_path: Path) ->
             driver.get(f"{server.url}/asset-groups")
             wait_for(lambda: button(driver, "Materialize all"), timeout=120, what="the 'Materialize all' button")
             ActionChains(driver).key_down(Keys.ALT).send_keys("e").key_up(Keys.ALT).perform()
-            wait_for(lambda: set(assets) <= set(asset_nodes(driver)), timeout=60,
-                     what=f"every asset drawn in the graph ({assets})")
+            wait_for(
+                lambda: set(assets) <= set(asset_nodes(driver)),
+                timeout=60,
+                what=f"every asset drawn in the graph ({assets})",
+            )
             screenshot(driver, "01-asset-graph-before.png")
             button(driver, "Materialize all").click()
 
             with server.instance() as instance:
-                run = wait_for(lambda: next(iter(instance.get_runs()), None), timeout=60,
-                               what="the run launched from the UI")
+                run = wait_for(
+                    lambda: next(iter(instance.get_runs()), None), timeout=60, what="the run launched from the UI"
+                )
                 run = wait_for(
                     lambda: (r := instance.get_run_by_id(run.run_id)) and r.is_finished and r,
-                    timeout=UI_TIMEOUT_SECONDS, interval=3, what=f"run {run.run_id} to finish",
+                    timeout=UI_TIMEOUT_SECONDS,
+                    interval=3,
+                    what=f"run {run.run_id} to finish",
                 )
                 assert run.status == dg.DagsterRunStatus.SUCCESS, f"run {run.run_id}: {run.status}\n{server.log_tail()}"
                 assert len(instance.get_runs()) == 1
@@ -227,8 +243,12 @@ def test_materialize_everything_from_the_ui_and_read_the_plan(tmp_path: Path) ->
             # minimal nodes coloured by status), then zoomed in until the nodes show their checks.
             driver.get(f"{server.url}/asset-groups")
             try:
-                wait_for(lambda: all_green(driver, assets), timeout=120, interval=2,
-                         what="every asset green in the whole graph")
+                wait_for(
+                    lambda: all_green(driver, assets),
+                    timeout=120,
+                    interval=2,
+                    what="every asset green in the whole graph",
+                )
                 time.sleep(1)  # let the edges settle for the picture
                 graph_shot = screenshot(driver, GRAPH_SHOT)
                 for _ in range(8):
@@ -236,8 +256,12 @@ def test_materialize_everything_from_the_ui_and_read_the_plan(tmp_path: Path) ->
                         break
                     zoom_in(driver)
                     time.sleep(0.5)
-                wait_for(lambda: all_green(driver, assets, "detail"), timeout=60, interval=2,
-                         what="every asset 'Materialized' with all checks passed in the zoomed-in graph")
+                wait_for(
+                    lambda: all_green(driver, assets, "detail"),
+                    timeout=60,
+                    interval=2,
+                    what="every asset 'Materialized' with all checks passed in the zoomed-in graph",
+                )
                 screenshot(driver, "03-asset-graph-detail.png")
             except TimeoutError as error:
                 screenshot(driver, "03-asset-graph-not-green.png")
@@ -250,8 +274,11 @@ def test_materialize_everything_from_the_ui_and_read_the_plan(tmp_path: Path) ->
 
             # The plan's page: its metadata (solver status, spend, budget, preview), each with a value.
             driver.get(f"{server.url}/assets/{PLAN_ASSET}")
-            wait_for(lambda: set(PLAN_METADATA_LABELS) <= set(metadata_rows(driver)), timeout=60,
-                     what=f"the metadata {PLAN_METADATA_LABELS} on the {PLAN_ASSET} page")
+            wait_for(
+                lambda: set(PLAN_METADATA_LABELS) <= set(metadata_rows(driver)),
+                timeout=60,
+                what=f"the metadata {PLAN_METADATA_LABELS} on the {PLAN_ASSET} page",
+            )
             rows = metadata_rows(driver)
             assert all(rows[label] for label in PLAN_METADATA_LABELS), rows
             heading = driver.find_element(By.XPATH, "//span[normalize-space(.)='Metadata']")
@@ -263,8 +290,11 @@ def test_materialize_everything_from_the_ui_and_read_the_plan(tmp_path: Path) ->
             links = preview.find_elements(By.XPATH, ".//*[contains(text(), 'Show Markdown')]")
             if links:
                 links[0].click()
-                dialog = wait_for(lambda: next(iter(driver.find_elements(By.XPATH, "//*[@role='dialog']")), None),
-                                  timeout=30, what="the preview dialog")
+                dialog = wait_for(
+                    lambda: next(iter(driver.find_elements(By.XPATH, "//*[@role='dialog']")), None),
+                    timeout=30,
+                    what="the preview dialog",
+                )
                 wait_for(lambda: "product_id" in dialog.text, timeout=30, what="the plan's rows in the preview")
                 screenshot(driver, "04-plan-preview.png")
             else:

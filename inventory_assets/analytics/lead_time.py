@@ -133,9 +133,11 @@ def lead_time_statistics(
 
     source = np.zeros(n_locations, dtype=np.int64) if location_source is None else np.asarray(location_source, np.int64)
     n_sources = int(source.max()) + 1 if n_locations else 1
-    r_prod_source = np.where(
-        (r_prod >= 0) & (r_loc >= 0), r_prod.astype(np.int64) * n_sources + source[np.maximum(r_loc, 0)], -1
-    ) if len(lead) else np.array([], dtype=np.int64)
+    r_prod_source = (
+        np.where((r_prod >= 0) & (r_loc >= 0), r_prod.astype(np.int64) * n_sources + source[np.maximum(r_loc, 0)], -1)
+        if len(lead)
+        else np.array([], dtype=np.int64)
+    )
 
     p_n, p_mean, p_std = level(r_pair, n_pairs)
     pr_n, pr_mean, pr_std = level(r_prod_source, n_products * n_sources)

@@ -70,9 +70,7 @@ class MissingCostsError(ValueError):
         self.products = tuple(products)
         shown = ", ".join(repr(p) for p in self.products[:20])
         more = f" and {len(self.products) - 20} more" if len(self.products) > 20 else ""
-        super().__init__(
-            f"{len(self.products)} product(s) in `inventory` have no row in `costs`: {shown}{more}"
-        )
+        super().__init__(f"{len(self.products)} product(s) in `inventory` have no row in `costs`: {shown}{more}")
 
 
 class UnknownLocationsError(ValueError):
@@ -82,9 +80,7 @@ class UnknownLocationsError(ValueError):
         self.locations = tuple(locations)
         shown = ", ".join(repr(x) for x in self.locations[:20])
         more = f" and {len(self.locations) - 20} more" if len(self.locations) > 20 else ""
-        super().__init__(
-            f"{len(self.locations)} location(s) in `inventory` are not in `locations`: {shown}{more}"
-        )
+        super().__init__(f"{len(self.locations)} location(s) in `inventory` are not in `locations`: {shown}{more}")
 
 
 @dataclass(frozen=True)

@@ -98,10 +98,7 @@ def network_problems(locations: pd.DataFrame) -> pd.DataFrame:
                 {
                     "location_id": ids[missing],
                     "problem": "missing_parent",
-                    "detail": [
-                        f"parent_location_id {p!r} is not a location"
-                        for p in raw_parent[missing].astype(str)
-                    ],
+                    "detail": [f"parent_location_id {p!r} is not a location" for p in raw_parent[missing].astype(str)],
                 }
             )
         )
@@ -114,9 +111,7 @@ def network_problems(locations: pd.DataFrame) -> pd.DataFrame:
                 {
                     "location_id": ids[bad_root],
                     "problem": "root_echelon",
-                    "detail": [
-                        f"has no parent, so its echelon must be 0, not {e:g}" for e in echelon[bad_root]
-                    ],
+                    "detail": [f"has no parent, so its echelon must be 0, not {e:g}" for e in echelon[bad_root]],
                 }
             )
         )

@@ -142,15 +142,11 @@ class FeaturesSchema(MergedDatasetSchema):
         ge=0, nullable=True, description="CV of echelon daily demand (std / mean); NaN without demand."
     )
     xyz_class: Series[str] = pa.Field(isin=["X", "Y", "Z"], description="XYZ class from demand_cv; Z without demand.")
-    service_level: Series[float] = pa.Field(
-        gt=0, lt=1, description="Target cycle service level of the ABC class."
-    )
+    service_level: Series[float] = pa.Field(gt=0, lt=1, description="Target cycle service level of the ABC class.")
     z_value: Series[float] = pa.Field(description="Standard normal quantile of service_level.")
     review_days: Series[float] = pa.Field(ge=0, description="Review period R, days.")
     protection_days: Series[float] = pa.Field(ge=0, description="Protection interval T = lead_time_mean + R, days.")
-    demand_over_protection: Series[float] = pa.Field(
-        ge=0, description="Mean echelon demand over T, units."
-    )
+    demand_over_protection: Series[float] = pa.Field(ge=0, description="Mean echelon demand over T, units.")
     demand_std_over_protection: Series[float] = pa.Field(
         ge=0, description="Standard deviation of the demand distribution over T that was used, units."
     )

@@ -123,14 +123,16 @@ class ProcurementPlanSchema(pa.DataFrameModel):
 
 
 def _rows(check: str, frame: pd.DataFrame, value, limit, detail: str) -> pd.DataFrame:
-    return pd.DataFrame({
-        "check": check,
-        "product_id": frame["product_id"].astype(object).to_numpy() if "product_id" in frame else None,
-        "location_id": frame["location_id"].astype(object).to_numpy() if "location_id" in frame else None,
-        "value": np.asarray(value, dtype=float),
-        "limit": np.asarray(limit, dtype=float),
-        "detail": detail,
-    })
+    return pd.DataFrame(
+        {
+            "check": check,
+            "product_id": frame["product_id"].astype(object).to_numpy() if "product_id" in frame else None,
+            "location_id": frame["location_id"].astype(object).to_numpy() if "location_id" in frame else None,
+            "value": np.asarray(value, dtype=float),
+            "limit": np.asarray(limit, dtype=float),
+            "detail": detail,
+        }
+    )
 
 
 def plan_violations(plan: pd.DataFrame, params: PlanParameters) -> pd.DataFrame:
@@ -152,8 +154,9 @@ def plan_violations(plan: pd.DataFrame, params: PlanParameters) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         packs = qty / mult
     bad = ordered & ~(np.abs(packs - np.round(packs)) <= 1e-6)
-    found.append(_rows("pack_multiple", plan[bad], qty[bad], mult[bad],
-                       "order_qty is not a whole number of order_multiple"))
+    found.append(
+        _rows("pack_multiple", plan[bad], qty[bad], mult[bad], "order_qty is not a whole number of order_multiple")
+    )
 
     bad = ordered & (qty < moq - (_QTY_TOL + _REL_TOL * moq))
     found.append(_rows("min_order_qty", plan[bad], qty[bad], moq[bad], "0 < order_qty < min_order_qty"))
@@ -161,9 +164,18 @@ def plan_violations(plan: pd.DataFrame, params: PlanParameters) -> pd.DataFrame:
     purchase = plan["source_location_id"].isna().to_numpy()
     spend = float(np.nansum(qty[purchase] * plan["unit_cost"].to_numpy(dtype=float)[purchase]))
     if spend > params.budget + 1e-6 * max(1.0, params.budget):
-        found.append(pd.DataFrame({"check": ["budget"], "product_id": [None], "location_id": [None],
-                                   "value": [spend], "limit": [params.budget],
-                                   "detail": ["purchase value exceeds the budget"]}))
+        found.append(
+            pd.DataFrame(
+                {
+                    "check": ["budget"],
+                    "product_id": [None],
+                    "location_id": [None],
+                    "value": [spend],
+                    "limit": [params.budget],
+                    "detail": ["purchase value exceeds the budget"],
+                }
+            )
+        )
 
     # transfers out of each parent row vs its on hand
     transfers = plan.loc[~purchase & ordered, ["product_id", "source_location_id", "order_qty"]]
@@ -173,29 +185,51 @@ def plan_violations(plan: pd.DataFrame, params: PlanParameters) -> pd.DataFrame:
     joined = pulled.merge(stock, on=["product_id", "location_id"], how="left")
     on_hand = joined["on_hand"].fillna(0.0).to_numpy(dtype=float)
     bad = joined["pulled"].to_numpy(dtype=float) > on_hand + _QTY_TOL + _REL_TOL * on_hand
-    found.append(_rows("parent_stock", joined[bad], joined["pulled"][bad], on_hand[bad],
-                       "children pull more than the parent location has on hand (or it does not stock the product)"))
+    found.append(
+        _rows(
+            "parent_stock",
+            joined[bad],
+            joined["pulled"][bad],
+            on_hand[bad],
+            "children pull more than the parent location has on hand (or it does not stock the product)",
+        )
+    )
 
     critical = plan["abc_class"].astype(object).isin(list(params.critical_classes)).to_numpy()
     after = plan["position_after"].to_numpy(dtype=float)
     safety = plan["safety_stock"].to_numpy(dtype=float)
     bad = critical & ~(after >= safety - (_QTY_TOL + _REL_TOL * safety))
-    found.append(_rows("critical_safety_stock", plan[bad], after[bad], safety[bad],
-                       "critical item ends below its safety stock"))
+    found.append(
+        _rows("critical_safety_stock", plan[bad], after[bad], safety[bad], "critical item ends below its safety stock")
+    )
 
     cap = plan.groupby("location_id", sort=True).agg(
-        capacity=("capacity_units", "max"), before=("position_before", "sum"),
-        after=("position_after", "sum"), inbound=("order_qty", "sum"))
+        capacity=("capacity_units", "max"),
+        before=("position_before", "sum"),
+        after=("position_after", "sum"),
+        inbound=("order_qty", "sum"),
+    )
     cap = cap[cap["capacity"].notna()]
     over_today = cap["before"] > cap["capacity"]
     bad_over = over_today & (cap["inbound"] > _QTY_TOL)
     bad_fit = ~over_today & (cap["after"] > cap["capacity"] + _QTY_TOL + _REL_TOL * cap["capacity"])
-    for mask, what, detail in ((bad_over, "inbound", "location already over capacity receives stock"),
-                               (bad_fit, "after", "positions after the plan exceed the location capacity")):
+    for mask, what, detail in (
+        (bad_over, "inbound", "location already over capacity receives stock"),
+        (bad_fit, "after", "positions after the plan exceed the location capacity"),
+    ):
         sub = cap[mask].reset_index()
-        found.append(pd.DataFrame({"check": "capacity", "product_id": None, "location_id": sub["location_id"],
-                                   "value": sub[what].astype(float), "limit": sub["capacity"].astype(float),
-                                   "detail": detail}))
+        found.append(
+            pd.DataFrame(
+                {
+                    "check": "capacity",
+                    "product_id": None,
+                    "location_id": sub["location_id"],
+                    "value": sub[what].astype(float),
+                    "limit": sub["capacity"].astype(float),
+                    "detail": detail,
+                }
+            )
+        )
 
     # position balance: after = before + qty - transfers_out, transfers_out = children's pulls
     pulled_by = pulled.set_index(["product_id", "location_id"])["pulled"]
@@ -206,11 +240,22 @@ def plan_violations(plan: pd.DataFrame, params: PlanParameters) -> pd.DataFrame:
     expected = before + qty - children_pull
     scale = _QTY_TOL + _REL_TOL * np.abs(before)
     bad = (np.abs(after - expected) > scale * 10) | (np.abs(out - children_pull) > scale * 10)
-    found.append(_rows("position_balance", plan[bad], after[bad], expected[bad],
-                       "position_after != position_before + order_qty - children's transfers"))
+    found.append(
+        _rows(
+            "position_balance",
+            plan[bad],
+            after[bad],
+            expected[bad],
+            "position_after != position_before + order_qty - children's transfers",
+        )
+    )
 
     found = [f for f in found if len(f)]
     if not found:
-        return pd.DataFrame({c: pd.Series(dtype=object if c in ("check", "product_id", "location_id", "detail")
-                                          else float) for c in VIOLATION_COLUMNS})
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype=object if c in ("check", "product_id", "location_id", "detail") else float)
+                for c in VIOLATION_COLUMNS
+            }
+        )
     return pd.concat(found, ignore_index=True)[list(VIOLATION_COLUMNS)]

@@ -16,8 +16,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from inventory_assets.analytics.network import network_problems
-from inventory_assets.io.queries import IN_KEY_ORDER
 from inventory_assets.contract.schemas import SOURCE_SCHEMAS
+from inventory_assets.io.queries import IN_KEY_ORDER
 
 FAILURE_COLUMNS = ["table", "column", "check", "failure_case", "row", "key"]
 
@@ -121,26 +121,41 @@ def validate_frame(
     raw = frame.reset_index(drop=True)
     failures: list[pd.DataFrame] = []
     if raw.empty:
-        failures.append(_failure_frame(name, [
-            {"table": name, "column": None, "check": "not_empty",
-             "failure_case": "the source returned no rows" if name in KEYS else "no rows", "row": None, "key": None}
-        ]))
+        failures.append(
+            _failure_frame(
+                name,
+                [
+                    {
+                        "table": name,
+                        "column": None,
+                        "check": "not_empty",
+                        "failure_case": "the source returned no rows" if name in KEYS else "no rows",
+                        "row": None,
+                        "key": None,
+                    }
+                ],
+            )
+        )
     try:
         validated = schema.validate(raw.copy(), lazy=True)
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
-        rows = pd.DataFrame({
-            "table": name,
-            "column": cases["column"].where(cases["column"].notna(), None).astype(object),
-            "check": cases["check"].astype(str),
-            "failure_case": cases["failure_case"].astype(str),
-            "row": cases["index"].astype(object),
-        })
+        rows = pd.DataFrame(
+            {
+                "table": name,
+                "column": cases["column"].where(cases["column"].notna(), None).astype(object),
+                "check": cases["check"].astype(str),
+                "failure_case": cases["failure_case"].astype(str),
+                "row": cases["index"].astype(object),
+            }
+        )
         rows["key"] = _key_text(raw, list(keys), rows["row"].tolist())
         failures.append(rows[FAILURE_COLUMNS])
         validated = _best_effort_coerce(schema, raw)
     validated.attrs.update(frame.attrs)
-    report = ordered_failures(pd.concat(failures, ignore_index=True), schema_model) if failures else _failure_frame(name, [])
+    report = (
+        ordered_failures(pd.concat(failures, ignore_index=True), schema_model) if failures else _failure_frame(name, [])
+    )
     return ValidationResult(table=name, frame=validated, failures=report)
 
 
@@ -179,11 +194,18 @@ def validate_source(
     if table == "locations" and not validated.empty and "location_id" in validated:
         problems = network_problems(_normalise(table, validated.copy()))
         if not problems.empty:
-            failures.append(pd.DataFrame({
-                "table": table, "column": "parent_location_id", "check": problems["problem"].astype(str),
-                "failure_case": problems["detail"].astype(str), "row": None,
-                "key": problems["location_id"].astype(str),
-            })[FAILURE_COLUMNS])
+            failures.append(
+                pd.DataFrame(
+                    {
+                        "table": table,
+                        "column": "parent_location_id",
+                        "check": problems["problem"].astype(str),
+                        "failure_case": problems["detail"].astype(str),
+                        "row": None,
+                        "key": problems["location_id"].astype(str),
+                    }
+                )[FAILURE_COLUMNS]
+            )
     failures.extend(f for f in extra_failures if not f.empty)
     report = pd.concat(failures, ignore_index=True) if failures else _failure_frame(table, [])
     normalised = _normalise(table, validated, keep_index=True)
@@ -209,12 +231,18 @@ def _received_before_ordered(receipts: pd.DataFrame) -> pd.DataFrame:
     if not len(bad):
         return _failure_frame("receipts", [])
     rows = receipts.iloc[bad]
-    out = pd.DataFrame({
-        "table": "receipts", "column": "received_at", "check": "received_after_ordered",
-        "failure_case": [f"received {r.date()} before ordered {o.date()}"
-                         for r, o in zip(rows["received_at"], rows["ordered_at"])],
-        "row": bad.astype(object),
-    })
+    out = pd.DataFrame(
+        {
+            "table": "receipts",
+            "column": "received_at",
+            "check": "received_after_ordered",
+            "failure_case": [
+                f"received {r.date()} before ordered {o.date()}"
+                for r, o in zip(rows["received_at"], rows["ordered_at"])
+            ],
+            "row": bad.astype(object),
+        }
+    )
     out["key"] = _key_text(receipts, "receipts", bad.tolist())
     return out[FAILURE_COLUMNS]
 
@@ -226,7 +254,7 @@ def _best_effort_coerce(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.D
         if name in out:
             try:
                 out[name] = column.coerce_dtype(out[name])
-            except Exception:  # noqa: BLE001 - already reported by the schema
+            except Exception:
                 pass
     keep = [c for c in schema.columns if c in out]
     return out[keep]
@@ -273,9 +301,14 @@ def unknown_references(
         return _failure_frame(table, [])
     positions = np.flatnonzero(mask.to_numpy())
     bad = frame.iloc[positions]
-    out = pd.DataFrame({
-        "table": table, "column": column, "check": check or f"known_{column}",
-        "failure_case": bad[column].astype(str).to_numpy(), "row": positions.astype(object),
-    })
+    out = pd.DataFrame(
+        {
+            "table": table,
+            "column": column,
+            "check": check or f"known_{column}",
+            "failure_case": bad[column].astype(str).to_numpy(),
+            "row": positions.astype(object),
+        }
+    )
     out["key"] = _key_text(frame, table, positions.tolist())
     return out[FAILURE_COLUMNS]

@@ -16,7 +16,9 @@ _COMPLETED = {
 }
 
 
-def blocking_check_keys(definitions: Iterable[dg.AssetsDefinition | dg.AssetChecksDefinition]) -> list[dg.AssetCheckKey]:
+def blocking_check_keys(
+    definitions: Iterable[dg.AssetsDefinition | dg.AssetChecksDefinition],
+) -> list[dg.AssetCheckKey]:
     """The keys of every blocking check declared by ``definitions`` (assets with check specs, or checks)."""
     keys = {spec.key for d in definitions for spec in d.check_specs if spec.blocking}
     return sorted(keys, key=lambda k: (k.asset_key.to_user_string(), k.name))
@@ -45,9 +47,7 @@ def failed_checks(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetChe
     return problems
 
 
-def require_passed_checks(
-    context: dg.AssetExecutionContext, check_keys: Sequence[dg.AssetCheckKey], what: str
-) -> None:
+def require_passed_checks(context: dg.AssetExecutionContext, check_keys: Sequence[dg.AssetCheckKey], what: str) -> None:
     """Raise a non-retried ``dg.Failure`` naming the failed upstream checks, if any."""
     problems = failed_checks(context.instance, check_keys)
     if problems:

@@ -8,8 +8,8 @@ import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 
-from inventory_assets.reporting.markdown import PREVIEW_ROWS, markdown_table
 from inventory_assets.contract.validation import ValidationResult
+from inventory_assets.reporting.markdown import PREVIEW_ROWS, markdown_table
 
 REPORT_ROWS = 200
 
@@ -18,9 +18,7 @@ def column_schema(frame: pd.DataFrame, schema: type[pa.DataFrameModel] | None = 
     """The frame's columns and dtypes, described from the pandera model where it has the column."""
     descriptions: Mapping[str, str] = {}
     if schema is not None:
-        descriptions = {
-            name: (column.description or "") for name, column in schema.to_schema().columns.items()
-        }
+        descriptions = {name: (column.description or "") for name, column in schema.to_schema().columns.items()}
     return dg.TableSchema(
         columns=[
             dg.TableColumn(name=str(name), type=str(dtype), description=descriptions.get(str(name)) or None)

@@ -48,12 +48,12 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from scipy import stats
 import pandas as pd
 import sqlalchemy as sa
+from scipy import stats
 
-from inventory_assets.io import db
 from inventory_assets.contract import tables as t
+from inventory_assets.io import db
 
 __all__ = [
     "DemoSpec",
@@ -122,9 +122,26 @@ _SHELF_LIFE_WEIGHTS = np.array([0.08, 0.07, 0.15, 0.20, 0.15, 0.15, 0.10, 0.10])
 _CASE_PACKS = np.array([1, 6, 12, 24])
 _PAIR_BLOCK = 1 << 20  # store pairs per random stream in the sales generator (fixed: keeps data chunk-independent)
 _TOWNS = (
-    "Springfield", "Riverside", "Fairview", "Greenville", "Bristol", "Clinton", "Georgetown", "Salem",
-    "Madison", "Franklin", "Ashland", "Burlington", "Dover", "Hudson", "Kingston", "Milton", "Newport",
-    "Oxford", "Lakewood", "Arlington",
+    "Springfield",
+    "Riverside",
+    "Fairview",
+    "Greenville",
+    "Bristol",
+    "Clinton",
+    "Georgetown",
+    "Salem",
+    "Madison",
+    "Franklin",
+    "Ashland",
+    "Burlington",
+    "Dover",
+    "Hudson",
+    "Kingston",
+    "Milton",
+    "Newport",
+    "Oxford",
+    "Lakewood",
+    "Arlington",
 )
 
 # Stream tags: each part of the data draws from its own seeded stream, so changing one part's logic
@@ -137,6 +154,7 @@ def _rng(spec: DemoSpec, *stream: int) -> np.random.Generator:
 
 
 # --- the model behind the tables ------------------------------------------------------------------------
+
 
 @dataclass
 class _World:
@@ -182,9 +200,7 @@ def _world(spec: DemoSpec) -> _World:
     # Velocity per store: lognormal, faster for cheap and perishable items, slower as the assortment grows.
     median_rate = 0.8 * (200.0 / P) ** 0.46
     z = rng.normal(0, 1, P)
-    log_rate = (
-        np.log(median_rate) + 1.35 * z - 0.35 * (np.log(unit_cost) - np.log(10.0)) + 0.35 * perishable
-    )
+    log_rate = np.log(median_rate) + 1.35 * z - 0.35 * (np.log(unit_cost) - np.log(10.0)) + 0.35 * perishable
     product_rate = np.exp(log_rate)
     units_per_line = 1.0 + 1.0 * np.clip(np.log(np.maximum(product_rate, 1e-9)) / np.log(20.0), 0.0, 1.0)
     trend = rng.normal(0.0, 0.15, P)
@@ -246,6 +262,7 @@ def _world(spec: DemoSpec) -> _World:
 
 
 # --- the small tables ---------------------------------------------------------------------------------
+
 
 def _costs(w: _World) -> pd.DataFrame:
     P = w.spec.products
@@ -372,9 +389,7 @@ def _locations(w: _World, on_hand: np.ndarray, on_order: np.ndarray, demand: np.
     store_capacity[binding] = tight[binding]
     store_capacity = np.ceil(np.maximum(store_capacity, held * 1.02) / 10.0) * 10.0
     dc_held = on_hand[:, :D].sum(axis=0) + np.nan_to_num(on_order[:, :D]).sum(axis=0)
-    dc_capacity = np.where(
-        np.arange(D) % 2 == 0, np.nan, np.ceil(dc_held * rng.uniform(4.0, 6.0, D) / 1000.0) * 1000.0
-    )
+    dc_capacity = np.where(np.arange(D) % 2 == 0, np.nan, np.ceil(dc_held * rng.uniform(4.0, 6.0, D) / 1000.0) * 1000.0)
     towns = [_TOWNS[i % len(_TOWNS)] + ("" if i < len(_TOWNS) else f" {i // len(_TOWNS) + 1}") for i in range(S)]
     names = [f"Distribution centre {i + 1}" for i in range(D)] + [f"Store {i + 1} {towns[i]}" for i in range(S)]
     parent = np.concatenate([np.full(D, None, dtype=object), w.location_ids[w.store_dc]])
@@ -439,6 +454,7 @@ def _receipts(w: _World, demand: np.ndarray) -> pd.DataFrame:
 
 
 # --- sales, in chunks -----------------------------------------------------------------------------------
+
 
 class SalesChunks:
     """The sale lines of a spec as an iterable of DataFrames (chronological; ``sale_id`` 1, 2, 3, ...).
@@ -528,6 +544,7 @@ class SalesChunks:
 
 # --- public generator ---------------------------------------------------------------------------------
 
+
 def generate_streaming(spec: DemoSpec, chunk_rows: int = 1_000_000) -> dict[str, Any]:
     """The five tables; ``locations``, ``inventory``, ``costs``, ``receipts`` as DataFrames and ``sales``
     as a :class:`SalesChunks` iterable, generated while it is consumed."""
@@ -559,6 +576,7 @@ def generate(spec: DemoSpec) -> dict[str, pd.DataFrame]:
 
 
 # --- writing --------------------------------------------------------------------------------------------
+
 
 class TablesExistError(RuntimeError):
     """Target tables exist and ``replace`` was not requested; ``.tables`` maps masked URL -> table names."""
@@ -713,9 +731,7 @@ def _load_database(
                     for index in sorted(table.indexes, key=lambda i: i.name):
                         conn.execute(sa.schema.CreateIndex(index))
                     counts[table.name] = total
-                    index_note = (
-                        f", indexes {time.perf_counter() - index_started:.1f} s" if table.indexes else ""
-                    )
+                    index_note = f", indexes {time.perf_counter() - index_started:.1f} s" if table.indexes else ""
                     progress(
                         f"{table.name}: {total:,} rows loaded into {masked} in "
                         f"{time.perf_counter() - started:.1f} s{index_note}"
@@ -773,8 +789,7 @@ def write(
                 # First line only: later lines of a COPY error quote the offending values.
                 first = (str(error).strip().splitlines() or [""])[0]
                 raise db.DatabaseError(
-                    f"loading demo data into {db.mask_url(url)} failed: "
-                    f"{type(error).__name__}: {db.scrub(first, url)}",
+                    f"loading demo data into {db.mask_url(url)} failed: {type(error).__name__}: {db.scrub(first, url)}",
                     transient=db.is_transient(error),
                 ) from None
             raise

@@ -134,6 +134,7 @@ def _enable_sqlite_transactions(engine: sa.Engine) -> None:
 
 # --- errors ------------------------------------------------------------------------------------------
 
+
 class DatabaseError(RuntimeError):
     """A database operation failed; the message carries no password and no bound value."""
 
@@ -144,7 +145,14 @@ class DatabaseError(RuntimeError):
 
 _TRANSIENT_CODES = {
     # MySQL/MariaDB: server gone away, lost connection, can't connect, lock wait, deadlock, shutdown
-    2002, 2003, 2006, 2013, 1205, 1213, 1053, 1927,
+    2002,
+    2003,
+    2006,
+    2013,
+    1205,
+    1213,
+    1053,
+    1927,
 }
 _TRANSIENT_SQLSTATE_PREFIXES = ("08", "40", "57P", "53")  # connection, rollback/serialization, shutdown, resources
 _TRANSIENT_TEXT = (
@@ -214,7 +222,7 @@ def retry(
     for attempt in range(1, attempts + 1):
         try:
             return fn()
-        except Exception as error:  # noqa: BLE001 - classified below
+        except Exception as error:
             if not isinstance(error, (sa_exc.SQLAlchemyError, ConnectionError, TimeoutError, DatabaseError)):
                 raise
             transient = is_transient(error)
@@ -229,6 +237,7 @@ def retry(
 
 
 # --- reading -----------------------------------------------------------------------------------------
+
 
 def read_frame(
     engine: sa.Engine,

@@ -35,8 +35,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-from inventory_assets.io import db
 from inventory_assets.contract.plan import ProcurementPlanSchema
+from inventory_assets.io import db
 
 __all__ = [
     "PLAN_TABLE",
@@ -128,6 +128,7 @@ def _utc(value: datetime | pd.Timestamp | str) -> datetime:
 
 # --- tables --------------------------------------------------------------------------------------------
 
+
 def _sql_type(name: str, dtype: Any) -> sa.types.TypeEngine:
     text = str(dtype).lower()
     if text.startswith(("str", "string", "object")):
@@ -145,10 +146,7 @@ def _sql_type(name: str, dtype: Any) -> sa.types.TypeEngine:
 def _schema_columns() -> list[tuple[str, sa.types.TypeEngine, bool, str | None]]:
     columns = ProcurementPlanSchema.to_schema().columns
     names = [n for n in _FRONT if n in columns] + [n for n in columns if n not in _FRONT]
-    return [
-        (n, _sql_type(n, columns[n].dtype), bool(columns[n].nullable), columns[n].description)
-        for n in names
-    ]
+    return [(n, _sql_type(n, columns[n].dtype), bool(columns[n].nullable), columns[n].description) for n in names]
 
 
 _SCHEMA_COLUMNS = _schema_columns()
@@ -181,8 +179,13 @@ RUNS = sa.Table(
     METADATA,
     sa.Column("run_id", sa.String(ID_LENGTH), primary_key=True),
     sa.Column("planned_at", UtcDateTime(), nullable=False, comment="When the plan was made (UTC)."),
-    sa.Column("commit_seq", sa.BigInteger(), nullable=False, unique=True,
-              comment="1 + the greatest commit_seq when the run committed: the commit order."),
+    sa.Column(
+        "commit_seq",
+        sa.BigInteger(),
+        nullable=False,
+        unique=True,
+        comment="1 + the greatest commit_seq when the run committed: the commit order.",
+    ),
     sa.Column("committed_at", UtcDateTime(), nullable=False, comment="Writer's clock at the write (UTC)."),
     sa.Column("status", sa.String(TEXT_LENGTH), nullable=False),
     sa.Column("budget", sa.Double()),
@@ -195,8 +198,12 @@ RUNS = sa.Table(
     sa.Column("solve_seconds", sa.Double()),
     sa.Column("build_seconds", sa.Double()),
     sa.Column("shadow_price_budget", sa.Double()),
-    sa.Column("figures", sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"), nullable=False,
-              comment="The whole run dict as JSON."),
+    sa.Column(
+        "figures",
+        sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"),
+        nullable=False,
+        comment="The whole run dict as JSON.",
+    ),
     sa.Index("ix_procurement_plan_runs_newest", "planned_at", "commit_seq"),
     comment="One row per run that committed a plan.",
     **_MYSQL_OPTIONS,
@@ -223,10 +230,7 @@ _RUN_NUMBERS: dict[str, tuple[str, ...]] = {
 def _newest_run_id() -> sa.ScalarSelect:
     """The run_id of the newest committed run: greatest planned_at, then greatest commit_seq."""
     return (
-        sa.select(RUNS.c.run_id)
-        .order_by(RUNS.c.planned_at.desc(), RUNS.c.commit_seq.desc())
-        .limit(1)
-        .scalar_subquery()
+        sa.select(RUNS.c.run_id).order_by(RUNS.c.planned_at.desc(), RUNS.c.commit_seq.desc()).limit(1).scalar_subquery()
     )
 
 
@@ -283,6 +287,7 @@ def ensure_tables(engine: sa.Engine | str) -> None:
 
 # --- preparing the values ------------------------------------------------------------------------------
 
+
 @dataclasses.dataclass(frozen=True)
 class _Column:
     values: np.ndarray
@@ -319,8 +324,10 @@ def _prepare(plan: pd.DataFrame) -> list[_Column]:
         elif isinstance(type_, sa.Boolean):
             if pd.api.types.is_bool_dtype(series):
                 prepared.append(_Column(series.to_numpy(dtype=bool), None))
-            elif all(isinstance(v, (bool, np.bool_, int, float, np.number)) and v in (0, 1)
-                     for v in pd.unique(series.to_numpy(dtype=object))):
+            elif all(
+                isinstance(v, (bool, np.bool_, int, float, np.number)) and v in (0, 1)
+                for v in pd.unique(series.to_numpy(dtype=object))
+            ):
                 prepared.append(_Column(series.to_numpy(dtype=object) == 1, None))
             else:
                 problems.append(f"{name}: not booleans (True/False or 0/1)")
@@ -396,6 +403,7 @@ def _run_values(run: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- writing -------------------------------------------------------------------------------------------
 
+
 @dataclasses.dataclass(frozen=True)
 class WriteResult:
     """What :func:`write_plan` committed."""
@@ -463,8 +471,7 @@ def write_plan(
     seq = db.retry(attempt, attempts=retry_attempts, what=f"writing plan run {run_id!r}", url=url)
     seconds = time.perf_counter() - t0
     log.info("plan run %s: %d rows committed in %.2f s (%d attempt(s))", run_id, n_rows, seconds, attempts)
-    return WriteResult(run_id=run_id, rows=n_rows, seconds=seconds, planned_at=stamp, commit_seq=seq,
-                       attempts=attempts)
+    return WriteResult(run_id=run_id, rows=n_rows, seconds=seconds, planned_at=stamp, commit_seq=seq, attempts=attempts)
 
 
 def _write_once(
@@ -496,10 +503,16 @@ def _write_once(
                     _copy_rows(conn, run_id, planned_at, columns, n_rows, progress, batch_rows)
                 else:
                     _insert_rows(conn, run_id, planned_at, columns, n_rows, progress, batch_rows)
-                conn.execute(RUNS.insert().values(
-                    run_id=run_id, planned_at=planned_at, commit_seq=seq,
-                    committed_at=datetime.now(timezone.utc), plan_rows=n_rows, **run_row,
-                ))
+                conn.execute(
+                    RUNS.insert().values(
+                        run_id=run_id,
+                        planned_at=planned_at,
+                        commit_seq=seq,
+                        committed_at=datetime.now(timezone.utc),
+                        plan_rows=n_rows,
+                        **run_row,
+                    )
+                )
             return seq
         finally:
             if named_lock is not None:
@@ -518,7 +531,9 @@ def _mysql_lock(conn: sa.Connection) -> str:
     if got != 1:
         raise db.DatabaseError(
             f"another plan writer held the write lock of {db.mask_url(conn.engine.url)} for more than "
-            f"{LOCK_TIMEOUT_SECONDS} s", transient=False)
+            f"{LOCK_TIMEOUT_SECONDS} s",
+            transient=False,
+        )
     return name
 
 
@@ -526,7 +541,7 @@ def _mysql_unlock(conn: sa.Connection, name: str) -> None:
     try:
         conn.exec_driver_sql("SELECT RELEASE_LOCK(%s)", (name,))
         conn.commit()
-    except Exception:  # noqa: BLE001 - a broken connection has lost the lock already
+    except Exception:
         log.debug("could not release the plan-writer lock (connection gone)", exc_info=True)
 
 
@@ -579,21 +594,31 @@ def _copy_rows(conn, run_id, planned_at, columns, n_rows, progress, batch_rows) 
                 progress(written)
 
 
-_PG_COPY_TYPES = {sa.String: "varchar", sa.Double: "float8", sa.BigInteger: "int8", sa.Boolean: "bool",
-                  UtcDateTime: "timestamptz"}
+_PG_COPY_TYPES = {
+    sa.String: "varchar",
+    sa.Double: "float8",
+    sa.BigInteger: "int8",
+    sa.Boolean: "bool",
+    UtcDateTime: "timestamptz",
+}
 """Binary COPY (2-3x faster than text): the PostgreSQL type of each column's SQLAlchemy type."""
 
 
 def _dbapi_error(conn: sa.Connection, statement: str, error: Exception, cursor: Any = None) -> sa.exc.DBAPIError:
     """The exception SQLAlchemy raises for its own statements (classified by db.retry; values hidden)."""
     return sa.exc.DBAPIError.instance(
-        statement, None, error, conn.dialect.loaded_dbapi.Error, hide_parameters=True,
+        statement,
+        None,
+        error,
+        conn.dialect.loaded_dbapi.Error,
+        hide_parameters=True,
         connection_invalidated=conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, cursor),
         dialect=conn.dialect,
     )
 
 
 # --- reading -------------------------------------------------------------------------------------------
+
 
 def _fetch(conn: sa.Connection, sql: str) -> list[tuple]:
     """All rows of ``sql`` through the driver's own cursor (no per-row SQLAlchemy processing)."""

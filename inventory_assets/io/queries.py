@@ -16,16 +16,21 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
-from inventory_assets.io import db
-from inventory_assets.io import sales_worker
+from inventory_assets.io import db, sales_worker
 
 # The contract's columns per source table (docs/data-contract.md).
 CONTRACT_COLUMNS: dict[str, list[str]] = {
     "sales": ["sale_id", "sold_at", "product_id", "location_id", "quantity", "unit_price"],
     "inventory": ["product_id", "location_id", "on_hand", "on_order", "as_of"],
     "costs": [
-        "product_id", "unit_cost", "holding_cost_rate", "stockout_cost", "waste_cost",
-        "shelf_life_days", "min_order_qty", "order_multiple",
+        "product_id",
+        "unit_cost",
+        "holding_cost_rate",
+        "stockout_cost",
+        "waste_cost",
+        "shelf_life_days",
+        "min_order_qty",
+        "order_multiple",
     ],
     "locations": ["location_id", "name", "echelon", "parent_location_id", "capacity_units"],
     "receipts": ["product_id", "location_id", "ordered_at", "received_at", "quantity"],
@@ -129,8 +134,10 @@ def _sqlite_first_and_last(from_sql: str, where: str = "") -> str:
     """The least and the greatest ``sold_at`` (of the rows matching ``where``) as two subqueries: SQLite
     answers a lone MIN or MAX with one index seek, while both in one SELECT scan every row."""
     condition = f" WHERE {where}" if where else ""
-    return (f"SELECT (SELECT MIN(src.sold_at) FROM ({from_sql}) src{condition}), "
-            f"(SELECT MAX(src.sold_at) FROM ({from_sql}) src{condition})")
+    return (
+        f"SELECT (SELECT MIN(src.sold_at) FROM ({from_sql}) src{condition}), "
+        f"(SELECT MAX(src.sold_at) FROM ({from_sql}) src{condition})"
+    )
 
 
 def sale_day_range(engine: sa.Engine, from_sql: str) -> tuple[dt.date, dt.date] | None:
@@ -157,8 +164,9 @@ def _sales_aggregates(dialect: str) -> str:
     PRECISION: the value validation would make of the Decimal (both round correctly once), without
     building millions of Decimal objects (18 s against 12 s for 900,000 groups; docs/scaling-benchmarks.md)."""
     if dialect == "postgresql":
-        return _SALES_AGGREGATES.format(sum="CAST(SUM(src.quantity) AS DOUBLE PRECISION)",
-                                        min="CAST(MIN(src.quantity) AS DOUBLE PRECISION)")
+        return _SALES_AGGREGATES.format(
+            sum="CAST(SUM(src.quantity) AS DOUBLE PRECISION)", min="CAST(MIN(src.quantity) AS DOUBLE PRECISION)"
+        )
     return _SALES_AGGREGATES.format(sum="SUM(src.quantity)", min="MIN(src.quantity)")
 
 
@@ -259,8 +267,17 @@ def split_window(window: SalesWindow, parts: int) -> list[SalesWindow]:
 
 
 def empty_sales_frame() -> pd.DataFrame:
-    return pd.DataFrame(columns=["sale_date", "product_id", "location_id", "quantity", "sale_lines",
-                                 "min_line_quantity", "null_quantity_lines"])
+    return pd.DataFrame(
+        columns=[
+            "sale_date",
+            "product_id",
+            "location_id",
+            "quantity",
+            "sale_lines",
+            "min_line_quantity",
+            "null_quantity_lines",
+        ]
+    )
 
 
 def read_sales_days(
@@ -270,8 +287,13 @@ def read_sales_days(
     order, are exactly the frame of the whole window: groups never span two days."""
     if read.by_day:
         return _read_sales_by_day(engine, read, days, timeout_seconds)
-    return db.read_frame(engine, read.statement, _days_params(engine, days.start, days.end),
-                         timeout_seconds=timeout_seconds, share_text=ID_COLUMNS)
+    return db.read_frame(
+        engine,
+        read.statement,
+        _days_params(engine, days.start, days.end),
+        timeout_seconds=timeout_seconds,
+        share_text=ID_COLUMNS,
+    )
 
 
 def read_sales(engine: sa.Engine, spec: SourceSpec, history_days: int, *, timeout_seconds: float | None = None):
@@ -323,8 +345,9 @@ def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds:
         first, last = conn.execute(sa.text(check), params).one()
     if not first == last == day.isoformat():  # a timestamp, or no line that day: the statement
         return db.read_frame(engine, read.statement, params, timeout_seconds=timeout_seconds, share_text=False)
-    frame = db.read_frame(engine, aggregate, {"day": day.isoformat()}, timeout_seconds=timeout_seconds,
-                          share_text=False)
+    frame = db.read_frame(
+        engine, aggregate, {"day": day.isoformat()}, timeout_seconds=timeout_seconds, share_text=False
+    )
     frame.insert(0, "sale_date", pd.Series([day.isoformat()] * len(frame)))  # the day has lines: text dtype
     frame.attrs[IN_KEY_ORDER] = _in_python_order(frame["product_id"], frame["location_id"])
     return frame
@@ -345,8 +368,10 @@ def _estimated_lines(engine: sa.Engine, read: SalesRead, window: SalesWindow) ->
     """Sale lines of ``window``, estimated from its last day (one indexed COUNT)."""
     with engine.connect() as conn:
         lines = conn.execute(
-            sa.text(f"SELECT COUNT(*) FROM ({read.source_sql}) src "
-                    "WHERE src.sold_at >= :window_start AND src.sold_at < :window_end"),
+            sa.text(
+                f"SELECT COUNT(*) FROM ({read.source_sql}) src "
+                "WHERE src.sold_at >= :window_start AND src.sold_at < :window_end"
+            ),
             _days_params(engine, window.end, window.end),
         ).scalar_one()
     return int(lines) * window.days
@@ -383,5 +408,6 @@ def read_table(engine: sa.Engine, spec: SourceSpec, *, timeout_seconds: float | 
     """The contract columns of a non-sales source table."""
     from_sql = spec.from_clause(engine)
     present = source_columns(engine, from_sql)
-    return db.read_frame(engine, table_statement(spec.table, present, from_sql), timeout_seconds=timeout_seconds,
-                         share_text=ID_COLUMNS)
+    return db.read_frame(
+        engine, table_statement(spec.table, present, from_sql), timeout_seconds=timeout_seconds, share_text=ID_COLUMNS
+    )

@@ -26,17 +26,25 @@ def run_workers(jobs: list[tuple[Any, ...]]) -> list[pd.DataFrame]:
         for i, job in enumerate(jobs):
             given, taken = Path(folder, f"in{i}.pkl"), Path(folder, f"out{i}.pkl")
             given.write_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
-            processes.append((subprocess.Popen(
-                [sys.executable, "-m", __name__, str(given), str(taken)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
-            ), taken))
+            processes.append(
+                (
+                    subprocess.Popen(
+                        [sys.executable, "-m", __name__, str(given), str(taken)],
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.PIPE,
+                        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+                    ),
+                    taken,
+                )
+            )
         frames = []
         for process, taken in processes:
             _, stderr = process.communicate()
             if not taken.exists():
-                raise RuntimeError(f"the sales worker exited with {process.returncode}: "
-                                   f"{stderr.decode(errors='replace')[-2000:]}")
+                raise RuntimeError(
+                    f"the sales worker exited with {process.returncode}: {stderr.decode(errors='replace')[-2000:]}"
+                )
             outcome = pickle.loads(taken.read_bytes())
             if isinstance(outcome, BaseException):
                 raise outcome
@@ -45,20 +53,19 @@ def run_workers(jobs: list[tuple[Any, ...]]) -> list[pd.DataFrame]:
 
 
 def main(given: str, taken: str) -> None:
-    from inventory_assets.io import db
-    from inventory_assets.io import queries
+    from inventory_assets.io import db, queries
 
     url, read, days, timeout_seconds = pickle.loads(Path(given).read_bytes())
     engine = db.make_engine(url)
     try:
         outcome: object = queries.read_days(engine, read, days, timeout_seconds)
-    except Exception as error:  # noqa: BLE001 - handed to the parent, which raises it
+    except Exception as error:
         outcome = error
     finally:
         engine.dispose()
     try:
         data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as error:  # noqa: BLE001 - an exception that cannot be pickled
+    except Exception as error:
         data = pickle.dumps(RuntimeError(f"{type(outcome).__name__}: {outcome} ({error})"))
     Path(taken).write_bytes(data)
 

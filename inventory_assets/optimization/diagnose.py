@@ -77,30 +77,42 @@ def check_critical_feasibility(data: PlanData) -> None:
         rows = np.flatnonzero(data.is_root & (inbound > 0))
         top = rows[np.argsort(-(data.unit_cost[rows] * inbound[rows]), kind="stable")]
         products = _ids(data.product_id[top])
-        problems.append((
-            "budget",
-            f"critical safety stock needs {_money(money_needed)}, budget is {_money(data.budget)} "
-            f"(short by {_money(money_needed - data.budget)}); raise the budget or narrow the "
-            f"critical classes {list(data.critical_classes)}; products: {_list(products)}",
-            products,
-            money_needed,
-        ))
+        problems.append(
+            (
+                "budget",
+                f"critical safety stock needs {_money(money_needed)}, budget is {_money(data.budget)} "
+                f"(short by {_money(money_needed - data.budget)}); raise the budget or narrow the "
+                f"critical classes {list(data.critical_classes)}; products: {_list(products)}",
+                products,
+                money_needed,
+            )
+        )
 
     short_parent = np.flatnonzero(pulls > data.on_hand + QTY_TOL)
     if len(short_parent):
-        detail = [f"{data.product_id[i]} at {data.location_id[i]} needs {pulls[i]:g} units for "
-                  f"critical child locations but has {data.on_hand[i]:g} on hand" for i in short_parent[:_MAX_IDS]]
+        detail = [
+            f"{data.product_id[i]} at {data.location_id[i]} needs {pulls[i]:g} units for "
+            f"critical child locations but has {data.on_hand[i]:g} on hand"
+            for i in short_parent[:_MAX_IDS]
+        ]
         products = _ids(data.product_id[short_parent])
-        problems.append(("transfer_limit", "critical safety stock cannot be transferred: " + "; ".join(detail),
-                         products, None))
+        problems.append(
+            ("transfer_limit", "critical safety stock cannot be transferred: " + "; ".join(detail), products, None)
+        )
 
     blocked = np.flatnonzero((inbound > 0) & data.inbound_blocked)
     orphans = blocked[data.is_orphan[blocked]]
     if len(orphans):
         detail = [f"{data.product_id[i]} at {data.location_id[i]}" for i in orphans[:_MAX_IDS]]
-        problems.append(("replenishment", "critical items below safety stock whose parent location does not "
-                         "stock them, so they cannot receive anything: " + ", ".join(detail),
-                         _ids(data.product_id[orphans]), None))
+        problems.append(
+            (
+                "replenishment",
+                "critical items below safety stock whose parent location does not "
+                "stock them, so they cannot receive anything: " + ", ".join(detail),
+                _ids(data.product_id[orphans]),
+                None,
+            )
+        )
 
     loc_total = data.base_at_location + np.bincount(data.loc, weights=inbound - pulls, minlength=data.n_locations)
     over = np.isfinite(data.capacity) & (loc_total > np.maximum(data.capacity, data.base_at_location) + QTY_TOL)
@@ -108,10 +120,19 @@ def check_critical_feasibility(data: PlanData) -> None:
     if over.any() or len(over_blocked):
         locs = sorted(set(np.flatnonzero(over).tolist()) | set(data.loc[over_blocked].tolist()))
         rows = np.flatnonzero(np.isin(data.loc, locs) & (inbound > 0))
-        detail = [f"{data.location_ids[l]} (capacity {data.capacity[l]:g}, critical minimum "
-                  f"{max(loc_total[l], data.base_at_location[l]):g})" for l in locs[:_MAX_IDS]]
-        problems.append(("capacity", "critical safety stock does not fit location capacity: " + "; ".join(detail),
-                         _ids(data.product_id[rows]), None))
+        detail = [
+            f"{data.location_ids[l]} (capacity {data.capacity[l]:g}, critical minimum "
+            f"{max(loc_total[l], data.base_at_location[l]):g})"
+            for l in locs[:_MAX_IDS]
+        ]
+        problems.append(
+            (
+                "capacity",
+                "critical safety stock does not fit location capacity: " + "; ".join(detail),
+                _ids(data.product_id[rows]),
+                None,
+            )
+        )
 
     if problems:
         family, _, products, needed = problems[0]
@@ -135,9 +156,23 @@ def diagnose_with_iis(lp: MatrixLP, data: PlanData) -> PlanInfeasibleError:
     h.setOptionValue("output_flag", False)
     h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyFromLp))
     A = lp.A.tocsc()
-    h.passModel(lp.n_cols, lp.n_rows, lp.nnz, 1, 1, lp.offset, lp.c, lp.col_lower, lp.col_upper,
-                lp.row_lower, lp.row_upper, A.indptr.astype(np.int32), A.indices.astype(np.int32),
-                A.data.astype(float), np.zeros(lp.n_cols, dtype=np.int32))
+    h.passModel(
+        lp.n_cols,
+        lp.n_rows,
+        lp.nnz,
+        1,
+        1,
+        lp.offset,
+        lp.c,
+        lp.col_lower,
+        lp.col_upper,
+        lp.row_lower,
+        lp.row_upper,
+        A.indptr.astype(np.int32),
+        A.indices.astype(np.int32),
+        A.data.astype(float),
+        np.zeros(lp.n_cols, dtype=np.int32),
+    )
     h.run()
     status, iis = h.getIis()
     rows = np.asarray(list(iis.row_index_), dtype=np.int64)

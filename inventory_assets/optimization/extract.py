@@ -59,36 +59,38 @@ def extract_plan(data: PlanData, ev: PlanEvaluation) -> pd.DataFrame:
     x = ev.x
     purchase = data.is_root
     source = frame["parent_location_id"].astype("str").where(~purchase, None)
-    plan = pd.DataFrame({
-        "product_id": frame["product_id"].astype("str"),
-        "location_id": frame["location_id"].astype("str"),
-        "source_location_id": source,
-        "echelon": data.level.astype(np.int64),
-        "abc_class": frame["abc_class"].astype("str"),
-        "is_critical": data.critical,
-        "is_perishable": data.perishable,
-        "order_qty": x,
-        "order_value": np.where(purchase, x * data.unit_cost, 0.0),
-        "unit_cost": data.unit_cost,
-        "order_multiple": data.order_multiple,
-        "min_order_qty": data.min_order_qty,
-        "on_hand": data.on_hand,
-        "on_order": data.on_order,
-        "transfers_out": ev.pulls,
-        "capacity_units": data.capacity[data.loc],
-        "position_before": data.base,
-        "position_after": ev.position,
-        "order_up_to": data.target,
-        "safety_stock": data.safety,
-        "stockout_risk_before": _stockout_risk(frame, data.base),
-        "stockout_risk_after": _stockout_risk(frame, ev.position),
-        "expected_shortfall_after": ev.shortfall_units,
-        "expected_waste_after": ev.waste_units,
-        "holding_cost": ev.holding,
-        "shortfall_cost": ev.shortfall_cost,
-        "waste_cost": ev.waste_cost,
-        "reason_code": pd.Series(reason_codes(data, ev), dtype="str"),
-    })
+    plan = pd.DataFrame(
+        {
+            "product_id": frame["product_id"].astype("str"),
+            "location_id": frame["location_id"].astype("str"),
+            "source_location_id": source,
+            "echelon": data.level.astype(np.int64),
+            "abc_class": frame["abc_class"].astype("str"),
+            "is_critical": data.critical,
+            "is_perishable": data.perishable,
+            "order_qty": x,
+            "order_value": np.where(purchase, x * data.unit_cost, 0.0),
+            "unit_cost": data.unit_cost,
+            "order_multiple": data.order_multiple,
+            "min_order_qty": data.min_order_qty,
+            "on_hand": data.on_hand,
+            "on_order": data.on_order,
+            "transfers_out": ev.pulls,
+            "capacity_units": data.capacity[data.loc],
+            "position_before": data.base,
+            "position_after": ev.position,
+            "order_up_to": data.target,
+            "safety_stock": data.safety,
+            "stockout_risk_before": _stockout_risk(frame, data.base),
+            "stockout_risk_after": _stockout_risk(frame, ev.position),
+            "expected_shortfall_after": ev.shortfall_units,
+            "expected_waste_after": ev.waste_units,
+            "holding_cost": ev.holding,
+            "shortfall_cost": ev.shortfall_cost,
+            "waste_cost": ev.waste_cost,
+            "reason_code": pd.Series(reason_codes(data, ev), dtype="str"),
+        }
+    )
     plan["capacity_units"] = plan["capacity_units"].replace(np.inf, np.nan)
     return plan
 
@@ -159,8 +161,9 @@ def top_orders(plan: pd.DataFrame, k: int = TOP_ORDERS) -> pd.DataFrame:
     orders = plan[plan["order_qty"] > 0]
     cols = ["product_id", "location_id", "source_location_id", "order_qty", "order_value", "reason_code"]
     top = orders.sort_values(["order_value", "order_qty"], ascending=False).head(k)[cols].reset_index(drop=True)
-    top["source_location_id"] = top["source_location_id"].astype(object).where(
-        top["source_location_id"].notna(), "supplier")
+    top["source_location_id"] = (
+        top["source_location_id"].astype(object).where(top["source_location_id"].notna(), "supplier")
+    )
     return top
 
 

@@ -25,7 +25,13 @@ from inventory_assets.optimization.sets import ModelSets, build_sets, expand_chi
 INF = np.inf
 
 COL_FAMILIES: tuple[str, ...] = (
-    "inbound", "shortfall", "waste", "packs", "order_placed", "inbound_segment", "partial_sum",
+    "inbound",
+    "shortfall",
+    "waste",
+    "packs",
+    "order_placed",
+    "inbound_segment",
+    "partial_sum",
 )
 """Column families: x, s, w, k, y, z, and the partial sums of split dense rows (index = code)."""
 ROW_FAMILIES: tuple[str, ...] = (
@@ -139,8 +145,9 @@ class _Triplets:
         return ids
 
 
-def _position_terms(trip: _Triplets, sets: ModelSets, rows: np.ndarray, owners: np.ndarray, coef: float,
-                    x_col: np.ndarray) -> None:
+def _position_terms(
+    trip: _Triplets, sets: ModelSets, rows: np.ndarray, owners: np.ndarray, coef: float, x_col: np.ndarray
+) -> None:
     """Add ``coef * (x_i - sum_children x_c)`` of owner i to each row."""
     trip.add_entries(rows, x_col[owners], coef)
     which, kids = expand_children(sets, owners)
@@ -178,10 +185,15 @@ def build_matrix(data: PlanData, sets: ModelSets | None = None) -> MatrixLP:
     integrality = np.zeros(n_cols, dtype=np.uint8)
     integrality[k_col] = 1
     integrality[y_col] = 1
-    col_family = np.concatenate([
-        np.full(n, 0, np.int8), np.full(len(s_col), 1, np.int8), np.full(len(w_col), 2, np.int8),
-        np.full(len(k_col), 3, np.int8), np.full(len(y_col), 4, np.int8),
-    ])
+    col_family = np.concatenate(
+        [
+            np.full(n, 0, np.int8),
+            np.full(len(s_col), 1, np.int8),
+            np.full(len(w_col), 2, np.int8),
+            np.full(len(k_col), 3, np.int8),
+            np.full(len(y_col), 4, np.int8),
+        ]
+    )
     col_owner = np.concatenate([np.arange(n), sets.shortfall, sets.waste, sets.packs, sets.moq]).astype(np.int64)
 
     # ---- rows --------------------------------------------------------------------------------
@@ -365,11 +377,19 @@ def to_segment_form(lp: MatrixLP, data: PlanData, sets: ModelSets) -> MatrixLP:
     cx = lp.c[lp.x_col[leaves]]
     pen = np.where(in_s[leaves], data.shortfall_penalty[leaves], 0.0)
     wcost = np.where(in_w[leaves], data.waste_cost[leaves], 0.0)
-    slope = (cx[:, None] - pen[:, None] * (mid < data.target[leaves, None])
-             + wcost[:, None] * (mid > data.sellable[leaves, None]))
+    slope = (
+        cx[:, None]
+        - pen[:, None] * (mid < data.target[leaves, None])
+        + wcost[:, None] * (mid > data.sellable[leaves, None])
+    )
     p_lo = base + lo
-    const = float(np.sum(cx * lo + pen * np.maximum(data.target[leaves] - p_lo, 0.0)
-                         + wcost * np.maximum(p_lo - data.sellable[leaves], 0.0)))
+    const = float(
+        np.sum(
+            cx * lo
+            + pen * np.maximum(data.target[leaves] - p_lo, 0.0)
+            + wcost * np.maximum(p_lo - data.sellable[leaves], 0.0)
+        )
+    )
     keep_piece = length > 0
     seg_leaf, seg_k = np.nonzero(keep_piece)  # row-major: pieces of a leaf are adjacent
     seg_owner = leaves[seg_leaf]

@@ -70,8 +70,7 @@ def reason_codes(data: PlanData, ev: PlanEvaluation) -> np.ndarray:
     shelf_limited = data.perishable & (data.waste_cost > 0) & (ev.position + step > data.sellable + QTY_TOL)
 
     critical_min = (
-        data.critical & ordered & (net < data.safety - QTY_TOL) & short
-        & (ev.position < data.safety + step - QTY_TOL)
+        data.critical & ordered & (net < data.safety - QTY_TOL) & short & (ev.position < data.safety + step - QTY_TOL)
     )
     whole = np.ceil(need - QTY_TOL)  # the need in whole units
     textbook = data.round_up(need)  # the need rounded up to packs and the MOQ

@@ -88,8 +88,13 @@ def _reduce(
         for k in members:
             i = rows[k]
             while excess[gid] > tol and x[i] > QTY_TOL:
-                lower = float(round_down_to_pack(np.array([x[i] - data.order_multiple[i]]),
-                                                 data.order_multiple[i:i + 1], data.min_qty[i:i + 1])[0])
+                lower = float(
+                    round_down_to_pack(
+                        np.array([x[i] - data.order_multiple[i]]),
+                        data.order_multiple[i : i + 1],
+                        data.min_qty[i : i + 1],
+                    )[0]
+                )
                 if data.critical[i] and net[k] + lower < data.safety[i] - QTY_TOL:
                     break
                 excess[gid] -= (x[i] - lower) * weight[k]
@@ -143,8 +148,17 @@ def round_relaxed(data: PlanData, x_lp: np.ndarray) -> np.ndarray:
             group = np.where(roots, 0, -1)
             spend = float(np.dot(data.unit_cost[rows][roots], x[rows][roots]))
             excess = np.array([spend - data.budget])
-            _reduce(data, x, rows, down, net, group, excess, data.unit_cost[rows],
-                    data.stockout_cost[rows] / data.unit_cost[rows])
+            _reduce(
+                data,
+                x,
+                rows,
+                down,
+                net,
+                group,
+                excess,
+                data.unit_cost[rows],
+                data.stockout_cost[rows] / data.unit_cost[rows],
+            )
 
         kids = rows[has_parent[rows]]
         pull += np.bincount(data.parent[kids], weights=x[kids], minlength=n)

@@ -73,9 +73,7 @@ def build_sets(data: PlanData) -> ModelSets:
     child_upper = np.bincount(data.parent[children], weights=data.upper[children], minlength=n)
     transfer = np.flatnonzero((counts > 0) & (child_upper > data.on_hand + _EPS))
     loc_high = data.base_at_location + np.bincount(data.loc, weights=data.upper, minlength=data.n_locations)
-    capacity = np.flatnonzero(
-        np.isfinite(data.capacity) & ~data.over_capacity & (loc_high > data.capacity + _EPS)
-    )
+    capacity = np.flatnonzero(np.isfinite(data.capacity) & ~data.over_capacity & (loc_high > data.capacity + _EPS))
     purchase = np.flatnonzero(data.is_root & (data.upper > 0))
     if data.relax:
         packs = np.empty(0, dtype=np.int64)

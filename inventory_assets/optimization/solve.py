@@ -83,9 +83,21 @@ def highs_options(lp: MatrixLP, params: PlanParameters) -> dict:
 def _pass(h: highspy.Highs, lp: MatrixLP, integrality: np.ndarray) -> None:
     A = lp.A  # CSR: HiGHS takes row-wise storage (format 2) directly
     status = h.passModel(
-        lp.n_cols, lp.n_rows, lp.nnz, 2, 1, float(lp.offset), lp.c, lp.col_lower, lp.col_upper,
-        lp.row_lower, lp.row_upper, A.indptr.astype(np.int32, copy=False),
-        A.indices.astype(np.int32, copy=False), A.data, integrality.astype(np.int32, copy=False),
+        lp.n_cols,
+        lp.n_rows,
+        lp.nnz,
+        2,
+        1,
+        float(lp.offset),
+        lp.c,
+        lp.col_lower,
+        lp.col_upper,
+        lp.row_lower,
+        lp.row_upper,
+        A.indptr.astype(np.int32, copy=False),
+        A.indices.astype(np.int32, copy=False),
+        A.data,
+        integrality.astype(np.int32, copy=False),
     )
     if status == highspy.HighsStatus.kError:
         raise PlanSolveError("HiGHS rejected the model (passModel returned an error)")
@@ -112,8 +124,9 @@ def _mip_shadow_price(lp: MatrixLP, col_value: np.ndarray, options: dict) -> flo
     lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
     binary = lp.col_family == 4
     lower[binary] = upper[binary] = np.round(col_value[binary])
-    fixed = MatrixLP(**{**lp.__dict__, "col_lower": lower, "col_upper": upper,
-                        "integrality": np.zeros(lp.n_cols, dtype=np.uint8)})
+    fixed = MatrixLP(
+        **{**lp.__dict__, "col_lower": lower, "col_upper": upper, "integrality": np.zeros(lp.n_cols, dtype=np.uint8)}
+    )
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(min(60.0, options.get("time_limit", 60.0))))
@@ -153,9 +166,17 @@ def solve(lp: MatrixLP, params: PlanParameters, data: PlanData, start: np.ndarra
         raise diagnose_with_iis(lp, data)
     if model_status == _MS.kModelEmpty:  # nothing to decide (e.g. every row already at target)
         return SolveResult(
-            status="optimal", is_optimal=True, objective=float(lp.offset), col_value=np.zeros(lp.n_cols),
-            row_dual=np.zeros(lp.n_rows), mip_gap=0.0, dual_bound=float(lp.offset), budget_shadow_price=0.0,
-            solver="none", solve_seconds=time.perf_counter() - t0, options=options,
+            status="optimal",
+            is_optimal=True,
+            objective=float(lp.offset),
+            col_value=np.zeros(lp.n_cols),
+            row_dual=np.zeros(lp.n_rows),
+            mip_gap=0.0,
+            dual_bound=float(lp.offset),
+            budget_shadow_price=0.0,
+            solver="none",
+            solve_seconds=time.perf_counter() - t0,
+            options=options,
         )
     if model_status == _MS.kOptimal:
         status, is_optimal = "optimal", True

@@ -61,8 +61,11 @@ def row(product: str = "P1", location: str = "S1", **values) -> dict:
         "lead_time_level": "pair",
     }
     base.update(values)
-    for own, pooled in (("demand_mean", "echelon_demand_mean"), ("demand_std", "echelon_demand_std"),
-                        ("sale_days", "echelon_sale_days")):
+    for own, pooled in (
+        ("demand_mean", "echelon_demand_mean"),
+        ("demand_std", "echelon_demand_std"),
+        ("sale_days", "echelon_sale_days"),
+    ):
         if base[pooled] is None:
             base[pooled] = base[own]
     base["demand_total"] = base["demand_mean"] * base["window_days"]
@@ -86,8 +89,15 @@ def one(params: FeatureParameters = FLAT, **values) -> pd.Series:
 
 def test_normal_safety_stock_targets_and_risk():
     # mu 10/day, sigma_d 3, L 5 +- 1 days, R 7: T = 12, m = 120, v = 12*9 + 100*1 = 208.
-    r = one(demand_mean=10.0, demand_std=3.0, sale_days=90, lead_time_mean=5.0, lead_time_std=1.0,
-            on_hand=100.0, on_order=20.0)
+    r = one(
+        demand_mean=10.0,
+        demand_std=3.0,
+        sale_days=90,
+        lead_time_mean=5.0,
+        lead_time_std=1.0,
+        on_hand=100.0,
+        on_order=20.0,
+    )
     ss = Z95 * math.sqrt(208.0)  # 23.7225...
     assert r.safety_stock_method == "normal"
     assert r.protection_days == 12.0 and r.review_days == 7.0
@@ -149,8 +159,12 @@ def test_intermittent_poisson():
 def test_intermittent_negative_binomial():
     # mu 0.2, sigma_d 1, L 3, R 7: T 10, m 2, v 10: over-dispersed -> negative binomial.
     values = dict(demand_mean=0.2, demand_std=1.0, sale_days=6, lead_time_mean=3.0, on_hand=4.0)
-    plain = one(FeatureParameters(service_level_a=0.95, service_level_b=0.95, service_level_c=0.95,
-                                  monotone_discrete_safety_stock=False), **values)
+    plain = one(
+        FeatureParameters(
+            service_level_a=0.95, service_level_b=0.95, service_level_c=0.95, monotone_discrete_safety_stock=False
+        ),
+        **values,
+    )
     n, p = 2.0**2 / (10.0 - 2.0), 2.0 / 10.0  # 0.5, 0.2
     q = stats.nbinom.ppf(0.95, n, p)
     assert plain.safety_stock_method == "negative_binomial"
@@ -196,8 +210,9 @@ def test_lead_time_variability_enters_the_discrete_variance():
 
 def test_perishable_waste():
     # position 80 + 20 = 100, mu 2/day, shelf life 30 days: 100 - 60 = 40 units expire, at 1.5 each = 60.
-    r = one(demand_mean=2.0, demand_std=1.0, sale_days=90, on_hand=80.0, on_order=20.0, shelf_life_days=30.0,
-            waste_cost=1.5)
+    r = one(
+        demand_mean=2.0, demand_std=1.0, sale_days=90, on_hand=80.0, on_order=20.0, shelf_life_days=30.0, waste_cost=1.5
+    )
     assert r.expected_waste_units == pytest.approx(40.0)
     assert r.expected_waste_value == pytest.approx(60.0)
     short = one(demand_mean=2.0, demand_std=1.0, sale_days=90, on_hand=50.0, shelf_life_days=30.0, waste_cost=1.5)
@@ -227,8 +242,16 @@ def test_abc_in_features_uses_direct_demand_of_all_locations():
     rows = [
         row("P1", "S1", demand_mean=0.1, demand_std=0.3, sale_days=9, unit_cost=2.0),
         row("P1", "S2", demand_mean=0.1, demand_std=0.3, sale_days=9, unit_cost=2.0),
-        row("P1", "DC", echelon=0, parent_location_id=None, unit_cost=2.0,
-            echelon_demand_mean=0.2, echelon_demand_std=math.sqrt(0.18), echelon_sale_days=18),
+        row(
+            "P1",
+            "DC",
+            echelon=0,
+            parent_location_id=None,
+            unit_cost=2.0,
+            echelon_demand_mean=0.2,
+            echelon_demand_std=math.sqrt(0.18),
+            echelon_sale_days=18,
+        ),
         row("P2", "S1", demand_mean=0.05, demand_std=0.2, sale_days=4),
     ]
     features = compute_features(frame(*rows), FeatureParameters())
@@ -251,8 +274,15 @@ def test_xyz_cutoffs():
 
 def test_dc_with_two_children_is_sized_on_pooled_demand():
     src = make_sources()
-    merged, _ = merge_dataset(src["sales"], src["inventory"], src["costs"], src["locations"], src["receipts"],
-                              window_start=START, window_end=END)
+    merged, _ = merge_dataset(
+        src["sales"],
+        src["inventory"],
+        src["costs"],
+        src["locations"],
+        src["receipts"],
+        window_start=START,
+        window_end=END,
+    )
     features = compute_features(merged, FLAT)
     dc = features[(features["product_id"] == "P1") & (features["location_id"] == "DC")].iloc[0]
     # pooled mean 1.2/day, variance 34/9; no supplier receipts of the DC: default lead time 7 +- 2; T = 14.
@@ -281,8 +311,15 @@ def test_dc_with_two_children_is_sized_on_pooled_demand():
 
 def sample_features() -> pd.DataFrame:
     src = make_sources()
-    merged, _ = merge_dataset(src["sales"], src["inventory"], src["costs"], src["locations"], src["receipts"],
-                              window_start=START, window_end=END)
+    merged, _ = merge_dataset(
+        src["sales"],
+        src["inventory"],
+        src["costs"],
+        src["locations"],
+        src["receipts"],
+        window_start=START,
+        window_end=END,
+    )
     return compute_features(merged)
 
 

@@ -110,8 +110,13 @@ def merge(**overrides):
     src = make_sources()
     src.update(overrides)
     return merge_dataset(
-        src["sales"], src["inventory"], src["costs"], src["locations"], src["receipts"],
-        window_start=START, window_end=END,
+        src["sales"],
+        src["inventory"],
+        src["costs"],
+        src["locations"],
+        src["receipts"],
+        window_start=START,
+        window_end=END,
     )
 
 
@@ -192,8 +197,16 @@ def test_lead_time_fallback_levels():
 def test_single_receipt_is_used_when_min_receipts_is_one():
     src = make_sources()
     merged, _ = merge_dataset(
-        src["sales"], src["inventory"], src["costs"], src["locations"], src["receipts"],
-        window_start=START, window_end=END, min_receipts=1, default_lead_time_days=9.0, default_lead_time_std_days=0.5,
+        src["sales"],
+        src["inventory"],
+        src["costs"],
+        src["locations"],
+        src["receipts"],
+        window_start=START,
+        window_end=END,
+        min_receipts=1,
+        default_lead_time_days=9.0,
+        default_lead_time_std_days=0.5,
     )
     rows = by_key(merged)
     s2 = rows[("P1", "S2")]
@@ -270,16 +283,26 @@ def test_window_from_sales_attrs_and_inclusive_ends():
     merged, report = merge_dataset(src["sales"], src["inventory"], src["costs"], src["locations"], src["receipts"])
     assert report.window_start == START and report.window_end == END and report.window_days == 10
     one_day, report1 = merge_dataset(
-        src["sales"], src["inventory"], src["costs"], src["locations"], src["receipts"],
-        window_start=day(4), window_end=day(4),
+        src["sales"],
+        src["inventory"],
+        src["costs"],
+        src["locations"],
+        src["receipts"],
+        window_start=day(4),
+        window_end=day(4),
     )
     assert report1.window_days == 1
     s1 = by_key(one_day)[("P1", "S1")]
     assert (s1.demand_total, s1.demand_mean, s1.demand_std) == (5.0, 5.0, 0.0)
     with pytest.raises(ValueError, match="before"):
         merge_dataset(
-            src["sales"], src["inventory"], src["costs"], src["locations"], src["receipts"],
-            window_start=END, window_end=START,
+            src["sales"],
+            src["inventory"],
+            src["costs"],
+            src["locations"],
+            src["receipts"],
+            window_start=END,
+            window_end=START,
         )
 
 
@@ -321,15 +344,24 @@ def test_three_levels_pool_past_an_unstocked_middle():
     )
     src = make_sources()
     inventory = pd.DataFrame(
-        {"product_id": ["P1", "P1", "P2"], "location_id": ["N", "S", "R"], "on_hand": [1.0, 1.0, 1.0],
-         "on_order": [0.0] * 3, "as_of": [END] * 3}
+        {
+            "product_id": ["P1", "P1", "P2"],
+            "location_id": ["N", "S", "R"],
+            "on_hand": [1.0, 1.0, 1.0],
+            "on_order": [0.0] * 3,
+            "as_of": [END] * 3,
+        }
     ).astype({"product_id": "str", "location_id": "str"})
     sales = pd.DataFrame(
-        {"sale_date": [day(1), day(2), day(2)], "product_id": ["P1", "P1", "P2"], "location_id": ["S", "S", "S"],
-         "quantity": [2.0, 4.0, 9.0], "sale_lines": 1}
+        {
+            "sale_date": [day(1), day(2), day(2)],
+            "product_id": ["P1", "P1", "P2"],
+            "location_id": ["S", "S", "S"],
+            "quantity": [2.0, 4.0, 9.0],
+            "sale_lines": 1,
+        }
     ).astype({"product_id": "str", "location_id": "str"})
-    merged, report = merge(locations=locations, inventory=inventory, sales=sales,
-                           receipts=src["receipts"].iloc[:0])
+    merged, report = merge(locations=locations, inventory=inventory, sales=sales, receipts=src["receipts"].iloc[:0])
     rows = by_key(merged)
     n = rows[("P1", "N")]
     assert n.echelon_demand_mean == pytest.approx(0.6) and n.echelon_sale_days == 2

@@ -30,24 +30,23 @@ def ss_of(mu, sd, lt, lts, alpha, inter, review=7.0) -> float:
 
 
 @SETTINGS
-@given(mu=demand_mean, sd=demand_std, lt=lead_time, lts=lead_time_std, inter=intermittent,
-       a1=service, a2=service)
+@given(mu=demand_mean, sd=demand_std, lt=lead_time, lts=lead_time_std, inter=intermittent, a1=service, a2=service)
 def test_safety_stock_non_decreasing_in_service_level(mu, sd, lt, lts, inter, a1, a2):
     lo, hi = sorted((a1, a2))
     assert ss_of(mu, sd, lt, lts, lo, inter) <= ss_of(mu, sd, lt, lts, hi, inter) + 1e-9
 
 
 @SETTINGS
-@given(mu=demand_mean, s1=demand_std, s2=demand_std, lt=lead_time, lts=lead_time_std, inter=intermittent,
-       alpha=service)
+@given(mu=demand_mean, s1=demand_std, s2=demand_std, lt=lead_time, lts=lead_time_std, inter=intermittent, alpha=service)
 def test_safety_stock_non_decreasing_in_demand_variability(mu, s1, s2, lt, lts, inter, alpha):
     lo, hi = sorted((s1, s2))
     assert ss_of(mu, lo, lt, lts, alpha, inter) <= ss_of(mu, hi, lt, lts, alpha, inter) + 1e-9
 
 
 @SETTINGS
-@given(mu=demand_mean, sd=demand_std, lt=lead_time, l1=lead_time_std, l2=lead_time_std, inter=intermittent,
-       alpha=service)
+@given(
+    mu=demand_mean, sd=demand_std, lt=lead_time, l1=lead_time_std, l2=lead_time_std, inter=intermittent, alpha=service
+)
 def test_safety_stock_non_decreasing_in_lead_time_variability(mu, sd, lt, l1, l2, inter, alpha):
     lo, hi = sorted((l1, l2))
     assert ss_of(mu, sd, lt, lo, alpha, inter) <= ss_of(mu, sd, lt, hi, alpha, inter) + 1e-9
@@ -65,8 +64,15 @@ def test_safety_stock_non_decreasing_in_lead_time_variability(mu, sd, lt, l1, l2
 def test_risk_in_unit_interval_and_non_increasing_in_position(mu, sd, lt, lts, sale_days, positions):
     sale_days = sale_days if mu > 0 else 0
     features = compute_features(
-        frame(row(demand_mean=mu, demand_std=sd if mu > 0 else 0.0, sale_days=max(sale_days, int(mu > 0)),
-                  lead_time_mean=lt, lead_time_std=lts)),
+        frame(
+            row(
+                demand_mean=mu,
+                demand_std=sd if mu > 0 else 0.0,
+                sale_days=max(sale_days, int(mu > 0)),
+                lead_time_mean=lt,
+                lead_time_std=lts,
+            )
+        ),
         FeatureParameters(),
     )
     positions = np.sort(np.asarray(positions))
@@ -90,8 +96,9 @@ def test_risk_in_unit_interval_and_non_increasing_in_position(mu, sd, lt, lts, s
 )
 def test_exceedance_probability_bounds_and_order(method, mean, std, p1, p2):
     lo, hi = sorted((p1, p2))
-    risk = exceedance_probability(np.array([method, method], dtype=object), np.array([mean] * 2),
-                                  np.array([std] * 2), np.array([lo, hi]))
+    risk = exceedance_probability(
+        np.array([method, method], dtype=object), np.array([mean] * 2), np.array([std] * 2), np.array([lo, hi])
+    )
     assert ((risk >= 0) & (risk <= 1)).all()
     assert risk[0] >= risk[1]
 
@@ -153,8 +160,9 @@ def test_frame_level_safety_stock_is_monotone_in_service_level():
     # the same row in classes A, B, C (via three service levels) keeps its order
     merged = frame(row(demand_mean=0.3, demand_std=1.2, sale_days=12, lead_time_mean=9.0, lead_time_std=3.0))
     out = [
-        compute_features(merged, FeatureParameters(service_level_a=s, service_level_b=s, service_level_c=s))
-        .iloc[0]["safety_stock"]
+        compute_features(merged, FeatureParameters(service_level_a=s, service_level_b=s, service_level_c=s)).iloc[0][
+            "safety_stock"
+        ]
         for s in (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
     ]
     assert out == sorted(out)

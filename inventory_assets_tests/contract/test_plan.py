@@ -6,9 +6,9 @@ import numpy as np
 import pandera.pandas as pa
 import pytest
 
+from inventory_assets.contract.plan import VIOLATION_CHECKS, ProcurementPlanSchema, plan_violations
 from inventory_assets.optimization.params import PlanParameters
 from inventory_assets.optimization.plan import plan_procurement
-from inventory_assets.contract.plan import VIOLATION_CHECKS, ProcurementPlanSchema, plan_violations
 from inventory_assets_tests.optimization.factories import features
 
 PARAMS = PlanParameters(budget=1000)
@@ -16,14 +16,41 @@ PARAMS = PlanParameters(budget=1000)
 
 @pytest.fixture(scope="module")
 def plan():
-    frame = features([
-        {"product_id": "P1", "location_id": "DC", "on_hand": 20, "order_up_to": 30, "abc_class": "A",
-         "safety_stock": 5, "order_multiple": 5, "min_order_qty": 10},
-        {"product_id": "P1", "location_id": "S1", "on_hand": 1, "order_up_to": 8, "abc_class": "A",
-         "safety_stock": 3, "order_multiple": 5, "min_order_qty": 10, "capacity_units": 40},
-        {"product_id": "P1", "location_id": "S2", "on_hand": 9, "order_up_to": 8, "abc_class": "A",
-         "safety_stock": 3, "order_multiple": 5, "min_order_qty": 10},
-    ])
+    frame = features(
+        [
+            {
+                "product_id": "P1",
+                "location_id": "DC",
+                "on_hand": 20,
+                "order_up_to": 30,
+                "abc_class": "A",
+                "safety_stock": 5,
+                "order_multiple": 5,
+                "min_order_qty": 10,
+            },
+            {
+                "product_id": "P1",
+                "location_id": "S1",
+                "on_hand": 1,
+                "order_up_to": 8,
+                "abc_class": "A",
+                "safety_stock": 3,
+                "order_multiple": 5,
+                "min_order_qty": 10,
+                "capacity_units": 40,
+            },
+            {
+                "product_id": "P1",
+                "location_id": "S2",
+                "on_hand": 9,
+                "order_up_to": 8,
+                "abc_class": "A",
+                "safety_stock": 3,
+                "order_multiple": 5,
+                "min_order_qty": 10,
+            },
+        ]
+    )
     return plan_procurement(frame, PARAMS).plan
 
 
@@ -70,8 +97,9 @@ def test_five_violations_in_one_report(plan):
     bad.loc[bad.location_id == "DC", "on_hand"] = 1.0  # parent stock
     bad.loc[bad.location_id == "S1", "position_after"] = 1.0  # critical + balance
     found = plan_violations(bad, PARAMS)
-    assert {"pack_multiple", "min_order_qty", "parent_stock", "critical_safety_stock",
-            "position_balance"} <= set(found["check"])
+    assert {"pack_multiple", "min_order_qty", "parent_stock", "critical_safety_stock", "position_balance"} <= set(
+        found["check"]
+    )
 
 
 def test_schema_rejects_bad_frames(plan):

@@ -10,61 +10,71 @@ from inventory_assets.contract.validation import unknown_references, validate_so
 
 
 def inventory_frame(**overrides) -> pd.DataFrame:
-    frame = pd.DataFrame({
-        "product_id": ["P1", "P1", "P2"],
-        "location_id": ["DC1", "S1", "S1"],
-        "on_hand": [10, 0, 5.5],
-        "on_order": [None, 3, 0],
-        "as_of": ["2026-11-20", "2026-11-20", "2026-11-20"],
-    })
+    frame = pd.DataFrame(
+        {
+            "product_id": ["P1", "P1", "P2"],
+            "location_id": ["DC1", "S1", "S1"],
+            "on_hand": [10, 0, 5.5],
+            "on_order": [None, 3, 0],
+            "as_of": ["2026-11-20", "2026-11-20", "2026-11-20"],
+        }
+    )
     for column, values in overrides.items():
         frame[column] = values
     return frame
 
 
 def costs_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "product_id": ["P1", "P2"],
-        "unit_cost": [2.5, 10],
-        "holding_cost_rate": [0.2, 0.25],
-        "stockout_cost": [4.0, 9.0],
-        "waste_cost": [2.5, 0.0],
-        "shelf_life_days": [7, None],
-        "min_order_qty": [None, 12],
-        "order_multiple": [6, None],
-    })
+    return pd.DataFrame(
+        {
+            "product_id": ["P1", "P2"],
+            "unit_cost": [2.5, 10],
+            "holding_cost_rate": [0.2, 0.25],
+            "stockout_cost": [4.0, 9.0],
+            "waste_cost": [2.5, 0.0],
+            "shelf_life_days": [7, None],
+            "min_order_qty": [None, 12],
+            "order_multiple": [6, None],
+        }
+    )
 
 
 def locations_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "location_id": ["DC1", "S1", "S2"],
-        "name": ["Central DC", "Store 1", None],
-        "echelon": [0, 1, 1],
-        "parent_location_id": [None, "DC1", "DC1"],
-        "capacity_units": [None, 500, 300],
-    })
+    return pd.DataFrame(
+        {
+            "location_id": ["DC1", "S1", "S2"],
+            "name": ["Central DC", "Store 1", None],
+            "echelon": [0, 1, 1],
+            "parent_location_id": [None, "DC1", "DC1"],
+            "capacity_units": [None, 500, 300],
+        }
+    )
 
 
 def receipts_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "product_id": ["P1", "P1"],
-        "location_id": ["DC1", "S1"],
-        "ordered_at": ["2026-10-01", "2026-10-05"],
-        "received_at": ["2026-10-08", "2026-10-06"],
-        "quantity": [120, 12],
-    })
+    return pd.DataFrame(
+        {
+            "product_id": ["P1", "P1"],
+            "location_id": ["DC1", "S1"],
+            "ordered_at": ["2026-10-01", "2026-10-05"],
+            "received_at": ["2026-10-08", "2026-10-06"],
+            "quantity": [120, 12],
+        }
+    )
 
 
 def sales_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "sale_date": ["2026-11-19", "2026-11-20"],
-        "product_id": ["P1", "P1"],
-        "location_id": ["S1", "S1"],
-        "quantity": [3, 4],
-        "sale_lines": [2, 1],
-        "min_line_quantity": [1, 4],
-        "null_quantity_lines": [0, 0],
-    })
+    return pd.DataFrame(
+        {
+            "sale_date": ["2026-11-19", "2026-11-20"],
+            "product_id": ["P1", "P1"],
+            "location_id": ["S1", "S1"],
+            "quantity": [3, 4],
+            "sale_lines": [2, 1],
+            "min_line_quantity": [1, 4],
+            "null_quantity_lines": [0, 0],
+        }
+    )
 
 
 GOOD = {
@@ -127,13 +137,15 @@ def test_bad_costs_fail(column: str, bad: float) -> None:
 
 
 def test_five_violations_in_one_table_make_one_report() -> None:
-    frame = pd.DataFrame({
-        "product_id": ["P1", "P1", "P2", "P3", "P4"],
-        "location_id": ["S1", "S1", "S1", "S1", "S1"],
-        "on_hand": [1.0, 2.0, -3.0, np.inf, 4.0],
-        "on_order": [0, 0, 0, 0, -5],
-        "as_of": ["2026-11-20", "2026-11-20", "2026-11-20", "2026-11-20", "not a date"],
-    })
+    frame = pd.DataFrame(
+        {
+            "product_id": ["P1", "P1", "P2", "P3", "P4"],
+            "location_id": ["S1", "S1", "S1", "S1", "S1"],
+            "on_hand": [1.0, 2.0, -3.0, np.inf, 4.0],
+            "on_order": [0, 0, 0, 0, -5],
+            "as_of": ["2026-11-20", "2026-11-20", "2026-11-20", "2026-11-20", "not a date"],
+        }
+    )
     result = validate_source("inventory", frame)
     checks = set(zip(result.failures["column"].fillna(""), result.failures["check"]))
     # duplicate key, negative on_hand, infinite on_hand, negative on_order, an unparseable date

@@ -6,9 +6,8 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from inventory_assets.io import db
 from inventory_assets.demo import data as demo_data
-from inventory_assets.io import plan_store
+from inventory_assets.io import db, plan_store
 from inventory_assets_tests.conftest import backend_params
 from inventory_assets_tests.helpers import check_results, materialize, materialized_keys, value, write_demo
 
@@ -36,8 +35,9 @@ def test_the_full_graph_on_the_small_demo_plans_within_budget(database_env: dict
     plan = value(result, "procurement_plan")
     spend = plan["order_value"].sum()
     assert 0 < spend <= 100_000 + 1e-6
-    metadata = next(e for e in result.get_asset_materialization_events()
-                    if e.asset_key == dg.AssetKey("procurement_plan")).materialization.metadata
+    metadata = next(
+        e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("procurement_plan")
+    ).materialization.metadata
     assert metadata["status"].value == "optimal"
     assert metadata["spend"].value == pytest.approx(spend)
     assert metadata["budget"].value == 100_000

@@ -85,7 +85,8 @@ def test_a_transient_fault_is_retried_with_backoff_then_succeeds(postgres_databa
     delays: list[float] = []
     frame = db.retry(
         lambda: db.read_frame(db.make_engine(next(urls), 2), "SELECT 1 AS one"),
-        sleep=delays.append, base_delay=0.5,
+        sleep=delays.append,
+        base_delay=0.5,
     )
     assert frame["one"].tolist() == [1]
     assert delays == [0.5, 1.0]

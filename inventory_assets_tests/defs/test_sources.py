@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-import dagster as dg
+from inventory_assets.contract import tables
 from inventory_assets.defs import constants
 from inventory_assets.io import db
-from inventory_assets.contract import tables
 from inventory_assets_tests.conftest import backend_params
 from inventory_assets_tests.helpers import (
     check_results,
@@ -75,7 +75,9 @@ def test_same_frames_from_sqlite_postgresql_and_mariadb(
 def test_bad_rows_fail_the_blocking_check_with_every_row_listed(database_env: dict[str, str]) -> None:
     write_demo(database_env)
     onprem = database_env[db.ONPREM_URL_VAR]
-    _execute(onprem, "UPDATE inventory SET on_hand = -5 WHERE location_id = 'S001' AND product_id IN ('P000001', 'P000002')")
+    _execute(
+        onprem, "UPDATE inventory SET on_hand = -5 WHERE location_id = 'S001' AND product_id IN ('P000001', 'P000002')"
+    )
     _execute(onprem, "UPDATE costs SET unit_cost = 0 WHERE product_id = 'P000003'")
     three_days_earlier = {
         "sqlite": "date(ordered_at, '-3 day')",
@@ -122,10 +124,17 @@ def test_a_location_cycle_and_a_missing_parent_are_named(database_env: dict[str,
 def test_unknown_ids_block_inventory_and_warn_on_sales(database_env: dict[str, str]) -> None:
     write_demo(database_env)
     onprem, cloud = database_env[db.ONPREM_URL_VAR], database_env[db.CLOUD_URL_VAR]
-    _execute(onprem, "INSERT INTO inventory (product_id, location_id, on_hand, on_order, as_of) "
-                     "VALUES ('GHOST', 'S001', 1, 0, :d)", {"d": pd.Timestamp("2026-11-20").date()})
-    _execute(cloud, "INSERT INTO sales (sale_id, sold_at, product_id, location_id, quantity, unit_price) "
-                    "VALUES (999999999, :d, 'P000001', 'MARS', 2, 1)", {"d": pd.Timestamp("2026-11-19").date()})
+    _execute(
+        onprem,
+        "INSERT INTO inventory (product_id, location_id, on_hand, on_order, as_of) VALUES ('GHOST', 'S001', 1, 0, :d)",
+        {"d": pd.Timestamp("2026-11-20").date()},
+    )
+    _execute(
+        cloud,
+        "INSERT INTO sales (sale_id, sold_at, product_id, location_id, quantity, unit_price) "
+        "VALUES (999999999, :d, 'P000001', 'MARS', 2, 1)",
+        {"d": pd.Timestamp("2026-11-19").date()},
+    )
     checks = check_results(materialize(SOURCES))
     inventory = checks[constants.INVENTORY_REFERENCES_CHECK]
     assert not inventory.passed and inventory.severity == dg.AssetCheckSeverity.ERROR
@@ -141,12 +150,23 @@ def test_four_byte_unicode_ids_round_trip(database_env: dict[str, str]) -> None:
     write_demo(database_env)
     onprem, cloud = database_env[db.ONPREM_URL_VAR], database_env[db.CLOUD_URL_VAR]
     product = "P🍓-製品"
-    _execute(onprem, "INSERT INTO costs (product_id, unit_cost, holding_cost_rate, stockout_cost, waste_cost) "
-                     "VALUES (:p, 2.5, 0.2, 3, 2.5)", {"p": product})
-    _execute(onprem, "INSERT INTO inventory (product_id, location_id, on_hand, on_order, as_of) "
-                     "VALUES (:p, 'S001', 4, NULL, :d)", {"p": product, "d": pd.Timestamp("2026-11-20").date()})
-    _execute(cloud, "INSERT INTO sales (sale_id, sold_at, product_id, location_id, quantity, unit_price) "
-                    "VALUES (999999999, :d, :p, 'S001', 2, 3.5)", {"p": product, "d": pd.Timestamp("2026-11-19").date()})
+    _execute(
+        onprem,
+        "INSERT INTO costs (product_id, unit_cost, holding_cost_rate, stockout_cost, waste_cost) "
+        "VALUES (:p, 2.5, 0.2, 3, 2.5)",
+        {"p": product},
+    )
+    _execute(
+        onprem,
+        "INSERT INTO inventory (product_id, location_id, on_hand, on_order, as_of) VALUES (:p, 'S001', 4, NULL, :d)",
+        {"p": product, "d": pd.Timestamp("2026-11-20").date()},
+    )
+    _execute(
+        cloud,
+        "INSERT INTO sales (sale_id, sold_at, product_id, location_id, quantity, unit_price) "
+        "VALUES (999999999, :d, :p, 'S001', 2, 3.5)",
+        {"p": product, "d": pd.Timestamp("2026-11-19").date()},
+    )
     result = materialize(SOURCES, raise_on_error=True)
     assert product in set(value(result, "costs")["product_id"])
     inventory = value(result, "inventory").set_index(["product_id", "location_id"])
@@ -161,10 +181,12 @@ def test_run_config_points_a_source_at_another_table_or_query(database_env: dict
     engine = db.make_engine(onprem)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE costs_copy AS SELECT * FROM costs"))
-    run_config = dg.RunConfig(ops={
-        "costs": {"config": {"table": "costs_copy"}},
-        "sales": {"config": {"history_days": 7, "query": "SELECT * FROM sales WHERE location_id = 'S001'"}},
-    })
+    run_config = dg.RunConfig(
+        ops={
+            "costs": {"config": {"table": "costs_copy"}},
+            "sales": {"config": {"history_days": 7, "query": "SELECT * FROM sales WHERE location_id = 'S001'"}},
+        }
+    )
     result = materialize(SOURCES, run_config=run_config, raise_on_error=True)
     assert value(result, "sales")["location_id"].unique().tolist() == ["S001"]
     assert value(result, "sales").attrs["window_start"] == pd.Timestamp("2026-11-14")
@@ -189,8 +211,11 @@ def _sales_run(day_ranges: int) -> tuple[dg.ExecuteInProcessResult, pd.DataFrame
 
 
 def _sales_days_steps(result: dg.ExecuteInProcessResult) -> list[str]:
-    return sorted(e.step_key for e in result.all_events
-                  if e.event_type_value == "STEP_SUCCESS" and e.step_key.startswith("sales.sales_days["))
+    return sorted(
+        e.step_key
+        for e in result.all_events
+        if e.event_type_value == "STEP_SUCCESS" and e.step_key.startswith("sales.sales_days[")
+    )
 
 
 @pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
@@ -205,16 +230,20 @@ def test_sales_read_in_day_ranges_is_the_same_frame_and_the_same_report(database
         pd.testing.assert_frame_equal(parts, frame, check_exact=True)
         assert parts.attrs == frame.attrs
         assert check_results(result)[VALID["sales"]].passed
-        materialization = next(e for e in result.get_asset_materialization_events()
-                               if e.asset_key == dg.AssetKey("sales")).materialization
+        materialization = next(
+            e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("sales")
+        ).materialization
         assert materialization.metadata["day_ranges"].value == len(steps)
 
     # Bad sale lines on days that fall into different ranges: the same failures, rows renumbered.
     cloud = database_env[db.CLOUD_URL_VAR]
     for n, (day, quantity) in enumerate((("2026-10-09", -4), ("2026-11-18", -1))):
-        _execute(cloud, "INSERT INTO sales (sale_id, sold_at, product_id, location_id, quantity, unit_price) "
-                        "VALUES (:i, :d, 'P000001', 'S001', :q, 1)",
-                 {"i": 900_000_000 + n, "d": pd.Timestamp(day).date(), "q": quantity})
+        _execute(
+            cloud,
+            "INSERT INTO sales (sale_id, sold_at, product_id, location_id, quantity, unit_price) "
+            "VALUES (:i, :d, 'P000001', 'S001', :q, 1)",
+            {"i": 900_000_000 + n, "d": pd.Timestamp(day).date(), "q": quantity},
+        )
     reports = {}
     for day_ranges in (1, 4):
         result, _ = _sales_run(day_ranges)

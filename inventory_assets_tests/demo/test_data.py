@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from inventory_assets.io import db
-from inventory_assets.demo import data as demo_data
 from inventory_assets.contract import tables
+from inventory_assets.demo import data as demo_data
 from inventory_assets.demo.data import PRESETS, DemoSpec, TablesExistError
+from inventory_assets.io import db
 from inventory_assets_tests.conftest import backend_params
 
 # The contract's columns (shared/contract.md), spelled out here so that a change to either side shows.
@@ -21,8 +21,14 @@ CONTRACT_COLUMNS = {
     "locations": ["location_id", "name", "echelon", "parent_location_id", "capacity_units"],
     "inventory": ["product_id", "location_id", "on_hand", "on_order", "as_of"],
     "costs": [
-        "product_id", "unit_cost", "holding_cost_rate", "stockout_cost", "waste_cost", "shelf_life_days",
-        "min_order_qty", "order_multiple",
+        "product_id",
+        "unit_cost",
+        "holding_cost_rate",
+        "stockout_cost",
+        "waste_cost",
+        "shelf_life_days",
+        "min_order_qty",
+        "order_multiple",
     ],
     "receipts": ["product_id", "location_id", "ordered_at", "received_at", "quantity"],
 }
@@ -56,9 +62,9 @@ def small_plans(small: dict[str, pd.DataFrame]) -> dict[float, pd.DataFrame]:
     """The plan of the `small` preset at a $100,000 budget and with no budget limit (pure core, no Dagster)."""
     from inventory_assets.analytics.features import compute_features
     from inventory_assets.analytics.merge import merge_dataset
+    from inventory_assets.contract.validation import validate_source
     from inventory_assets.optimization.params import PlanParameters
     from inventory_assets.optimization.plan import plan_procurement
-    from inventory_assets.contract.validation import validate_source
 
     sales = small["sales"].assign(sale_date=pd.to_datetime(small["sales"]["sold_at"]).dt.normalize())
     daily = sales.groupby(["sale_date", "product_id", "location_id"], as_index=False)["quantity"].sum()
@@ -71,6 +77,7 @@ def small_plans(small: dict[str, pd.DataFrame]) -> dict[float, pd.DataFrame]:
 
 
 # --- spec and determinism ------------------------------------------------------------------------------
+
 
 def test_presets_match_the_issue() -> None:
     assert [(s.products, s.dcs, s.stores, s.days) for s in PRESETS.values()] == [
@@ -127,6 +134,7 @@ def test_frames_have_exactly_the_contract_columns_and_types(small: dict[str, pd.
 
 
 # --- the rules of the contract ------------------------------------------------------------------------
+
 
 def test_network(small: dict[str, pd.DataFrame]) -> None:
     loc = small["locations"].set_index("location_id")
@@ -248,12 +256,11 @@ def test_capacity_binds_for_a_few_stores(small_plans: dict[float, pd.DataFrame],
 
 # --- the shape of demand ------------------------------------------------------------------------------
 
+
 def test_demand_is_heavy_tailed_intermittent_and_weekly(shape: dict[str, pd.DataFrame]) -> None:
     sales, inventory = shape["sales"], shape["inventory"]
     pairs = _store_pairs(inventory)
-    per_pair = sales.groupby(["product_id", "location_id"]).agg(
-        days=("sold_at", "nunique"), units=("quantity", "sum")
-    )
+    per_pair = sales.groupby(["product_id", "location_id"]).agg(days=("sold_at", "nunique"), units=("quantity", "sum"))
     per_pair = pairs.merge(per_pair.reset_index(), how="left").fillna({"days": 0, "units": 0})
     # Intermittency: many pairs sell on fewer than 30 % of the days.
     assert (per_pair["days"] < 0.3 * SHAPE.days).mean() > 0.35
@@ -292,6 +299,7 @@ def test_small_is_calibrated_for_a_100k_budget(small_plans: dict[float, pd.DataF
 
 
 # --- writing to the databases -------------------------------------------------------------------------
+
 
 def _read_back(cloud_url: str, onprem_url: str) -> dict[str, pd.DataFrame]:
     out = {}
@@ -340,7 +348,9 @@ def test_write_reads_back_identical(empty_database: str) -> None:
     assert any(m.startswith("sales:") for m in messages) and any(m.startswith("receipts:") for m in messages)
     engine = db.make_engine(empty_database)
     inspector = sa.inspect(engine)
-    assert {"ix_sales_day_product_location", "ix_sales_product_location"} <= {i["name"] for i in inspector.get_indexes("sales")}
+    assert {"ix_sales_day_product_location", "ix_sales_product_location"} <= {
+        i["name"] for i in inspector.get_indexes("sales")
+    }
     assert inspector.get_pk_constraint("inventory")["constrained_columns"] == ["product_id", "location_id"]
 
 

@@ -22,17 +22,27 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from inventory_assets.io import db
-from inventory_assets.io import plan_store
-from inventory_assets.optimization.reasons import REASON_CODES
 from inventory_assets.contract.plan import ProcurementPlanSchema
+from inventory_assets.io import db, plan_store
+from inventory_assets.optimization.reasons import REASON_CODES
 from inventory_assets_tests.conftest import backend_params
+from inventory_assets_tests.helpers import PROJECT_ROOT
 
-from inventory_assets_tests.helpers import PROJECT_ROOT  # noqa: E402
 T0 = datetime(2025, 3, 1, 6, 30, 15, 123456, tzinfo=timezone.utc)
-RUN = {"status": "optimal", "budget": 5000.0, "spend": 4321.5, "objective": 987.25, "solver": "mip",
-       "mip_gap": 0.0001, "solve_seconds": 1.5, "build_seconds": 0.25, "budget_shadow_price": 0.125,
-       "n_rows": 10, "reason_counts": {"below_target": 3}, "rounding_gap": float("nan")}
+RUN = {
+    "status": "optimal",
+    "budget": 5000.0,
+    "spend": 4321.5,
+    "objective": 987.25,
+    "solver": "mip",
+    "mip_gap": 0.0001,
+    "solve_seconds": 1.5,
+    "build_seconds": 0.25,
+    "budget_shadow_price": 0.125,
+    "n_rows": 10,
+    "reason_counts": {"below_target": 3},
+    "rounding_gap": float("nan"),
+}
 all_backends = pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
 
 
@@ -51,36 +61,38 @@ def make_plan(n: int = 10, *, seed: int = 0, products: list[str] | None = None) 
     on_order = rng.uniform(0, 50, n)
     before = on_hand + on_order
     abc = rng.choice(["A", "B", "C"], n)
-    frame = pd.DataFrame({
-        "product_id": product,
-        "location_id": location,
-        "source_location_id": [("DC" if s else None) for s in store],
-        "echelon": store.astype(np.int64),
-        "abc_class": abc,
-        "is_critical": abc == "A",
-        "is_perishable": rng.random(n) < 0.3,
-        "order_qty": qty,
-        "order_value": np.where(store, 0.0, qty * unit_cost),
-        "unit_cost": unit_cost,
-        "order_multiple": multiple,
-        "min_order_qty": multiple,
-        "on_hand": on_hand,
-        "on_order": on_order,
-        "transfers_out": np.zeros(n),
-        "capacity_units": np.where(rng.random(n) < 0.5, np.nan, rng.uniform(1e3, 1e5, n)),
-        "position_before": before,
-        "position_after": before + qty,
-        "order_up_to": rng.uniform(0, 300, n),
-        "safety_stock": rng.uniform(0, 40, n),
-        "stockout_risk_before": rng.random(n),
-        "stockout_risk_after": rng.random(n) / 3,
-        "expected_shortfall_after": rng.uniform(0, 5, n),
-        "expected_waste_after": rng.uniform(0, 2, n),
-        "holding_cost": rng.uniform(0, 10, n) / 3,
-        "shortfall_cost": rng.uniform(0, 100, n),
-        "waste_cost": rng.uniform(0, 7, n),
-        "reason_code": rng.choice(list(REASON_CODES), n),
-    })
+    frame = pd.DataFrame(
+        {
+            "product_id": product,
+            "location_id": location,
+            "source_location_id": [("DC" if s else None) for s in store],
+            "echelon": store.astype(np.int64),
+            "abc_class": abc,
+            "is_critical": abc == "A",
+            "is_perishable": rng.random(n) < 0.3,
+            "order_qty": qty,
+            "order_value": np.where(store, 0.0, qty * unit_cost),
+            "unit_cost": unit_cost,
+            "order_multiple": multiple,
+            "min_order_qty": multiple,
+            "on_hand": on_hand,
+            "on_order": on_order,
+            "transfers_out": np.zeros(n),
+            "capacity_units": np.where(rng.random(n) < 0.5, np.nan, rng.uniform(1e3, 1e5, n)),
+            "position_before": before,
+            "position_after": before + qty,
+            "order_up_to": rng.uniform(0, 300, n),
+            "safety_stock": rng.uniform(0, 40, n),
+            "stockout_risk_before": rng.random(n),
+            "stockout_risk_after": rng.random(n) / 3,
+            "expected_shortfall_after": rng.uniform(0, 5, n),
+            "expected_waste_after": rng.uniform(0, 2, n),
+            "holding_cost": rng.uniform(0, 10, n) / 3,
+            "shortfall_cost": rng.uniform(0, 100, n),
+            "waste_cost": rng.uniform(0, 7, n),
+            "reason_code": rng.choice(list(REASON_CODES), n),
+        }
+    )
     return ProcurementPlanSchema.validate(frame)
 
 
@@ -95,8 +107,9 @@ def expected(plan: pd.DataFrame, run_id: str, planned_at: datetime) -> pd.DataFr
 
 def rows_of(url: str, run_id: str) -> int:
     with db.make_engine(url).connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(plan_store.PLAN)
-                            .where(plan_store.PLAN.c.run_id == run_id)).scalar_one()
+        return conn.execute(
+            sa.select(sa.func.count()).select_from(plan_store.PLAN).where(plan_store.PLAN.c.run_id == run_id)
+        ).scalar_one()
 
 
 def assert_current(url: str, plan: pd.DataFrame, run_id: str, planned_at: datetime) -> None:
@@ -128,9 +141,12 @@ def test_a_plan_reads_back_identically(empty_database: str) -> None:
         with engine.connect() as conn:
             tables = conn.exec_driver_sql(
                 "SELECT table_name, engine, table_collation FROM information_schema.tables "
-                "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'").all()
-        assert sorted(tables) == [(plan_store.PLAN_TABLE, "InnoDB", "utf8mb4_bin"),
-                                  (plan_store.RUNS_TABLE, "InnoDB", "utf8mb4_bin")]
+                "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+            ).all()
+        assert sorted(tables) == [
+            (plan_store.PLAN_TABLE, "InnoDB", "utf8mb4_bin"),
+            (plan_store.RUNS_TABLE, "InnoDB", "utf8mb4_bin"),
+        ]
 
 
 @all_backends
@@ -144,8 +160,9 @@ def test_a_failure_halfway_leaves_the_previous_plan(empty_database: str) -> None
     bad = pd.concat([bad, bad.iloc[[0]]], ignore_index=True)  # batches of 8: row 14 is in the 2nd
     calls: list[int] = []
     with pytest.raises(db.DatabaseError) as info:
-        plan_store.write_plan(engine, "new", bad, RUN, planned_at=T0 + timedelta(hours=1),
-                              progress=calls.append, batch_rows=8)
+        plan_store.write_plan(
+            engine, "new", bad, RUN, planned_at=T0 + timedelta(hours=1), progress=calls.append, batch_rows=8
+        )
     assert not info.value.transient and calls == [8]
     assert "writing plan run 'new' failed" in str(info.value)
     assert rows_of(empty_database, "new") == 0
@@ -156,8 +173,15 @@ def test_a_failure_halfway_leaves_the_previous_plan(empty_database: str) -> None
         raise RuntimeError("writer crashed")
 
     with pytest.raises(RuntimeError, match="writer crashed"):
-        plan_store.write_plan(engine, "new", make_plan(20, seed=2), RUN, planned_at=T0 + timedelta(hours=1),
-                              progress=explode, batch_rows=7)
+        plan_store.write_plan(
+            engine,
+            "new",
+            make_plan(20, seed=2),
+            RUN,
+            planned_at=T0 + timedelta(hours=1),
+            progress=explode,
+            batch_rows=7,
+        )
     assert rows_of(empty_database, "new") == 0
     assert_current(empty_database, old, "old", T0)
     assert list(plan_store.plan_history(engine)["run_id"]) == ["old"]
@@ -194,8 +218,9 @@ def test_a_killed_writer_leaves_the_previous_plan(empty_database: str, tmp_path:
     make_plan(30, seed=4).to_pickle(tmp_path / "plan.pkl")
     flag = tmp_path / "flag"
     env = {**os.environ, "PLAN_URL": empty_database, "PLAN": str(tmp_path / "plan.pkl"), "FLAG": str(flag)}
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER], env=env, cwd=PROJECT_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER], env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 60
         while not flag.exists():
@@ -243,13 +268,15 @@ def test_a_dropped_connection_is_retried_and_leaves_one_copy(empty_database: str
             if conn.dialect.name == "postgresql":
                 pid = conn.exec_driver_sql(
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND state = 'idle in transaction'").scalar_one()
+                    "AND pid <> pg_backend_pid() AND state = 'idle in transaction'"
+                ).scalar_one()
                 conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
             else:
                 pid = conn.exec_driver_sql(
                     "SELECT t.trx_mysql_thread_id FROM information_schema.innodb_trx t "
                     "JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id "
-                    "WHERE p.db = DATABASE()").scalar_one()
+                    "WHERE p.db = DATABASE()"
+                ).scalar_one()
                 conn.exec_driver_sql(f"KILL CONNECTION {int(pid)}")
         killed.append(pid)
 
@@ -272,9 +299,16 @@ def test_concurrent_writers_both_land_whole(empty_database: str) -> None:
     def writer(run_id: str) -> None:
         try:
             barrier.wait()
-            plan_store.write_plan(engine, run_id, plans[run_id], RUN, planned_at=stamps[run_id], batch_rows=5,
-                                  progress=lambda rows: time.sleep(0.01))
-        except BaseException as error:  # noqa: BLE001 - reported below
+            plan_store.write_plan(
+                engine,
+                run_id,
+                plans[run_id],
+                RUN,
+                planned_at=stamps[run_id],
+                batch_rows=5,
+                progress=lambda rows: time.sleep(0.01),
+            )
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=writer, args=(r,)) for r in plans]

@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from inventory_assets.io import db
-from inventory_assets.io import queries
 from inventory_assets.contract.validation import validate_source
+from inventory_assets.io import db, queries
 from inventory_assets_tests.conftest import backend_params
 
 
@@ -39,7 +38,8 @@ def _sales_table(url: str, rows: list[dict]) -> sa.Engine:
     engine = db.make_engine(url)
     meta = sa.MetaData()
     table = sa.Table(
-        "sales", meta,
+        "sales",
+        meta,
         sa.Column("sale_id", sa.BigInteger, primary_key=True),
         sa.Column("sold_at", sa.Date, nullable=False),
         sa.Column("product_id", sa.String(64), nullable=False),
@@ -54,10 +54,38 @@ def _sales_table(url: str, rows: list[dict]) -> sa.Engine:
 
 
 SALES_ROWS = [
-    {"sale_id": 1, "sold_at": dt.date(2026, 1, 1), "product_id": "P1", "location_id": "S1", "quantity": 9, "unit_price": 1},
-    {"sale_id": 2, "sold_at": dt.date(2026, 1, 10), "product_id": "P1", "location_id": "S1", "quantity": 2, "unit_price": 1},
-    {"sale_id": 3, "sold_at": dt.date(2026, 1, 10), "product_id": "P1", "location_id": "S1", "quantity": 3, "unit_price": None},
-    {"sale_id": 4, "sold_at": dt.date(2026, 1, 9), "product_id": "P😀", "location_id": "S1", "quantity": 1.5, "unit_price": 2},
+    {
+        "sale_id": 1,
+        "sold_at": dt.date(2026, 1, 1),
+        "product_id": "P1",
+        "location_id": "S1",
+        "quantity": 9,
+        "unit_price": 1,
+    },
+    {
+        "sale_id": 2,
+        "sold_at": dt.date(2026, 1, 10),
+        "product_id": "P1",
+        "location_id": "S1",
+        "quantity": 2,
+        "unit_price": 1,
+    },
+    {
+        "sale_id": 3,
+        "sold_at": dt.date(2026, 1, 10),
+        "product_id": "P1",
+        "location_id": "S1",
+        "quantity": 3,
+        "unit_price": None,
+    },
+    {
+        "sale_id": 4,
+        "sold_at": dt.date(2026, 1, 9),
+        "product_id": "P😀",
+        "location_id": "S1",
+        "quantity": 1.5,
+        "unit_price": 2,
+    },
 ]
 
 
@@ -102,7 +130,9 @@ def test_missing_sales_columns_are_named(tmp_path) -> None:
 def test_absent_optional_columns_read_as_null(tmp_path) -> None:
     engine = db.make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE inventory (product_id TEXT, location_id TEXT, on_hand REAL, as_of DATE, extra TEXT)")
+        conn.exec_driver_sql(
+            "CREATE TABLE inventory (product_id TEXT, location_id TEXT, on_hand REAL, as_of DATE, extra TEXT)"
+        )
         conn.exec_driver_sql("INSERT INTO inventory VALUES ('P1', 'S1', 3, '2026-01-01', 'x')")
     frame = queries.read_table(engine, queries.SourceSpec("inventory"))
     assert list(frame.columns) == queries.CONTRACT_COLUMNS["inventory"]
@@ -128,8 +158,10 @@ def test_read_frame_shares_repeated_text_and_keeps_values_and_dtypes(tmp_path) -
     engine = db.make_engine(f"sqlite:///{tmp_path / 'ids.db'}")
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE t (product_id TEXT, location_id TEXT, quantity INTEGER)"))
-        conn.execute(sa.text("INSERT INTO t VALUES (:p, :l, :q)"),
-                     [{"p": f"P{i % 3}", "l": None if i == 4 else "S1", "q": i} for i in range(9)])
+        conn.execute(
+            sa.text("INSERT INTO t VALUES (:p, :l, :q)"),
+            [{"p": f"P{i % 3}", "l": None if i == 4 else "S1", "q": i} for i in range(9)],
+        )
     frame = db.read_frame(engine, "SELECT * FROM t ORDER BY quantity")
     assert frame["product_id"].tolist() == [f"P{i % 3}" for i in range(9)]
     assert frame["location_id"].isna().tolist() == [i == 4 for i in range(9)]
@@ -157,8 +189,12 @@ def test_sharing_keeps_text_and_mixed_columns_value_for_value() -> None:
     assert values[0] is values[4] is values[8] and values[1] is values[9]
     assert len({id(v) for v in values if isinstance(v, str)}) == 4
 
-    others = pd.DataFrame({"code": pd.Series([1, "b" * 2, "b" * 2, None, 2.5, "b" * 2], dtype=object),
-                           "raw": pd.Series(mixed, dtype=object)})
+    others = pd.DataFrame(
+        {
+            "code": pd.Series([1, "b" * 2, "b" * 2, None, 2.5, "b" * 2], dtype=object),
+            "raw": pd.Series(mixed, dtype=object),
+        }
+    )
     before = others.copy()
     shared = db.share_repeated_text(others)
     assert shared["code"].tolist() == before["code"].tolist() and shared["code"].dtype == object
@@ -169,15 +205,22 @@ def test_sharing_keeps_text_and_mixed_columns_value_for_value() -> None:
 
 def test_a_large_sqlite_window_read_by_worker_processes_is_the_same_frame(tmp_path, monkeypatch) -> None:
     rows = [
-        {"sale_id": i, "sold_at": dt.date(2026, 1, 1) + dt.timedelta(days=i % 9), "product_id": f"P{i % 7}",
-         "location_id": f"S{i % 3}", "quantity": i % 5, "unit_price": 1}
+        {
+            "sale_id": i,
+            "sold_at": dt.date(2026, 1, 1) + dt.timedelta(days=i % 9),
+            "product_id": f"P{i % 7}",
+            "location_id": f"S{i % 3}",
+            "quantity": i % 5,
+            "unit_price": 1,
+        }
         for i in range(2_000)
     ]
     engine = _sales_table(f"sqlite:///{tmp_path / 'sales.db'}", rows)
     in_process, window = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
     read = queries.plan_sales_read(engine, queries.SourceSpec("sales"), history_days=9)
     assert read.by_day and queries._estimated_lines(engine, read, window) == 9 * len(
-        [r for r in rows if r["sold_at"] == window.end])
+        [r for r in rows if r["sold_at"] == window.end]
+    )
     monkeypatch.setattr(queries, "SQLITE_PROCESSES_MIN_LINES", 0)  # any window: worker processes
     monkeypatch.setattr(queries, "SQLITE_SALES_PROCESSES", 2)
     by_workers, _ = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
@@ -202,8 +245,10 @@ def _raw_sales(tmp_path, lines: list[tuple]) -> sa.Engine:
     """A SQLite sales table of (sale_id, sold_at, product_id, location_id, quantity) stored as given."""
     engine = db.make_engine(f"sqlite:///{tmp_path / 'raw.db'}")
     with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE sales (sale_id INTEGER PRIMARY KEY, sold_at DATE, product_id TEXT, "
-                             "location_id TEXT, quantity NUMERIC, unit_price NUMERIC)")
+        conn.exec_driver_sql(
+            "CREATE TABLE sales (sale_id INTEGER PRIMARY KEY, sold_at DATE, product_id TEXT, "
+            "location_id TEXT, quantity NUMERIC, unit_price NUMERIC)"
+        )
         conn.exec_driver_sql("CREATE INDEX ix_day ON sales (sold_at, product_id, location_id, quantity)")
         conn.exec_driver_sql("INSERT INTO sales VALUES (?, ?, ?, ?, ?, 1)", lines)
     return engine
@@ -211,26 +256,51 @@ def _raw_sales(tmp_path, lines: list[tuple]) -> sa.Engine:
 
 def _whole_window(engine: sa.Engine, read: queries.SalesRead) -> pd.DataFrame:
     """The single GROUP BY statement over the whole window, in key order: what the by-day read must equal."""
-    frame = db.read_frame(engine, read.statement + " ORDER BY 1, 2, 3",
-                          queries._days_params(engine, read.window.start, read.window.end))
+    frame = db.read_frame(
+        engine, read.statement + " ORDER BY 1, 2, 3", queries._days_params(engine, read.window.start, read.window.end)
+    )
     return frame
 
 
-@pytest.mark.parametrize("lines", [
-    pytest.param([
-        (1, "2026-01-01", "P2", "S1", 4), (2, "2026-01-01", "P1", "S2", 1), (3, "2026-01-01", "P1", "S1", 2),
-        (4, "2026-01-01", "P1", "S1", 3), (5, "2026-01-02", "P😀", "S1", None), (6, "2026-01-02", "Pz", "S1", -2),
-        (7, "2026-01-02", "P\uffff", "S1", 1), (8, "2026-01-03", "P1", "S1", 1.5),
-    ], id="dates"),
-    pytest.param([
-        (1, "2026-01-01", "P1", "S1", 1), (2, "2026-01-02 09:30:00", "P1", "S1", 2), (3, "2026-01-02", "P1", "S1", 3),
-        (4, "2026-01-02T23:59:59", "P2", "S1", 1), (5, "2026-01-03", "P1", "S1", 1),
-    ], id="timestamps on one day"),
-    pytest.param([
-        (1, "2026-01-01", "P1", "S1", 1), (2, "2026-01-02", None, "S1", 2), (3, "2026-01-02", "P1", None, 1),
-        (4, "2026-01-02", "P0", "S1", 1), (5, "2026-01-03", "10", "S1", 1), (6, "2026-01-03", 9, "S1", 1),
-    ], id="null and numeric ids"),
-])
+@pytest.mark.parametrize(
+    "lines",
+    [
+        pytest.param(
+            [
+                (1, "2026-01-01", "P2", "S1", 4),
+                (2, "2026-01-01", "P1", "S2", 1),
+                (3, "2026-01-01", "P1", "S1", 2),
+                (4, "2026-01-01", "P1", "S1", 3),
+                (5, "2026-01-02", "P😀", "S1", None),
+                (6, "2026-01-02", "Pz", "S1", -2),
+                (7, "2026-01-02", "P\uffff", "S1", 1),
+                (8, "2026-01-03", "P1", "S1", 1.5),
+            ],
+            id="dates",
+        ),
+        pytest.param(
+            [
+                (1, "2026-01-01", "P1", "S1", 1),
+                (2, "2026-01-02 09:30:00", "P1", "S1", 2),
+                (3, "2026-01-02", "P1", "S1", 3),
+                (4, "2026-01-02T23:59:59", "P2", "S1", 1),
+                (5, "2026-01-03", "P1", "S1", 1),
+            ],
+            id="timestamps on one day",
+        ),
+        pytest.param(
+            [
+                (1, "2026-01-01", "P1", "S1", 1),
+                (2, "2026-01-02", None, "S1", 2),
+                (3, "2026-01-02", "P1", None, 1),
+                (4, "2026-01-02", "P0", "S1", 1),
+                (5, "2026-01-03", "10", "S1", 1),
+                (6, "2026-01-03", 9, "S1", 1),
+            ],
+            id="null and numeric ids",
+        ),
+    ],
+)
 def test_the_by_day_read_is_the_single_statement(tmp_path, lines: list[tuple]) -> None:
     engine = _raw_sales(tmp_path, lines)
     read = queries.plan_sales_read(engine, queries.SourceSpec("sales"), history_days=3)
@@ -241,7 +311,8 @@ def test_the_by_day_read_is_the_single_statement(tmp_path, lines: list[tuple]) -
     if in_order:  # the flag is a promise: the rows are where a stable sort by key would leave them
         keys = by_day[["product_id", "location_id"]].astype(object)
         resorted = by_day.assign(p=keys["product_id"], l=keys["location_id"]).sort_values(
-            ["sale_date", "p", "l"], kind="stable")
+            ["sale_date", "p", "l"], kind="stable"
+        )
         assert resorted.index.tolist() == list(range(len(by_day)))
     dates_only = all(len(line[1]) == 10 for line in lines)  # a timestamp's day is read by the statement
     assert in_order == (dates_only and all(isinstance(line[2], str) and line[3] for line in lines))
@@ -258,8 +329,17 @@ def test_postgresql_sends_the_exact_numeric_sum_as_the_float_validation_makes(em
     from decimal import Decimal
 
     quantities = [Decimal("0.1"), Decimal("0.2"), Decimal("1.2345"), Decimal("7.0001"), Decimal("0.0003")]
-    rows = [{"sale_id": i + 1, "sold_at": dt.date(2026, 1, 1), "product_id": "P1", "location_id": "S1",
-             "quantity": q, "unit_price": 1} for i, q in enumerate(quantities)]
+    rows = [
+        {
+            "sale_id": i + 1,
+            "sold_at": dt.date(2026, 1, 1),
+            "product_id": "P1",
+            "location_id": "S1",
+            "quantity": q,
+            "unit_price": 1,
+        }
+        for i, q in enumerate(quantities)
+    ]
     frame, _ = queries.read_sales(_sales_table(empty_database, rows), queries.SourceSpec("sales"), history_days=1)
     assert frame["quantity"].tolist() == [float(sum(quantities))]  # one correct rounding of the exact sum
     assert frame["min_line_quantity"].tolist() == [float(min(quantities))]

@@ -65,8 +65,9 @@ def oracle_objective(features: pd.DataFrame, budget: float, critical=("A",), int
     so = [num(r, "stockout_cost") * (1 + TIE * level[i]) for i, r in enumerate(rows)]
     wc = [num(r, "waste_cost") for r in rows]
     per = [not (r["shelf_life_days"] is None or math.isnan(float(r["shelf_life_days"]))) for r in rows]
-    sell = [num(r, "echelon_demand_mean") * num(r, "shelf_life_days") if per[i] else math.inf
-            for i, r in enumerate(rows)]
+    sell = [
+        num(r, "echelon_demand_mean") * num(r, "shelf_life_days") if per[i] else math.inf for i, r in enumerate(rows)
+    ]
     mult = [num(r, "order_multiple", 1.0) for r in rows]
     moq = [num(r, "min_order_qty") for r in rows]
     qmin = [max(1.0, math.ceil(moq[i] / mult[i] - 1e-9)) * mult[i] for i in range(n)]
@@ -157,8 +158,13 @@ def oracle_objective(features: pd.DataFrame, budget: float, critical=("A",), int
     if integer:
         integrality[K] = 1
         integrality[Y] = 1
-    res = milp(c, constraints=LinearConstraint(np.array(A), lb, ub), integrality=integrality,
-               bounds=Bounds(lo, hi), options={"mip_rel_gap": 0.0, "presolve": True})
+    res = milp(
+        c,
+        constraints=LinearConstraint(np.array(A), lb, ub),
+        integrality=integrality,
+        bounds=Bounds(lo, hi),
+        options={"mip_rel_gap": 0.0, "presolve": True},
+    )
     if res.status != 0:
         raise RuntimeError(f"oracle: {res.message}")
     return float(res.fun + const)

@@ -13,16 +13,23 @@ from inventory_assets_tests.optimization.factories import features
 
 
 def test_rows_sorted_parents_orphans_and_levels():
-    frame = features([
-        {"product_id": "P2", "location_id": "S1", "order_up_to": 10},
-        {"product_id": "P1", "location_id": "S2", "order_up_to": 10},
-        {"product_id": "P1", "location_id": "DC", "on_hand": 50},
-        {"product_id": "P2", "location_id": "DC"},
-        {"product_id": "P3", "location_id": "S1", "order_up_to": 10},  # DC does not stock P3
-    ])
+    frame = features(
+        [
+            {"product_id": "P2", "location_id": "S1", "order_up_to": 10},
+            {"product_id": "P1", "location_id": "S2", "order_up_to": 10},
+            {"product_id": "P1", "location_id": "DC", "on_hand": 50},
+            {"product_id": "P2", "location_id": "DC"},
+            {"product_id": "P3", "location_id": "S1", "order_up_to": 10},  # DC does not stock P3
+        ]
+    )
     data = build_plan_data(frame, PlanParameters())
     assert list(zip(data.product_id, data.location_id)) == [
-        ("P1", "DC"), ("P1", "S2"), ("P2", "DC"), ("P2", "S1"), ("P3", "S1")]
+        ("P1", "DC"),
+        ("P1", "S2"),
+        ("P2", "DC"),
+        ("P2", "S1"),
+        ("P3", "S1"),
+    ]
     assert data.parent.tolist() == [NO_PARENT, 0, NO_PARENT, 2, NO_PARENT]
     assert data.is_root.tolist() == [True, False, True, False, False]
     assert data.is_orphan.tolist() == [False, False, False, False, True]
@@ -32,12 +39,20 @@ def test_rows_sorted_parents_orphans_and_levels():
 
 
 def test_inbound_cap_bottom_up():
-    frame = features([
-        {"product_id": "P1", "location_id": "DC", "on_hand": 7, "order_up_to": 20, "order_multiple": 4},
-        {"product_id": "P1", "location_id": "S1", "on_hand": 1, "order_up_to": 10, "order_multiple": 4},
-        {"product_id": "P1", "location_id": "S2", "on_hand": 9, "order_up_to": 10, "order_multiple": 4,
-         "min_order_qty": 6},
-    ])
+    frame = features(
+        [
+            {"product_id": "P1", "location_id": "DC", "on_hand": 7, "order_up_to": 20, "order_multiple": 4},
+            {"product_id": "P1", "location_id": "S1", "on_hand": 1, "order_up_to": 10, "order_multiple": 4},
+            {
+                "product_id": "P1",
+                "location_id": "S2",
+                "on_hand": 9,
+                "order_up_to": 10,
+                "order_multiple": 4,
+                "min_order_qty": 6,
+            },
+        ]
+    )
     data = build_plan_data(frame, PlanParameters(budget=1e6))
     # S1: need 9 -> 12 but DC holds 7 -> at most 4 (whole packs of what the DC has)
     # S2: need 1 -> MOQ 6 in packs of 4 -> 8, capped by DC on hand 7 -> 0 (below the MOQ)
@@ -55,12 +70,14 @@ def test_pack_rounding_helpers():
 
 
 def test_over_capacity_location_is_blocked_and_capacity_is_per_location():
-    frame = features([
-        {"product_id": "P1", "location_id": "DC", "on_hand": 100},
-        {"product_id": "P1", "location_id": "S1", "on_hand": 4, "capacity_units": 6, "order_up_to": 10},
-        {"product_id": "P2", "location_id": "DC", "on_hand": 100},
-        {"product_id": "P2", "location_id": "S1", "on_hand": 4, "capacity_units": 6, "order_up_to": 10},
-    ])
+    frame = features(
+        [
+            {"product_id": "P1", "location_id": "DC", "on_hand": 100},
+            {"product_id": "P1", "location_id": "S1", "on_hand": 4, "capacity_units": 6, "order_up_to": 10},
+            {"product_id": "P2", "location_id": "DC", "on_hand": 100},
+            {"product_id": "P2", "location_id": "S1", "on_hand": 4, "capacity_units": 6, "order_up_to": 10},
+        ]
+    )
     data = build_plan_data(frame, PlanParameters())
     s1 = list(data.location_ids).index("S1")
     assert data.base_at_location[s1] == 8 and data.over_capacity[s1]
@@ -80,8 +97,10 @@ def test_over_capacity_location_is_blocked_and_capacity_is_per_location():
     ],
 )
 def test_bad_numbers_are_named(change, message):
-    frame = features([{"product_id": "P1", "location_id": "DC"}, {"product_id": "P2", "location_id": "DC", **change}],
-                     network={"DC": None})
+    frame = features(
+        [{"product_id": "P1", "location_id": "DC"}, {"product_id": "P2", "location_id": "DC", **change}],
+        network={"DC": None},
+    )
     with pytest.raises(PlanDataError, match=message) as info:
         build_plan_data(frame, PlanParameters())
     assert "(P2, DC)" in str(info.value)
@@ -95,13 +114,20 @@ def test_structural_errors():
         build_plan_data(good.drop(columns=["order_up_to"]), PlanParameters())
     with pytest.raises(PlanDataError, match="duplicate"):
         build_plan_data(pd.concat([good, good]), PlanParameters())
-    cyc = features([{"product_id": "P1", "location_id": "A"}, {"product_id": "P1", "location_id": "B"}],
-                   network={"A": None, "B": None})
+    cyc = features(
+        [{"product_id": "P1", "location_id": "A"}, {"product_id": "P1", "location_id": "B"}],
+        network={"A": None, "B": None},
+    )
     cyc["parent_location_id"] = ["B", "A"]
     with pytest.raises(PlanDataError, match="cycle"):
         build_plan_data(cyc, PlanParameters())
-    caps = features([{"product_id": "P1", "location_id": "DC", "capacity_units": 5},
-                     {"product_id": "P2", "location_id": "DC", "capacity_units": 6}], network={"DC": None})
+    caps = features(
+        [
+            {"product_id": "P1", "location_id": "DC", "capacity_units": 5},
+            {"product_id": "P2", "location_id": "DC", "capacity_units": 6},
+        ],
+        network={"DC": None},
+    )
     with pytest.raises(PlanDataError, match="capacity_units differs"):
         build_plan_data(caps, PlanParameters())
 

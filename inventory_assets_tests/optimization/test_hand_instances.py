@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from inventory_assets.contract.plan import ProcurementPlanSchema, plan_violations
 from inventory_assets.optimization.data import ECHELON_TIE_BREAK
 from inventory_assets.optimization.params import PlanParameters
 from inventory_assets.optimization.plan import plan_procurement
-from inventory_assets.contract.plan import ProcurementPlanSchema, plan_violations
 from inventory_assets_tests.optimization.factories import HOLD, features
 
 DC_ONLY = {"DC": None}
@@ -20,6 +20,8 @@ DC_ONLY = {"DC": None}
 def short(level: int, cost: float = 5.0) -> float:
     """Objective weight of a unit short at an echelon (docs/model.md: 1 + 0.001 x echelon)."""
     return cost * (1 + ECHELON_TIE_BREAK * level)
+
+
 ENGINES = ["pyomo", "matrix"]
 
 
@@ -39,11 +41,13 @@ def row(result, product, location):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_order_up_to_when_nothing_binds(engine):
-    frame = features([
-        {"product_id": "P1", "location_id": "DC", "on_hand": 100, "order_up_to": 50},
-        {"product_id": "P1", "location_id": "S1", "on_hand": 2, "order_up_to": 10},
-        {"product_id": "P1", "location_id": "S2", "on_hand": 20, "order_up_to": 10},
-    ])
+    frame = features(
+        [
+            {"product_id": "P1", "location_id": "DC", "on_hand": 100, "order_up_to": 50},
+            {"product_id": "P1", "location_id": "S1", "on_hand": 2, "order_up_to": 10},
+            {"product_id": "P1", "location_id": "S2", "on_hand": 20, "order_up_to": 10},
+        ]
+    )
     r = solve(frame, engine)
     assert row(r, "P1", "S1").order_qty == 8
     assert row(r, "P1", "S2").order_qty == 0
@@ -60,10 +64,13 @@ def test_order_up_to_when_nothing_binds(engine):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_budget_binds_and_goes_to_the_dearer_stockout(engine):
-    frame = features([
-        {"product_id": "P1", "location_id": "DC", "order_up_to": 100, "stockout_cost": 5.0},
-        {"product_id": "P2", "location_id": "DC", "order_up_to": 100, "stockout_cost": 8.0},
-    ], network=DC_ONLY)
+    frame = features(
+        [
+            {"product_id": "P1", "location_id": "DC", "order_up_to": 100, "stockout_cost": 5.0},
+            {"product_id": "P2", "location_id": "DC", "order_up_to": 100, "stockout_cost": 8.0},
+        ],
+        network=DC_ONLY,
+    )
     r = solve(frame, engine, budget=1500)
     assert row(r, "P2", "DC").order_qty == 100
     assert row(r, "P1", "DC").order_qty == 50
@@ -78,12 +85,14 @@ def test_budget_binds_and_goes_to_the_dearer_stockout(engine):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_parent_on_hand_limits_transfers_and_on_order_is_not_transferable(engine):
-    frame = features([
-        {"product_id": "P1", "location_id": "DC", "on_hand": 10, "on_order": 50, "order_up_to": 0},
-        {"product_id": "P1", "location_id": "S1", "order_up_to": 8},
-        # S2 holds stock twice as long (review 14 days): the scarce units go to S1 first
-        {"product_id": "P1", "location_id": "S2", "order_up_to": 8, "review_days": 14.0},
-    ])
+    frame = features(
+        [
+            {"product_id": "P1", "location_id": "DC", "on_hand": 10, "on_order": 50, "order_up_to": 0},
+            {"product_id": "P1", "location_id": "S1", "order_up_to": 8},
+            # S2 holds stock twice as long (review 14 days): the scarce units go to S1 first
+            {"product_id": "P1", "location_id": "S2", "order_up_to": 8, "review_days": 14.0},
+        ]
+    )
     r = solve(frame, engine)
     assert row(r, "P1", "S1").order_qty == 8
     assert row(r, "P1", "S2").order_qty == 2
@@ -96,13 +105,30 @@ def test_parent_on_hand_limits_transfers_and_on_order_is_not_transferable(engine
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_critical_minimum_is_hard(engine):
-    frame = features([
-        # ordering does not pay (no stock-out cost), but class A must reach its safety stock
-        {"product_id": "P1", "location_id": "DC", "on_hand": 2, "order_up_to": 20, "safety_stock": 12,
-         "stockout_cost": 0.0, "abc_class": "A"},
-        {"product_id": "P2", "location_id": "DC", "on_hand": 2, "order_up_to": 20, "safety_stock": 12,
-         "stockout_cost": 0.0, "abc_class": "B"},
-    ], network=DC_ONLY)
+    frame = features(
+        [
+            # ordering does not pay (no stock-out cost), but class A must reach its safety stock
+            {
+                "product_id": "P1",
+                "location_id": "DC",
+                "on_hand": 2,
+                "order_up_to": 20,
+                "safety_stock": 12,
+                "stockout_cost": 0.0,
+                "abc_class": "A",
+            },
+            {
+                "product_id": "P2",
+                "location_id": "DC",
+                "on_hand": 2,
+                "order_up_to": 20,
+                "safety_stock": 12,
+                "stockout_cost": 0.0,
+                "abc_class": "B",
+            },
+        ],
+        network=DC_ONLY,
+    )
     r = solve(frame, engine)
     assert row(r, "P1", "DC").order_qty == 10
     assert row(r, "P2", "DC").order_qty == 0
@@ -116,10 +142,19 @@ def test_critical_minimum_is_hard(engine):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_shelf_life_caps_perishables(engine):
-    frame = features([
-        {"product_id": "P1", "location_id": "DC", "order_up_to": 50, "shelf_life_days": 10,
-         "echelon_demand_mean": 3.0, "waste_cost": 20.0},
-    ], network=DC_ONLY)
+    frame = features(
+        [
+            {
+                "product_id": "P1",
+                "location_id": "DC",
+                "order_up_to": 50,
+                "shelf_life_days": 10,
+                "echelon_demand_mean": 3.0,
+                "waste_cost": 20.0,
+            },
+        ],
+        network=DC_ONLY,
+    )
     r = solve(frame, engine)
     assert row(r, "P1", "DC").order_qty == 30  # 3/day x 10 days sells; more would expire
     assert row(r, "P1", "DC").expected_waste_after == 0
@@ -130,12 +165,14 @@ def test_shelf_life_caps_perishables(engine):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_capacity_is_shared_by_the_products_of_a_location(engine):
-    frame = features([
-        {"product_id": "P1", "location_id": "DC", "on_hand": 100, "stockout_cost": 5.0},
-        {"product_id": "P1", "location_id": "S1", "order_up_to": 20, "stockout_cost": 5.0, "capacity_units": 30},
-        {"product_id": "P2", "location_id": "DC", "on_hand": 100, "stockout_cost": 8.0},
-        {"product_id": "P2", "location_id": "S1", "order_up_to": 20, "stockout_cost": 8.0, "capacity_units": 30},
-    ])
+    frame = features(
+        [
+            {"product_id": "P1", "location_id": "DC", "on_hand": 100, "stockout_cost": 5.0},
+            {"product_id": "P1", "location_id": "S1", "order_up_to": 20, "stockout_cost": 5.0, "capacity_units": 30},
+            {"product_id": "P2", "location_id": "DC", "on_hand": 100, "stockout_cost": 8.0},
+            {"product_id": "P2", "location_id": "S1", "order_up_to": 20, "stockout_cost": 8.0, "capacity_units": 30},
+        ]
+    )
     r = solve(frame, engine)
     assert row(r, "P2", "S1").order_qty == 20
     assert row(r, "P1", "S1").order_qty == 10
@@ -145,10 +182,12 @@ def test_capacity_is_shared_by_the_products_of_a_location(engine):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_location_already_over_capacity_receives_nothing(engine):
-    frame = features([
-        {"product_id": "P1", "location_id": "DC", "on_hand": 100},
-        {"product_id": "P1", "location_id": "S1", "on_hand": 10, "order_up_to": 20, "capacity_units": 5},
-    ])
+    frame = features(
+        [
+            {"product_id": "P1", "location_id": "DC", "on_hand": 100},
+            {"product_id": "P1", "location_id": "S1", "on_hand": 10, "order_up_to": 20, "capacity_units": 5},
+        ]
+    )
     r = solve(frame, engine)
     assert row(r, "P1", "S1").order_qty == 0
     assert row(r, "P1", "S1").reason_code == "limited_by_capacity"
@@ -158,14 +197,29 @@ def test_location_already_over_capacity_receives_nothing(engine):
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("relax", [False, True])
 def test_pack_and_moq_rounding(engine, relax):
-    frame = features([
-        {"product_id": "P1", "location_id": "DC", "on_hand": 3, "order_up_to": 10, "order_multiple": 5},
-        {"product_id": "P2", "location_id": "DC", "on_hand": 3, "order_up_to": 10, "min_order_qty": 50},
-        {"product_id": "P3", "location_id": "DC", "on_hand": 3, "order_up_to": 10, "min_order_qty": 50,
-         "stockout_cost": 0.01},
-        {"product_id": "P4", "location_id": "DC", "on_hand": 3, "order_up_to": 10, "order_multiple": 4,
-         "min_order_qty": 9},
-    ], network=DC_ONLY)
+    frame = features(
+        [
+            {"product_id": "P1", "location_id": "DC", "on_hand": 3, "order_up_to": 10, "order_multiple": 5},
+            {"product_id": "P2", "location_id": "DC", "on_hand": 3, "order_up_to": 10, "min_order_qty": 50},
+            {
+                "product_id": "P3",
+                "location_id": "DC",
+                "on_hand": 3,
+                "order_up_to": 10,
+                "min_order_qty": 50,
+                "stockout_cost": 0.01,
+            },
+            {
+                "product_id": "P4",
+                "location_id": "DC",
+                "on_hand": 3,
+                "order_up_to": 10,
+                "order_multiple": 4,
+                "min_order_qty": 9,
+            },
+        ],
+        network=DC_ONLY,
+    )
     r = solve(frame, engine, relax_integrality=relax)
     assert row(r, "P1", "DC").order_qty == 10  # need 7 -> two packs of 5
     assert row(r, "P2", "DC").order_qty == 50  # need 7 -> the MOQ, as 7 x 5 $ short > 43 x 0.07 $
@@ -178,11 +232,13 @@ def test_pack_and_moq_rounding(engine, relax):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_row_whose_parent_does_not_stock_the_product_receives_nothing(engine):
-    frame = features([
-        {"product_id": "P1", "location_id": "S1", "on_hand": 1, "order_up_to": 10},
-        {"product_id": "P2", "location_id": "DC", "on_hand": 50},
-        {"product_id": "P2", "location_id": "S1", "on_hand": 1, "order_up_to": 10},
-    ])
+    frame = features(
+        [
+            {"product_id": "P1", "location_id": "S1", "on_hand": 1, "order_up_to": 10},
+            {"product_id": "P2", "location_id": "DC", "on_hand": 50},
+            {"product_id": "P2", "location_id": "S1", "on_hand": 1, "order_up_to": 10},
+        ]
+    )
     r = solve(frame, engine)
     assert row(r, "P1", "S1").order_qty == 0
     assert row(r, "P1", "S1").reason_code == "limited_by_parent_stock"
@@ -191,11 +247,14 @@ def test_row_whose_parent_does_not_stock_the_product_receives_nothing(engine):
 
 def test_three_echelons_pull_in_order():
     network = {"DC": None, "R1": "DC", "S1": "R1"}
-    frame = features([
-        {"product_id": "P1", "location_id": "DC", "on_hand": 5, "order_up_to": 20},
-        {"product_id": "P1", "location_id": "R1", "on_hand": 12, "order_up_to": 15},
-        {"product_id": "P1", "location_id": "S1", "on_hand": 0, "order_up_to": 10},
-    ], network=network)
+    frame = features(
+        [
+            {"product_id": "P1", "location_id": "DC", "on_hand": 5, "order_up_to": 20},
+            {"product_id": "P1", "location_id": "R1", "on_hand": 12, "order_up_to": 15},
+            {"product_id": "P1", "location_id": "S1", "on_hand": 0, "order_up_to": 10},
+        ],
+        network=network,
+    )
     r = solve(frame, "pyomo", budget=1e6)
     # S1 pulls 10 from R1 (12 on hand; a unit short costs more at the store), R1 then needs
     # 13 but DC has only 5 on hand

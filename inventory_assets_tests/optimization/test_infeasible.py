@@ -13,14 +13,25 @@ DC_ONLY = {"DC": None}
 
 
 def critical_frame():
-    return features([
-        # needs 10 units x $10 = $100
-        {"product_id": "P1", "location_id": "DC", "safety_stock": 10, "order_up_to": 15, "abc_class": "A"},
-        # needs 5 units, packs of 6 -> 6 x $20 = $120
-        {"product_id": "P2", "location_id": "DC", "on_hand": 5, "safety_stock": 10, "order_up_to": 15,
-         "abc_class": "A", "unit_cost": 20.0, "order_multiple": 6},
-        {"product_id": "P3", "location_id": "DC", "safety_stock": 10, "order_up_to": 15, "abc_class": "B"},
-    ], network=DC_ONLY)
+    return features(
+        [
+            # needs 10 units x $10 = $100
+            {"product_id": "P1", "location_id": "DC", "safety_stock": 10, "order_up_to": 15, "abc_class": "A"},
+            # needs 5 units, packs of 6 -> 6 x $20 = $120
+            {
+                "product_id": "P2",
+                "location_id": "DC",
+                "on_hand": 5,
+                "safety_stock": 10,
+                "order_up_to": 15,
+                "abc_class": "A",
+                "unit_cost": 20.0,
+                "order_multiple": 6,
+            },
+            {"product_id": "P3", "location_id": "DC", "safety_stock": 10, "order_up_to": 15, "abc_class": "B"},
+        ],
+        network=DC_ONLY,
+    )
 
 
 @pytest.mark.parametrize("relax", [False, True])
@@ -41,11 +52,13 @@ def test_exactly_enough_budget_is_feasible():
 
 
 def test_critical_children_count_in_the_money_needed():
-    frame = features([
-        {"product_id": "P1", "location_id": "DC", "on_hand": 4, "safety_stock": 5, "abc_class": "A"},
-        {"product_id": "P1", "location_id": "S1", "safety_stock": 4, "abc_class": "A"},
-        {"product_id": "P1", "location_id": "S2", "safety_stock": 0, "abc_class": "A"},
-    ])
+    frame = features(
+        [
+            {"product_id": "P1", "location_id": "DC", "on_hand": 4, "safety_stock": 5, "abc_class": "A"},
+            {"product_id": "P1", "location_id": "S1", "safety_stock": 4, "abc_class": "A"},
+            {"product_id": "P1", "location_id": "S2", "safety_stock": 0, "abc_class": "A"},
+        ]
+    )
     # S1 pulls 4, leaving the DC at 0: it must buy 5 -> $50
     with pytest.raises(PlanInfeasibleError, match=r"needs \$50\.00, budget is \$49\.00"):
         plan_procurement(frame, PlanParameters(budget=49))
@@ -53,10 +66,12 @@ def test_critical_children_count_in_the_money_needed():
 
 
 def test_parent_without_enough_on_hand_for_critical_children():
-    frame = features([
-        {"product_id": "P1", "location_id": "DC", "on_hand": 3, "on_order": 100},
-        {"product_id": "P1", "location_id": "S1", "safety_stock": 5, "abc_class": "A"},
-    ])
+    frame = features(
+        [
+            {"product_id": "P1", "location_id": "DC", "on_hand": 3, "on_order": 100},
+            {"product_id": "P1", "location_id": "S1", "safety_stock": 5, "abc_class": "A"},
+        ]
+    )
     with pytest.raises(PlanInfeasibleError) as info:
         plan_procurement(frame, PlanParameters())
     assert info.value.family == "transfer_limit"
@@ -72,10 +87,12 @@ def test_critical_row_that_cannot_receive():
 
 
 def test_critical_minimum_that_does_not_fit_capacity():
-    frame = features([
-        {"product_id": "P1", "location_id": "DC", "on_hand": 100},
-        {"product_id": "P1", "location_id": "S1", "safety_stock": 8, "abc_class": "A", "capacity_units": 5},
-    ])
+    frame = features(
+        [
+            {"product_id": "P1", "location_id": "DC", "on_hand": 100},
+            {"product_id": "P1", "location_id": "S1", "safety_stock": 8, "abc_class": "A", "capacity_units": 5},
+        ]
+    )
     with pytest.raises(PlanInfeasibleError) as info:
         plan_procurement(frame, PlanParameters())
     assert info.value.family == "capacity"
@@ -95,10 +112,12 @@ def test_highs_iis_names_the_constraint_families_and_products(relax):
 
 
 def test_iis_for_transfer_limit():
-    frame = features([
-        {"product_id": "P1", "location_id": "DC", "on_hand": 3},
-        {"product_id": "P1", "location_id": "S1", "safety_stock": 5, "order_up_to": 5, "abc_class": "A"},
-    ])
+    frame = features(
+        [
+            {"product_id": "P1", "location_id": "DC", "on_hand": 3},
+            {"product_id": "P1", "location_id": "S1", "safety_stock": 5, "order_up_to": 5, "abc_class": "A"},
+        ]
+    )
     with pytest.raises(PlanInfeasibleError) as info:
         plan_procurement(frame, PlanParameters(relax_integrality=True), precheck=False)
     assert "P1" in info.value.product_ids

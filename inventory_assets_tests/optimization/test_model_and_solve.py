@@ -66,7 +66,8 @@ def test_segment_form_has_the_same_optimum(seed, engine):
     assert segments.summary.n_constraints < standard.summary.n_constraints
     assert segments.summary.solver_objective == pytest.approx(standard.summary.solver_objective, rel=1e-7, abs=1e-7)
     assert segments.summary.budget_shadow_price == pytest.approx(
-        standard.summary.budget_shadow_price, rel=1e-6, abs=1e-9)
+        standard.summary.budget_shadow_price, rel=1e-6, abs=1e-9
+    )
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -141,12 +142,26 @@ def test_summary_is_numeric_metadata():
     frame = synthetic_features(30, 8, seed=1, capacity_share=0.3)
     result = plan_procurement(frame, PlanParameters(budget=5000))
     summary = result.summary.to_dict()
-    for key in ("objective", "holding_cost", "shortfall_cost", "waste_cost", "spend", "budget",
-                "budget_shadow_price", "mip_gap", "n_variables", "n_constraints", "n_integer",
-                "build_seconds", "solve_seconds", "extract_seconds"):
+    for key in (
+        "objective",
+        "holding_cost",
+        "shortfall_cost",
+        "waste_cost",
+        "spend",
+        "budget",
+        "budget_shadow_price",
+        "mip_gap",
+        "n_variables",
+        "n_constraints",
+        "n_integer",
+        "build_seconds",
+        "solve_seconds",
+        "extract_seconds",
+    ):
         assert isinstance(summary[key], (int, float)), key
     assert summary["objective"] == pytest.approx(
-        summary["holding_cost"] + summary["shortfall_cost"] + summary["waste_cost"])
+        summary["holding_cost"] + summary["shortfall_cost"] + summary["waste_cost"]
+    )
     assert sum(summary[f"reason_{c}"] for c in REASON_CODES) == len(frame)
     assert summary["status"] == "optimal" and summary["engine"] == "pyomo"
     assert "| product_id" in summary["top_orders_markdown"]
@@ -159,8 +174,7 @@ def test_summary_is_numeric_metadata():
 def test_nothing_to_decide_is_an_optimal_empty_plan(engine, relax):
     from inventory_assets_tests.optimization.factories import features
 
-    frame = features([{"product_id": "P1", "location_id": "DC", "on_hand": 10, "order_up_to": 5}],
-                     network={"DC": None})
+    frame = features([{"product_id": "P1", "location_id": "DC", "on_hand": 10, "order_up_to": 5}], network={"DC": None})
     result = plan_procurement(frame, PlanParameters(relax_integrality=relax), engine=engine, segment_min_columns=0)
     assert result.summary.status == "optimal"
     assert result.plan["order_qty"].tolist() == [0.0]

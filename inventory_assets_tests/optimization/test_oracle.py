@@ -39,8 +39,10 @@ def test_same_objective_as_the_scipy_oracle(seed, relax):
 def test_oracle_sees_infeasible_when_the_precheck_does():
     from inventory_assets_tests.optimization.factories import features
 
-    frame = features([{"product_id": "P1", "location_id": "DC", "safety_stock": 10, "order_up_to": 10,
-                       "abc_class": "A"}], network={"DC": None})
+    frame = features(
+        [{"product_id": "P1", "location_id": "DC", "safety_stock": 10, "order_up_to": 10, "abc_class": "A"}],
+        network={"DC": None},
+    )
     with pytest.raises(PlanInfeasibleError):
         plan_procurement(frame, PlanParameters(budget=50))
     with pytest.raises(RuntimeError):

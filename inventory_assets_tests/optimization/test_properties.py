@@ -6,10 +6,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from inventory_assets.contract.plan import ProcurementPlanSchema, plan_violations
 from inventory_assets.optimization.errors import PlanInfeasibleError
 from inventory_assets.optimization.params import PlanParameters
 from inventory_assets.optimization.plan import plan_procurement
-from inventory_assets.contract.plan import ProcurementPlanSchema, plan_violations
 from inventory_assets_tests.optimization.instances import random_instance
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -38,13 +38,23 @@ def instances(draw):
         abc = draw(st.sampled_from(["A", "B", "C"]))
         for loc in network:
             target = float(draw(st.integers(0, 60)))
-            rows.append({
-                "product_id": f"P{p}", "location_id": loc, "order_multiple": mult, "min_order_qty": moq,
-                "on_hand": float(draw(st.integers(0, 70))), "on_order": float(draw(st.integers(0, 10))),
-                "order_up_to": target, "safety_stock": float(draw(st.integers(0, int(target)))),
-                "abc_class": abc, "stockout_cost": 1000.0, "unit_cost": float(draw(st.integers(1, 50))),
-                "review_days": float(draw(st.sampled_from([7, 14]))), "_level": levels[loc],
-            })
+            rows.append(
+                {
+                    "product_id": f"P{p}",
+                    "location_id": loc,
+                    "order_multiple": mult,
+                    "min_order_qty": moq,
+                    "on_hand": float(draw(st.integers(0, 70))),
+                    "on_order": float(draw(st.integers(0, 10))),
+                    "order_up_to": target,
+                    "safety_stock": float(draw(st.integers(0, int(target)))),
+                    "abc_class": abc,
+                    "stockout_cost": 1000.0,
+                    "unit_cost": float(draw(st.integers(1, 50))),
+                    "review_days": float(draw(st.sampled_from([7, 14]))),
+                    "_level": levels[loc],
+                }
+            )
     return network, rows
 
 

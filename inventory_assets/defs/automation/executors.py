@@ -81,15 +81,19 @@ def _requirements(config: Mapping[str, object]) -> Sequence[dg.ExecutorRequireme
 @dg.executor(
     name=EXECUTOR_NAME,
     config_schema=dg.Field(
-        dg.Selector({
-            IN_PROCESS: _engine_field(dg.in_process_executor, "Every step in the run's own process (the default)."),
-            MULTIPROCESS: _engine_field(
-                dg.multiprocess_executor, "A child process per step, up to max_concurrent at once (dg.multiprocess_executor)."
-            ),
-            CELERY: _engine_field(
-                _celery_executor(), "Steps sent through a Celery broker to dagster-celery workers (dagster_celery.celery_executor)."
-            ),
-        }),
+        dg.Selector(
+            {
+                IN_PROCESS: _engine_field(dg.in_process_executor, "Every step in the run's own process (the default)."),
+                MULTIPROCESS: _engine_field(
+                    dg.multiprocess_executor,
+                    "A child process per step, up to max_concurrent at once (dg.multiprocess_executor).",
+                ),
+                CELERY: _engine_field(
+                    _celery_executor(),
+                    "Steps sent through a Celery broker to dagster-celery workers (dagster_celery.celery_executor).",
+                ),
+            }
+        ),
         default_value={IN_PROCESS: {}},
         description="Which engine runs the steps; the graph, its assets and their results are the same.",
     ),
@@ -97,7 +101,7 @@ def _requirements(config: Mapping[str, object]) -> Sequence[dg.ExecutorRequireme
 )
 def planning_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
     """The in-process, multiprocess or Celery executor, chosen by ``execution: config: <engine>: {...}``."""
-    (engine, config), = init_context.executor_config.items()
+    ((engine, config),) = init_context.executor_config.items()
     executor_def = _engines()[engine]
     if executor_def is None:
         raise dg.DagsterInvalidConfigError(CELERY_EXTRA_HINT, [], init_context.executor_config)
@@ -156,9 +160,19 @@ def celery_worker_command(
     """``dagster-celery worker start`` for this project's steps (run it with ``DAGSTER_HOME`` and the
     ``INVENTORY_*_DB_URL`` variables set, and the venv's ``bin`` on ``PATH``: it starts ``celery``)."""
     command = [
-        str(Path(sys.executable).parent / "dagster-celery"), "worker", "start",
-        "-A", "dagster_celery.app", "-y", str(config_yaml), "-q", queue, "-l", loglevel,
-        "-i", "inventory_assets.definitions",
+        str(Path(sys.executable).parent / "dagster-celery"),
+        "worker",
+        "start",
+        "-A",
+        "dagster_celery.app",
+        "-y",
+        str(config_yaml),
+        "-q",
+        queue,
+        "-l",
+        loglevel,
+        "-i",
+        "inventory_assets.definitions",
     ]
     if name:
         command += ["-n", name]

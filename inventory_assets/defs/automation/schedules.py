@@ -85,7 +85,9 @@ def plan_timezone(environ: Mapping[str, str] | None = None) -> str:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{PLAN_TIMEZONE_VAR}={name!r} is not an IANA time zone (e.g. 'UTC', 'Europe/Berlin')") from None
+        raise ValueError(
+            f"{PLAN_TIMEZONE_VAR}={name!r} is not an IANA time zone (e.g. 'UTC', 'Europe/Berlin')"
+        ) from None
     return name
 
 

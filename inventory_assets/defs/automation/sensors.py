@@ -43,10 +43,10 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
-from inventory_assets.io import db
 from inventory_assets.defs.automation.jobs import planning_job
-from inventory_assets.defs.resources import SqlDatabase
 from inventory_assets.defs.automation.schedules import TRIGGER_TAG, default_status_from_env, plan_run_config
+from inventory_assets.defs.resources import SqlDatabase
+from inventory_assets.io import db
 
 SENSOR_NAME = "new_sales_sensor"
 RUN_KEY_PREFIX = "sales-"
@@ -100,6 +100,7 @@ class SensorSettings:
 
 
 # --- the watermark (no Dagster) ---------------------------------------------------------------------
+
 
 def watermark_text(value: Any) -> str | None:
     """The watermark as the cursor stores it: integers without ``.0``, dates and times in ISO form.
@@ -183,6 +184,7 @@ def read_watermark(database: SqlDatabase, table: str, column: str, timeout_secon
 
 
 # --- the sensor --------------------------------------------------------------------------------------
+
 
 def evaluate_new_sales(
     context: dg.SensorEvaluationContext, cloud_db: SqlDatabase, settings: SensorSettings

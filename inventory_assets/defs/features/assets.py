@@ -10,13 +10,13 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from inventory_assets.defs import constants
 from inventory_assets.analytics import features as feature_core
 from inventory_assets.analytics import merge as merge_core
 from inventory_assets.analytics.network import NetworkError
 from inventory_assets.contract.frames import FeaturesSchema, MergedDatasetSchema
-from inventory_assets.defs.metadata import frame_metadata, markdown_table, validation_check_result
 from inventory_assets.contract.validation import validate_frame
+from inventory_assets.defs import constants
+from inventory_assets.defs.metadata import frame_metadata, markdown_table, validation_check_result
 
 KINDS = {"pandas", "pandera"}
 KEY = ["product_id", "location_id"]
@@ -49,7 +49,9 @@ class FeatureConfig(dg.Config):
     service_level_a: float = Field(default=0.99, description="Cycle service level of class A, in (0, 1).")
     service_level_b: float = Field(default=0.95, description="Cycle service level of class B, in (0, 1).")
     service_level_c: float = Field(default=0.90, description="Cycle service level of class C, in (0, 1).")
-    review_days: float = Field(default=7.0, description="Review period R (days); protection interval T = lead time + R.")
+    review_days: float = Field(
+        default=7.0, description="Review period R (days); protection interval T = lead time + R."
+    )
     intermittent_adi: float = Field(
         default=1.32,
         description="An item is intermittent (Poisson / negative binomial instead of normal) when the window's "
@@ -88,7 +90,11 @@ def merged_dataset(
     left out and counted in the metadata."""
     try:
         merged, report = merge_core.merge_dataset(
-            sales, inventory, costs, locations, receipts,
+            sales,
+            inventory,
+            costs,
+            locations,
+            receipts,
             min_receipts=config.min_receipts,
             default_lead_time_days=config.default_lead_time_days,
             default_lead_time_std_days=config.default_lead_time_std_days,
@@ -98,23 +104,27 @@ def merged_dataset(
     result = validate_frame("merged_dataset", merged, MergedDatasetSchema, KEY)
     facts = report.as_dict()
     metadata = frame_metadata(result.frame, MergedDatasetSchema)
-    metadata.update({
-        "window_start": dg.MetadataValue.text(facts["window_start"]),
-        "window_end": dg.MetadataValue.text(facts["window_end"]),
-        "window_days": dg.MetadataValue.int(report.window_days),
-        "products": dg.MetadataValue.int(report.products),
-        "stocked_pairs_without_sales": dg.MetadataValue.int(report.stocked_pairs_without_sales),
-        "unstocked_sales_pairs": dg.MetadataValue.int(report.unstocked_sales_pairs),
-        "unstocked_sales_units": dg.MetadataValue.float(float(report.unstocked_sales_units)),
-        "receipts_used": dg.MetadataValue.int(report.receipts_used),
-        "lead_time_levels": dg.MetadataValue.json(facts["lead_time_levels"]),
-        "unjoined": dg.MetadataValue.json({
-            "stocked_pairs_without_sales_sample": facts["stocked_pairs_without_sales_sample"],
-            "unstocked_sales_sample": facts["unstocked_sales_sample"],
-            "sales_rows_outside_window": facts["sales_rows_outside_window"],
-            "receipts_ignored": facts["receipts_ignored"],
-        }),
-    })
+    metadata.update(
+        {
+            "window_start": dg.MetadataValue.text(facts["window_start"]),
+            "window_end": dg.MetadataValue.text(facts["window_end"]),
+            "window_days": dg.MetadataValue.int(report.window_days),
+            "products": dg.MetadataValue.int(report.products),
+            "stocked_pairs_without_sales": dg.MetadataValue.int(report.stocked_pairs_without_sales),
+            "unstocked_sales_pairs": dg.MetadataValue.int(report.unstocked_sales_pairs),
+            "unstocked_sales_units": dg.MetadataValue.float(float(report.unstocked_sales_units)),
+            "receipts_used": dg.MetadataValue.int(report.receipts_used),
+            "lead_time_levels": dg.MetadataValue.json(facts["lead_time_levels"]),
+            "unjoined": dg.MetadataValue.json(
+                {
+                    "stocked_pairs_without_sales_sample": facts["stocked_pairs_without_sales_sample"],
+                    "unstocked_sales_sample": facts["unstocked_sales_sample"],
+                    "sales_rows_outside_window": facts["sales_rows_outside_window"],
+                    "receipts_ignored": facts["receipts_ignored"],
+                }
+            ),
+        }
+    )
     if report.unstocked_sales_pairs:
         context.log.warning(
             f"{report.unstocked_sales_pairs} (product, location) pairs with sales are not stocked; "
@@ -127,10 +137,12 @@ def merged_dataset(
 @dg.asset(
     group_name=constants.FEATURES_GROUP,
     kinds=KINDS,
-    check_specs=[_check_spec(
-        "abc_risk_features",
-        "Classes in their sets, risk in [0, 1], non-negative stocks, finite numbers, one row per key (schema).",
-    )],
+    check_specs=[
+        _check_spec(
+            "abc_risk_features",
+            "Classes in their sets, risk in [0, 1], non-negative stocks, finite numbers, one row per key (schema).",
+        )
+    ],
     code_version="1",
 )
 def abc_risk_features(config: FeatureConfig, merged_dataset: pd.DataFrame) -> AssetEvents:
@@ -144,8 +156,12 @@ def abc_risk_features(config: FeatureConfig, merged_dataset: pd.DataFrame) -> As
     result = validate_frame("abc_risk_features", features, FeaturesSchema, KEY)
     summary = feature_core.summarize_features(result.frame, params)
     metadata = frame_metadata(result.frame, FeaturesSchema)
-    metadata.update({name: dg.MetadataValue.float(float(v)) if isinstance(v, float) else dg.MetadataValue.int(int(v))
-                     for name, v in summary.numbers().items()})
+    metadata.update(
+        {
+            name: dg.MetadataValue.float(float(v)) if isinstance(v, float) else dg.MetadataValue.int(int(v))
+            for name, v in summary.numbers().items()
+        }
+    )
     metadata["pareto"] = dg.MetadataValue.md(summary.pareto_markdown)
     metadata["riskiest_items"] = dg.MetadataValue.md(markdown_table(summary.riskiest, params.riskiest_count))
     metadata["safety_stock_methods"] = dg.MetadataValue.json(summary.safety_stock_methods)

@@ -12,21 +12,19 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from inventory_assets.defs import constants
-from inventory_assets.io import db
-from inventory_assets.defs import gates
-from inventory_assets.io import plan_store
+from inventory_assets.contract.plan import ProcurementPlanSchema, plan_violations
+from inventory_assets.contract.validation import FAILURE_COLUMNS, ValidationResult, validate_frame
+from inventory_assets.defs import constants, gates
 from inventory_assets.defs.features.assets import FEATURE_ASSETS
+from inventory_assets.defs.metadata import frame_metadata, validation_check_result
+from inventory_assets.defs.resources import SqlDatabase
 from inventory_assets.defs.sources.assets import SOURCE_ASSETS
 from inventory_assets.defs.sources.checks import SOURCE_CHECKS
-from inventory_assets.reporting.markdown import markdown_table
-from inventory_assets.defs.metadata import frame_metadata, validation_check_result
+from inventory_assets.io import db, plan_store
 from inventory_assets.optimization.errors import PlanError
 from inventory_assets.optimization.params import FIELD_DOCS, PlanParameters
 from inventory_assets.optimization.plan import plan_procurement
-from inventory_assets.contract.plan import ProcurementPlanSchema, plan_violations
-from inventory_assets.defs.resources import SqlDatabase
-from inventory_assets.contract.validation import FAILURE_COLUMNS, ValidationResult, validate_frame
+from inventory_assets.reporting.markdown import markdown_table
 
 PLAN_CHECK = "procurement_plan_valid"
 PLAN_WRITE_POOL = "plan_db_writes"
@@ -46,7 +44,9 @@ class PlanConfig(dg.Config):
     review_period_days: float | None = Field(
         default=_DEFAULTS.review_period_days, description=FIELD_DOCS["review_period_days"]
     )
-    time_limit_seconds: float = Field(default=_DEFAULTS.time_limit_seconds, description=FIELD_DOCS["time_limit_seconds"])
+    time_limit_seconds: float = Field(
+        default=_DEFAULTS.time_limit_seconds, description=FIELD_DOCS["time_limit_seconds"]
+    )
     mip_rel_gap: float = Field(default=_DEFAULTS.mip_rel_gap, description=FIELD_DOCS["mip_rel_gap"])
     threads: int = Field(default=_DEFAULTS.threads, description=FIELD_DOCS["threads"])
     relax_integrality: bool = Field(default=_DEFAULTS.relax_integrality, description=FIELD_DOCS["relax_integrality"])
@@ -67,16 +67,22 @@ def _violations_result(plan: pd.DataFrame, params: PlanParameters) -> Validation
     breaches = plan_violations(result.frame, params)
     if breaches.empty:
         return result
-    rows = pd.DataFrame({
-        "table": "procurement_plan",
-        "column": breaches["check"].map(lambda c: "order_qty" if c != "capacity" else "position_after"),
-        "check": breaches["check"],
-        "failure_case": [f"{d} (value {v:.6g}, limit {lim:.6g})" for d, v, lim in
-                         zip(breaches["detail"], breaches["value"], breaches["limit"])],
-        "row": None,
-        "key": [f"{p} / {loc}" if p is not None else str(loc) for p, loc in
-                zip(breaches["product_id"], breaches["location_id"])],
-    })[FAILURE_COLUMNS]
+    rows = pd.DataFrame(
+        {
+            "table": "procurement_plan",
+            "column": breaches["check"].map(lambda c: "order_qty" if c != "capacity" else "position_after"),
+            "check": breaches["check"],
+            "failure_case": [
+                f"{d} (value {v:.6g}, limit {lim:.6g})"
+                for d, v, lim in zip(breaches["detail"], breaches["value"], breaches["limit"])
+            ],
+            "row": None,
+            "key": [
+                f"{p} / {loc}" if p is not None else str(loc)
+                for p, loc in zip(breaches["product_id"], breaches["location_id"])
+            ],
+        }
+    )[FAILURE_COLUMNS]
     failures = pd.concat([result.failures, rows], ignore_index=True) if not result.failures.empty else rows
     return ValidationResult(table="procurement_plan", frame=result.frame, failures=failures)
 
@@ -100,11 +106,15 @@ def _plan_metadata(summary: dict) -> dict[str, object]:
 @dg.asset(
     group_name=constants.PLANNING_GROUP,
     kinds={"pyomo", "highs", "pandas"},
-    check_specs=[dg.AssetCheckSpec(
-        name=PLAN_CHECK, asset="procurement_plan", blocking=True,
-        description="Order quantities >= 0, whole packs and >= MOQ, spend <= budget, transfers <= parent "
-        "on-hand, critical items at or above safety stock, capacities kept (schema + hard rules).",
-    )],
+    check_specs=[
+        dg.AssetCheckSpec(
+            name=PLAN_CHECK,
+            asset="procurement_plan",
+            blocking=True,
+            description="Order quantities >= 0, whole packs and >= MOQ, spend <= budget, transfers <= parent "
+            "on-hand, critical items at or above safety stock, capacities kept (schema + hard rules).",
+        )
+    ],
     code_version="1",
 )
 def procurement_plan(
@@ -156,8 +166,11 @@ def published_plan(
     whose upstream blocking checks, failed."""
     gates.require_passed_checks(context, WRITE_BLOCKING_CHECKS, "publish the plan")
     event = context.instance.get_latest_materialization_event(dg.AssetKey("procurement_plan"))
-    figures = {k: v.value for k, v in (event.asset_materialization.metadata.items() if event else [])
-               if isinstance(v.value, (int, float, str, bool)) and not k.startswith("dagster/")}
+    figures = {
+        k: v.value
+        for k, v in (event.asset_materialization.metadata.items() if event else [])
+        if isinstance(v.value, (int, float, str, bool)) and not k.startswith("dagster/")
+    }
     figures["plan_run_id"] = event.run_id if event else context.run.run_id
     # A run's plan is stamped with the run's start, so a run that started earlier but commits later never
     # replaces a fresher plan as the current one.
@@ -167,7 +180,10 @@ def published_plan(
     context.log.info(f"writing {len(procurement_plan):,} plan rows to {plan_db.masked_url}")
     try:
         written = plan_store.write_plan(
-            plan_db.engine, context.run.run_id, procurement_plan, figures,
+            plan_db.engine,
+            context.run.run_id,
+            procurement_plan,
+            figures,
             planned_at=planned_at,
             progress=lambda rows: context.log.debug(f"{rows:,} rows written"),
             retry_attempts=plan_db.retry_attempts,
@@ -176,16 +192,18 @@ def published_plan(
         raise dg.Failure(description=str(error), allow_retries=error.transient) from None
     except ValueError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": dg.MetadataValue.int(written.rows),
-        "database": dg.MetadataValue.text(plan_db.masked_url),
-        "table": dg.MetadataValue.text(plan_store.PLAN_TABLE),
-        "current_view": dg.MetadataValue.text(plan_store.CURRENT_VIEW),
-        "planned_at": dg.MetadataValue.text(written.planned_at.isoformat()),
-        "write_seconds": dg.MetadataValue.float(written.seconds),
-        "write_attempts": dg.MetadataValue.int(written.attempts),
-        "spend": dg.MetadataValue.float(float(procurement_plan["order_value"].sum())),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(written.rows),
+            "database": dg.MetadataValue.text(plan_db.masked_url),
+            "table": dg.MetadataValue.text(plan_store.PLAN_TABLE),
+            "current_view": dg.MetadataValue.text(plan_store.CURRENT_VIEW),
+            "planned_at": dg.MetadataValue.text(written.planned_at.isoformat()),
+            "write_seconds": dg.MetadataValue.float(written.seconds),
+            "write_attempts": dg.MetadataValue.int(written.attempts),
+            "spend": dg.MetadataValue.float(float(procurement_plan["order_value"].sum())),
+        }
+    )
 
 
 PLANNING_ASSETS = [procurement_plan, published_plan]

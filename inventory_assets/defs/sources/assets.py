@@ -5,7 +5,6 @@ the explicit checks, and reports every failure in its blocking ``<table>_valid``
 flows downstream is the validated, coerced one; a failed check stops everything downstream.
 """
 
-
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,11 +13,6 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from inventory_assets.defs import constants
-from inventory_assets.io import db
-from inventory_assets.io import queries
-from inventory_assets.defs.metadata import frame_metadata, validation_check_result
-from inventory_assets.defs.resources import SqlDatabase
 from inventory_assets.contract.schemas import SOURCE_SCHEMAS
 from inventory_assets.contract.validation import (
     FAILURE_COLUMNS,
@@ -27,6 +21,10 @@ from inventory_assets.contract.validation import (
     ordered_failures,
     validate_source,
 )
+from inventory_assets.defs import constants
+from inventory_assets.defs.metadata import frame_metadata, validation_check_result
+from inventory_assets.defs.resources import SqlDatabase
+from inventory_assets.io import db, queries
 
 KINDS = {"sql", "pandas", "pandera"}
 
@@ -73,8 +71,16 @@ def _failed_read(table: str, error: queries.SourceQueryError) -> ValidationResul
             for c in error.missing
         ]
     else:
-        rows = [{"table": table, "column": None, "check": "source_query", "failure_case": str(error),
-                 "row": None, "key": None}]
+        rows = [
+            {
+                "table": table,
+                "column": None,
+                "check": "source_query",
+                "failure_case": str(error),
+                "row": None,
+                "key": None,
+            }
+        ]
     return ValidationResult(table=table, frame=pd.DataFrame(), failures=pd.DataFrame(rows, columns=FAILURE_COLUMNS))
 
 
@@ -137,8 +143,9 @@ def sales_window(context: dg.OpExecutionContext, config: SalesConfig, cloud_db: 
     ``day_ranges`` consecutive day ranges: one `sales_days` step each."""
     spec = _spec("sales", config, cloud_db)
     try:
-        read = _read(context, cloud_db, "sales",
-                     lambda engine: queries.plan_sales_read(engine, spec, config.history_days))
+        read = _read(
+            context, cloud_db, "sales", lambda engine: queries.plan_sales_read(engine, spec, config.history_days)
+        )
     except queries.SourceQueryError as error:
         yield dg.DynamicOutput(SalesDays(None, None, _failed_read("sales", error)), mapping_key="failed")
         return
@@ -157,9 +164,12 @@ def sales_days(context: dg.OpExecutionContext, cloud_db: SqlDatabase, part: Sale
     if part.failed is not None or part.days is None or part.read is None:
         return SalesPart(None, part.failed or ValidationResult("sales", queries.empty_sales_frame()))
     read, days = part.read, part.days
-    frame = _read(context, cloud_db, f"sales {days.start} .. {days.end}",
-                  lambda engine: queries.read_sales_days(engine, read, days,
-                                                         timeout_seconds=cloud_db.query_timeout_seconds))
+    frame = _read(
+        context,
+        cloud_db,
+        f"sales {days.start} .. {days.end}",
+        lambda engine: queries.read_sales_days(engine, read, days, timeout_seconds=cloud_db.query_timeout_seconds),
+    )
     if frame.empty:  # a range without sales; whether the whole window is empty is judged on assembly
         return SalesPart(days, ValidationResult("sales", frame))
     return SalesPart(days, validate_source("sales", frame))
@@ -174,12 +184,14 @@ def sales_assemble(context: dg.OpExecutionContext, parts: list[SalesPart]) -> So
     if window is not None:
         result.frame.attrs["window_start"] = pd.Timestamp(window.start)
         result.frame.attrs["window_end"] = pd.Timestamp(window.end)
-        extra.update({
-            "window_start": dg.MetadataValue.text(window.start.isoformat()),
-            "window_end": dg.MetadataValue.text(window.end.isoformat()),
-            "window_days": dg.MetadataValue.int(window.days),
-            "units_sold": dg.MetadataValue.float(float(result.frame["quantity"].sum()) if result.passed else 0.0),
-        })
+        extra.update(
+            {
+                "window_start": dg.MetadataValue.text(window.start.isoformat()),
+                "window_end": dg.MetadataValue.text(window.end.isoformat()),
+                "window_days": dg.MetadataValue.int(window.days),
+                "units_sold": dg.MetadataValue.float(float(result.frame["quantity"].sum()) if result.passed else 0.0),
+            }
+        )
     yield from _result("sales", result, extra)
 
 
@@ -201,8 +213,11 @@ def assemble_sales(parts: list[SalesPart]) -> tuple[ValidationResult, queries.Sa
         frames.append(part.result.frame)
         offset += len(part.result.frame)
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    report = (ordered_failures(pd.concat(failures, ignore_index=True), SOURCE_SCHEMAS["sales"]) if failures
-              else ValidationResult("sales", frame).failures)
+    report = (
+        ordered_failures(pd.concat(failures, ignore_index=True), SOURCE_SCHEMAS["sales"])
+        if failures
+        else ValidationResult("sales", frame).failures
+    )
     return ValidationResult("sales", frame, report), window
 
 
@@ -247,7 +262,9 @@ def _table_asset(table: str, resource_key: str, doc: str) -> dg.AssetsDefinition
         spec = _spec(table, config, database)
         try:
             frame = _read(
-                context, database, table,
+                context,
+                database,
+                table,
                 lambda engine: queries.read_table(engine, spec, timeout_seconds=database.query_timeout_seconds),
             )
         except queries.SourceQueryError as error:
@@ -259,22 +276,26 @@ def _table_asset(table: str, resource_key: str, doc: str) -> dg.AssetsDefinition
 
 
 inventory = _table_asset(
-    "inventory", "onprem_db",
+    "inventory",
+    "onprem_db",
     "Units on hand and on order per stocked (product, location) on the snapshot day (on-prem `inventory`). "
     "NULL on_order reads as 0.",
 )
 costs = _table_asset(
-    "costs", "onprem_db",
+    "costs",
+    "onprem_db",
     "Unit cost, holding rate, stock-out and waste costs, shelf life and ordering rules per product "
     "(on-prem `costs`). NULL min_order_qty reads as 0, NULL order_multiple as 1.",
 )
 locations = _table_asset(
-    "locations", "onprem_db",
+    "locations",
+    "onprem_db",
     "The location network (on-prem `locations`): echelon, parent and capacity per location; checked for "
     "missing parents, echelons that do not follow the parent's, and cycles.",
 )
 receipts = _table_asset(
-    "receipts", "onprem_db",
+    "receipts",
+    "onprem_db",
     "Purchase and transfer receipts (on-prem `receipts`), the source of lead-time statistics.",
 )
 

@@ -4,13 +4,12 @@ Unknown products or locations in ``inventory`` are an error (blocking); in ``sal
 warning with their count, and those rows are left out downstream.
 """
 
-
 import dagster as dg
 import pandas as pd
 
+from inventory_assets.contract.validation import ValidationResult, unknown_references
 from inventory_assets.defs import constants
 from inventory_assets.defs.metadata import validation_check_result
-from inventory_assets.contract.validation import ValidationResult, unknown_references
 
 _REFERENCE_INS = {"costs": dg.AssetIn("costs"), "locations": dg.AssetIn("locations")}
 

@@ -37,11 +37,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from inventory_assets.io import db
 from inventory_assets import runs
-from inventory_assets.defs.automation import executors
-from inventory_assets.io import plan_store
 from inventory_assets.definitions import defs
+from inventory_assets.defs.automation import executors
+from inventory_assets.io import db, plan_store
 from inventory_assets_tests.dagster_server import _descendants, wait_for
 from inventory_assets_tests.helpers import PROJECT_ROOT, TINY, write_demo
 
@@ -78,13 +77,22 @@ def test_the_definitions_run_in_process_unless_the_run_config_says_otherwise() -
         )
 
 
-@pytest.mark.parametrize("engine, options", [
-    ("in_process", {}),
-    ("multiprocess", {"max_concurrent": 2}),
-    ("multiprocess", {"max_concurrent": 2, "start_method": {"forkserver": {"preload_modules": ["inventory_assets.definitions"]}}}),
-    ("celery", executors.celery_options()),
-    ("celery", executors.celery_options("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/1", queue="planning")),
-])
+@pytest.mark.parametrize(
+    "engine, options",
+    [
+        ("in_process", {}),
+        ("multiprocess", {"max_concurrent": 2}),
+        (
+            "multiprocess",
+            {
+                "max_concurrent": 2,
+                "start_method": {"forkserver": {"preload_modules": ["inventory_assets.definitions"]}},
+            },
+        ),
+        ("celery", executors.celery_options()),
+        ("celery", executors.celery_options("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/1", queue="planning")),
+    ],
+)
 def test_each_engine_is_valid_run_config_of_the_planning_job(engine: str, options: dict) -> None:
     config = runs.run_config(engine, **options)
     assert engine in dg.validate_run_config(_planning_job(), config)["execution"][executors.EXECUTOR_NAME]
@@ -122,7 +130,7 @@ def test_the_celery_worker_command_and_its_config_file() -> None:
     assert options["config_source"] == {"task_default_queue": "q1"}
     command = executors.celery_worker_command("/x/worker.yaml", queue="q1", name="w1", concurrency=2)
     assert command[1:6] == ["worker", "start", "-A", "dagster_celery.app", "-y"]
-    assert ["-q", "q1"] == command[command.index("-q"):command.index("-q") + 2]
+    assert command[command.index("-q") : command.index("-q") + 2] == ["-q", "q1"]
     assert command[-2:] == ["--", "--concurrency=2"]
 
 
@@ -176,8 +184,13 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 def _run(deployment: Deployment, engine: str, day_ranges: int = 1, **options) -> Outcome:
     started = time.monotonic()
-    result = runs.execute(deployment.instance, engine, tags={"inventory/engine": engine},
-                               ops={"sales": {"config": {"day_ranges": day_ranges}}}, **options)
+    result = runs.execute(
+        deployment.instance,
+        engine,
+        tags={"inventory/engine": engine},
+        ops={"sales": {"config": {"day_ranges": day_ranges}}},
+        **options,
+    )
     seconds = time.monotonic() - started
     events = list(deployment.instance.all_logs(result.run_id))
     failures = [e.message for e in events if e.dagster_event and e.dagster_event.is_failure]
@@ -202,7 +215,9 @@ def _run(deployment: Deployment, engine: str, day_ranges: int = 1, **options) ->
         elif event.event_type_value == "STEP_SUCCESS":
             steps.add(event.step_key)
             windows[event.step_key] = (starts[event.step_key], entry.timestamp)
-    messages = [e.message or "" for e in events if e.dagster_event and e.dagster_event.event_type_value == "ENGINE_EVENT"]
+    messages = [
+        e.message or "" for e in events if e.dagster_event and e.dagster_event.event_type_value == "ENGINE_EVENT"
+    ]
     run_row = plan_store.current_run(deployment.plan_url)
     assert run_row is not None and run_row["run_id"] == result.run_id, "the run's plan is not the current plan"
     plan = plan_store.current_plan(deployment.plan_url)
@@ -216,8 +231,10 @@ def in_process(deployment: Deployment) -> Outcome:
 
 
 def _most_at_once(windows: dict[str, tuple[float, float]]) -> int:
-    edges = sorted([(start, 1) for start, _ in windows.values()] + [(end, -1) for _, end in windows.values()],
-                   key=lambda e: (e[0], e[1]))
+    edges = sorted(
+        [(start, 1) for start, _ in windows.values()] + [(end, -1) for _, end in windows.values()],
+        key=lambda e: (e[0], e[1]),
+    )
     running = most = 0
     for _, delta in edges:
         running += delta
@@ -254,8 +271,18 @@ def assert_same_plan(outcome: Outcome, reference: Outcome) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_planning_job_in_process_runs_every_step_in_the_run_process(in_process: Outcome) -> None:
-    assert {"sales.sales_window", "sales.sales_assemble", "inventory", "costs", "locations", "receipts",
-            "merged_dataset", "abc_risk_features", "procurement_plan", "published_plan"} <= in_process.steps
+    assert {
+        "sales.sales_window",
+        "sales.sales_assemble",
+        "inventory",
+        "costs",
+        "locations",
+        "receipts",
+        "merged_dataset",
+        "abc_risk_features",
+        "procurement_plan",
+        "published_plan",
+    } <= in_process.steps
     assert set(in_process.step_pids.values()) == {os.getpid()}
     assert _most_at_once(in_process.windows) == 1
     assert (in_process.plan["order_qty"] > 0).any()
@@ -268,14 +295,17 @@ def test_planning_job_with_the_multiprocess_executor_makes_the_same_plan(
     deployment: Deployment, in_process: Outcome
 ) -> None:
     outcome = _run(
-        deployment, "multiprocess", day_ranges=DAY_RANGES, max_concurrent=2,
+        deployment,
+        "multiprocess",
+        day_ranges=DAY_RANGES,
+        max_concurrent=2,
         # A forkserver that imported the project once: each step's process is a fork of it, not a new Python.
         start_method={"forkserver": {"preload_modules": ["inventory_assets.definitions"]}},
     )
     pids = outcome.step_pids
     assert os.getpid() not in pids.values()
     assert len(set(pids.values())) == len(pids), f"steps shared a process: {pids}"
-    assert 2 == _most_at_once(outcome.windows), "max_concurrent=2: two step processes at once, never more"
+    assert _most_at_once(outcome.windows) == 2, "max_concurrent=2: two step processes at once, never more"
     assert len(_sales_days_steps(outcome)) == DAY_RANGES and len(_sales_days_steps(in_process)) == 1
     assert_same_plan(outcome, in_process)
     print(f"\nmultiprocess: {outcome.seconds:.1f} s (in process {in_process.seconds:.1f} s)")
@@ -347,8 +377,10 @@ def _delete_queue(broker: str, queue: str) -> None:
 def celery_worker(deployment: Deployment) -> Iterator[CeleryWorker]:
     problem = _broker_reachable(CELERY_BROKER)
     if problem:
-        message = (f"the Celery broker {CELERY_BROKER} is not reachable ({problem}); start RabbitMQ on "
-                   "127.0.0.1:5672 (guest/guest) or set INVENTORY_TEST_CELERY_BROKER")
+        message = (
+            f"the Celery broker {CELERY_BROKER} is not reachable ({problem}); start RabbitMQ on "
+            "127.0.0.1:5672 (guest/guest) or set INVENTORY_TEST_CELERY_BROKER"
+        )
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(f"CI must run the Celery test: {message}")
         pytest.skip(message)
@@ -358,17 +390,23 @@ def celery_worker(deployment: Deployment) -> Iterator[CeleryWorker]:
     options = executors.celery_options(CELERY_BROKER, queue=queue)
     config_yaml = deployment.home / f"celery-{tag}.yaml"
     config_yaml.write_text(executors.celery_worker_config_yaml(options))
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-               PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", PYTHONUNBUFFERED="1"
+    )
     log_path = deployment.home / f"celery-{tag}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             executors.celery_worker_command(config_yaml, queue=queue, name=name, concurrency=2),
-            cwd=deployment.home, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=deployment.home,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     worker = CeleryWorker(name=name, queue=queue, options=options, log_path=log_path, process=process)
     try:
+
         def ready() -> bool:
             assert process.poll() is None, f"the Celery worker exited with {process.returncode}\n{worker.log()}"
             return " ready." in worker.log(200_000)
@@ -388,8 +426,11 @@ def test_planning_job_with_the_celery_executor_makes_the_same_plan(
     deployment: Deployment, in_process: Outcome, celery_worker: CeleryWorker
 ) -> None:
     outcome = _run(deployment, "celery", day_ranges=DAY_RANGES, **celery_worker.options)
-    delegated = {m.removeprefix("[CeleryExecutor] Executing steps ").removesuffix(" in celery worker")
-                 for m in outcome.engine_messages if m.endswith("in celery worker")}
+    delegated = {
+        m.removeprefix("[CeleryExecutor] Executing steps ").removesuffix(" in celery worker")
+        for m in outcome.engine_messages
+        if m.endswith("in celery worker")
+    }
     assert delegated == outcome.steps, f"steps not run by the worker: {outcome.steps - delegated}"
     assert os.getpid() not in outcome.step_pids.values()
     worker_pids = _descendants(celery_worker.process.pid)

@@ -38,7 +38,11 @@ def _step_window(instance: dg.DagsterInstance, run_id: str, step_key: str) -> tu
     times = {}
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
-        if event is not None and event.step_key == step_key and event.event_type_value in ("STEP_START", "STEP_SUCCESS"):
+        if (
+            event is not None
+            and event.step_key == step_key
+            and event.event_type_value in ("STEP_START", "STEP_SUCCESS")
+        ):
             times[event.event_type_value] = entry.timestamp
     return times["STEP_START"], times["STEP_SUCCESS"]
 
@@ -47,22 +51,24 @@ def _step_window(instance: dg.DagsterInstance, run_id: str, step_key: str) -> tu
 def test_two_runs_at_once_write_their_plans_one_after_the_other(tmp_path: Path) -> None:
     """Sensor and schedule firing together: both runs succeed, the writes never overlap (the pool), and
     the current plan is one whole plan."""
-    from inventory_assets.io import db
-    from inventory_assets.io import plan_store
+    from inventory_assets.io import db, plan_store
 
     with dagster_server(tmp_path) as server:
         client = server.client()
         run_ids = [
             client.submit_job_execution(
-                "planning_job", repository_location_name=LOCATION_NAME, repository_name=REPOSITORY_NAME,
-                run_config=plan_run_config(), tags={"inventory/trigger": f"concurrency_test_{i}"},
+                "planning_job",
+                repository_location_name=LOCATION_NAME,
+                repository_name=REPOSITORY_NAME,
+                run_config=plan_run_config(),
+                tags={"inventory/trigger": f"concurrency_test_{i}"},
             )
             for i in range(2)
         ]
         for run_id in run_ids:
             _wait_for_run(client, run_id, server)
         with server.instance() as instance:
-            first, second = sorted((_step_window(instance, r, "published_plan") for r in run_ids))
+            first, second = sorted(_step_window(instance, r, "published_plan") for r in run_ids)
         assert first[1] <= second[0], f"the plan writes overlapped: {first} and {second}"
         engine = db.make_engine(server.database_urls[db.PLAN_URL_VAR])
         history = plan_store.plan_history(engine)

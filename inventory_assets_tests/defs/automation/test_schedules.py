@@ -9,8 +9,8 @@ import dagster as dg
 import pytest
 from dagster._utils.schedules import schedule_execution_time_iterator
 
-from inventory_assets.defs.automation import schedules
 from inventory_assets.definitions import defs
+from inventory_assets.defs.automation import schedules
 from inventory_assets.defs.automation.schedules import build_planning_job_schedule, plan_run_config
 
 SCHEDULE = "planning_job_schedule"
@@ -55,11 +55,13 @@ def test_the_budget_of_automated_runs_comes_from_the_environment() -> None:
 
 
 def test_cron_time_zone_and_status_come_from_the_environment() -> None:
-    schedule = build_planning_job_schedule({
-        schedules.PLAN_CRON_VAR: "30 5 * * 1-5",
-        schedules.PLAN_TIMEZONE_VAR: "Europe/Berlin",
-        schedules.PLAN_SCHEDULE_STATUS_VAR: "RUNNING",
-    })
+    schedule = build_planning_job_schedule(
+        {
+            schedules.PLAN_CRON_VAR: "30 5 * * 1-5",
+            schedules.PLAN_TIMEZONE_VAR: "Europe/Berlin",
+            schedules.PLAN_SCHEDULE_STATUS_VAR: "RUNNING",
+        }
+    )
     assert schedule.cron_schedule == "30 5 * * 1-5"
     assert schedule.execution_timezone == "Europe/Berlin"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
@@ -70,9 +72,13 @@ def test_cron_time_zone_and_status_come_from_the_environment() -> None:
 
 @pytest.mark.parametrize(
     ("var", "bad"),
-    [(schedules.PLAN_CRON_VAR, "every morning"), (schedules.PLAN_CRON_VAR, "0 25 * * *"),
-     (schedules.PLAN_TIMEZONE_VAR, "Mars/Olympus"), (schedules.PLAN_TIMEZONE_VAR, "../etc/passwd"),
-     (schedules.PLAN_SCHEDULE_STATUS_VAR, "yes")],
+    [
+        (schedules.PLAN_CRON_VAR, "every morning"),
+        (schedules.PLAN_CRON_VAR, "0 25 * * *"),
+        (schedules.PLAN_TIMEZONE_VAR, "Mars/Olympus"),
+        (schedules.PLAN_TIMEZONE_VAR, "../etc/passwd"),
+        (schedules.PLAN_SCHEDULE_STATUS_VAR, "yes"),
+    ],
 )
 def test_a_bad_setting_fails_loudly_naming_its_variable(var: str, bad: str) -> None:
     with pytest.raises(ValueError, match=var):

@@ -23,13 +23,13 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from inventory_assets.io import db
-from inventory_assets.demo import data as demo_data
-from inventory_assets.defs.automation import sensors
 from inventory_assets.contract import tables as t
 from inventory_assets.definitions import defs
-from inventory_assets.defs.resources import SqlDatabase
+from inventory_assets.defs.automation import sensors
 from inventory_assets.defs.automation.sensors import SalesWatermarkError, SensorSettings, build_new_sales_sensor
+from inventory_assets.defs.resources import SqlDatabase
+from inventory_assets.demo import data as demo_data
+from inventory_assets.io import db
 from inventory_assets_tests.conftest import backend_params
 from inventory_assets_tests.dagster_server import DagsterServer, dagster_server, free_port, wait_for
 from inventory_assets_tests.helpers import write_demo
@@ -40,6 +40,7 @@ SALES_ONLY = demo_data.DemoSpec(products=6, dcs=1, stores=1, days=14, seed=11)
 
 
 # --- helpers -----------------------------------------------------------------------------------------
+
 
 def max_sale_id(url: str) -> int:
     with db.make_engine(url).connect() as conn:
@@ -85,6 +86,7 @@ def sales_url(database_env: dict[str, str]) -> str:
 
 # --- the registered sensor ---------------------------------------------------------------------------
 
+
 def test_the_sensor_is_registered_with_its_defaults() -> None:
     sensor = defs().resolve_sensor_def(SENSOR)
     assert sensor.job_name == "planning_job"
@@ -95,24 +97,42 @@ def test_the_sensor_is_registered_with_its_defaults() -> None:
 
 def test_settings_come_from_the_environment() -> None:
     assert SensorSettings.from_env({}) == SensorSettings()
-    settings = SensorSettings.from_env({
-        sensors.WATERMARK_COLUMN_VAR: "loaded_at", sensors.WATERMARK_TABLE_VAR: "sales_lines",
-        sensors.INTERVAL_VAR: "300", sensors.TIMEOUT_VAR: "2.5", sensors.STATUS_VAR: "running",
-    })
+    settings = SensorSettings.from_env(
+        {
+            sensors.WATERMARK_COLUMN_VAR: "loaded_at",
+            sensors.WATERMARK_TABLE_VAR: "sales_lines",
+            sensors.INTERVAL_VAR: "300",
+            sensors.TIMEOUT_VAR: "2.5",
+            sensors.STATUS_VAR: "running",
+        }
+    )
     assert settings == SensorSettings("sales_lines", "loaded_at", 300, 2.5, dg.DefaultSensorStatus.RUNNING)
     sensor = build_new_sales_sensor(settings)
     assert sensor.minimum_interval_seconds == 300 and sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    for var, bad in ((sensors.INTERVAL_VAR, "0"), (sensors.INTERVAL_VAR, "soon"), (sensors.TIMEOUT_VAR, "-1"),
-                     (sensors.STATUS_VAR, "ON")):
+    for var, bad in (
+        (sensors.INTERVAL_VAR, "0"),
+        (sensors.INTERVAL_VAR, "soon"),
+        (sensors.TIMEOUT_VAR, "-1"),
+        (sensors.STATUS_VAR, "ON"),
+    ):
         with pytest.raises(ValueError, match=var):
             SensorSettings.from_env({var: bad})
 
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(12, "12"), (Decimal("12.0000"), "12"), (np.int64(7), "7"), (12.0, "12"), (12.5, "12.5"),
-     (dt.date(2024, 3, 1), "2024-03-01"), (dt.datetime(2024, 3, 1, 6, 30), "2024-03-01T06:30:00"),
-     ("2024-03-01", "2024-03-01"), (None, None), (float("nan"), None)],
+    [
+        (12, "12"),
+        (Decimal("12.0000"), "12"),
+        (np.int64(7), "7"),
+        (12.0, "12"),
+        (12.5, "12.5"),
+        (dt.date(2024, 3, 1), "2024-03-01"),
+        (dt.datetime(2024, 3, 1, 6, 30), "2024-03-01T06:30:00"),
+        ("2024-03-01", "2024-03-01"),
+        (None, None),
+        (float("nan"), None),
+    ],
 )
 def test_watermark_text_is_the_same_whatever_the_driver_returns(value: object, text: str | None) -> None:
     assert sensors.watermark_text(value) == text
@@ -129,10 +149,9 @@ def test_watermarks_compare_as_numbers_or_iso_text() -> None:
 
 # --- case 7 on real databases ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
-def test_new_rows_request_exactly_one_run_and_no_new_rows_skip(
-    sales_url: str, instance: dg.DagsterInstance
-) -> None:
+def test_new_rows_request_exactly_one_run_and_no_new_rows_skip(sales_url: str, instance: dg.DagsterInstance) -> None:
     sensor = defs().resolve_sensor_def(SENSOR)
     top = max_sale_id(sales_url)
 
@@ -251,6 +270,7 @@ def mutate_sensor(server: DagsterServer, mutation: str, **variables: object) -> 
 
 def next_finished_tick(server: DagsterServer, after: float, timeout: float = 120) -> dict:
     """The first tick that finished after ``after`` (a timestamp)."""
+
     def finished() -> dict | None:
         done = [tick for tick in sensor_ticks(server) if tick["timestamp"] > after and tick["status"] != "STARTED"]
         return done[0] if done else None
@@ -283,12 +303,16 @@ def test_with_the_real_daemon_new_rows_launch_and_complete_exactly_one_run(tmp_p
         inserted = time.time()
         fired = next_finished_tick(server, inserted)
         assert fired["status"] == "SUCCESS", fired
-        assert len(fired["runIds"]) == 1 and fired["runKeys"] == [f"sales-{new_top}"] and fired["cursor"] == str(new_top)
+        assert (
+            len(fired["runIds"]) == 1 and fired["runKeys"] == [f"sales-{new_top}"] and fired["cursor"] == str(new_top)
+        )
         run_id = fired["runIds"][0]
         with server.instance() as instance:
             run = wait_for(
                 lambda: (r := instance.get_run_by_id(run_id)) and r.is_finished and r,
-                timeout=600, interval=2, what=f"run {run_id} to finish",
+                timeout=600,
+                interval=2,
+                what=f"run {run_id} to finish",
             )
             assert run.status == dg.DagsterRunStatus.SUCCESS, server.log_tail()
             assert run.tags["dagster/run_key"] == f"sales-{new_top}"
