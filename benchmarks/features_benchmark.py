@@ -28,6 +28,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -167,7 +168,7 @@ def _reset_peak() -> bool:
         return False
 
 
-def run(size: str, repeat: int = 1) -> dict[str, object]:
+def run(size: str, repeat: int = 1) -> dict[str, Any]:
     n_products = SIZES[size]
     t0 = time.perf_counter()
     frames = make_frames(n_products)

@@ -47,7 +47,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -159,7 +162,7 @@ def machine() -> dict[str, Any]:
         pass
     from importlib import metadata
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in ("dagster", "pandas", "numpy", "pandera", "pyomo", "highspy", "sqlalchemy", "psycopg", "scipy"):
         try:
             versions[name] = metadata.version(name)
@@ -279,7 +282,7 @@ def run_graph(urls: dict[str, str], run_config: dict[str, Any], timeout: float, 
         sampler = Sampler(proc.pid)
         sampler.start()
         try:
-            returncode = proc.wait(timeout=timeout)
+            returncode: int | str = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             returncode = proc.wait()
@@ -305,8 +308,8 @@ def run_graph(urls: dict[str, str], run_config: dict[str, Any], timeout: float, 
 
 
 def read_run(home: Path, sampler: Sampler, started_epoch: float) -> dict[str, Any]:
+    """The run's status and wall time and, per step, its seconds, memory and row counts (event log)."""
     import dagster as dg
-    from dagster._core.events import DagsterEventType
 
     os.environ["DAGSTER_HOME"] = str(home)
     with dg.DagsterInstance.get() as instance:
@@ -314,73 +317,91 @@ def read_run(home: Path, sampler: Sampler, started_epoch: float) -> dict[str, An
         if not runs:
             return {"run_status": "no run"}
         run = runs[0]
-        steps: dict[str, dict[str, Any]] = {}
-        run_start = run_end = None
-        for entry in instance.all_logs(run.run_id):
-            event = entry.dagster_event
-            if event is None:
-                continue
-            kind = event.event_type
-            if kind == DagsterEventType.RUN_START:
-                run_start = entry.timestamp
-            elif kind in (DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE):
-                run_end = entry.timestamp
-            key = entry.step_key
-            if key is None:
-                continue
-            step = steps.setdefault(key, {})
-            if kind == DagsterEventType.STEP_START:
-                step["start"] = entry.timestamp
-            elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
-                step["end"] = entry.timestamp
-                step["status"] = "success" if kind == DagsterEventType.STEP_SUCCESS else "failure"
-            elif kind == DagsterEventType.ASSET_MATERIALIZATION:
-                metadata = event.event_specific_data.materialization.metadata
-                step["metadata"] = {
-                    k: v.value
-                    for k, v in metadata.items()
-                    if isinstance(v.value, (int, float, str, bool)) and len(str(v.value)) < 200
-                }
-        # `sales` is a graph of steps (window, day ranges, assembly): one record from its first start to
-        # its last end, with the assembly's materialization; each of its steps is recorded too.
-        parts = [v for k, v in steps.items() if k.startswith("sales.")]
-        if parts and "sales" not in steps:
-            assembled = steps.get("sales.sales_assemble", {})
-            steps["sales"] = {
-                "start": min(p["start"] for p in parts if "start" in p),
-                "end": max(p["end"] for p in parts if "end" in p) if all("end" in p for p in parts) else None,
-                "status": assembled.get("status", "incomplete"),
-                "metadata": assembled.get("metadata", {}),
-            }
-        out_steps: dict[str, Any] = {}
-        for name in [*STEPS, *sorted(k for k in steps if k not in STEPS)]:  # the asset checks' steps too
-            step = steps.get(name)
-            if step is None:
-                out_steps[name] = {"status": "not run"}
-                continue
-            start, end = step.get("start"), step.get("end")
-            metadata = step.get("metadata", {})
-            record = {
-                "status": step.get("status", "incomplete"),
-                "seconds": round(end - start, 3) if start and end else None,
-                "start_offset_seconds": round(start - started_epoch, 3) if start else None,
-                "peak_rss_gb": round(sampler.peak(start, end) / 1024**3, 3) if start and end else None,
-                "rows_out": metadata.get("dagster/row_count"),
-            }
-            if name == "procurement_plan":
-                record["model"] = {k: metadata.get(k) for k in PLAN_FIGURES}
-            if name == "published_plan":
-                record["write_seconds"] = metadata.get("write_seconds")
-            out_steps[name] = record
-        for name, upstream in UPSTREAM.items():
-            rows = [out_steps[u].get("rows_out") for u in upstream]
-            out_steps[name]["rows_in"] = sum(rows) if all(r is not None for r in rows) else None
+        steps, run_start, run_end = _step_events(instance, run.run_id)
+        _fold_sales_graph(steps)
         return {
             "run_id": run.run_id,
             "run_status": str(run.status.value),
             "run_seconds": round(run_end - run_start, 2) if run_start and run_end else None,
-            "steps": out_steps,
+            "steps": _step_records(steps, sampler, started_epoch),
         }
+
+
+def _step_events(
+    instance: dg.DagsterInstance, run_id: str
+) -> tuple[dict[str, dict[str, Any]], float | None, float | None]:
+    """Per step key: start, end, status and the numbers of its materialization; the run's start and end."""
+    from dagster import DagsterEventType
+
+    steps: dict[str, dict[str, Any]] = {}
+    run_start = run_end = None
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        kind = event.event_type
+        if kind == DagsterEventType.RUN_START:
+            run_start = entry.timestamp
+        elif kind in (DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE):
+            run_end = entry.timestamp
+        key = entry.step_key
+        if key is None:
+            continue
+        step = steps.setdefault(key, {})
+        if kind == DagsterEventType.STEP_START:
+            step["start"] = entry.timestamp
+        elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            step["end"] = entry.timestamp
+            step["status"] = "success" if kind == DagsterEventType.STEP_SUCCESS else "failure"
+        elif kind == DagsterEventType.ASSET_MATERIALIZATION:
+            step["metadata"] = {
+                k: v.value
+                for k, v in event.materialization.metadata.items()
+                if isinstance(v.value, (int, float, str, bool)) and len(str(v.value)) < 200
+            }
+    return steps, run_start, run_end
+
+
+def _fold_sales_graph(steps: dict[str, dict[str, Any]]) -> None:
+    """`sales` is a graph of steps (window, day ranges, assembly): add one record from its first start to
+    its last end, with the assembly's materialization; each of its steps stays recorded too."""
+    parts = [v for k, v in steps.items() if k.startswith("sales.")]
+    if parts and "sales" not in steps:
+        assembled = steps.get("sales.sales_assemble", {})
+        steps["sales"] = {
+            "start": min(p["start"] for p in parts if "start" in p),
+            "end": max(p["end"] for p in parts if "end" in p) if all("end" in p for p in parts) else None,
+            "status": assembled.get("status", "incomplete"),
+            "metadata": assembled.get("metadata", {}),
+        }
+
+
+def _step_records(steps: dict[str, dict[str, Any]], sampler: Sampler, started_epoch: float) -> dict[str, Any]:
+    """The report of every step of `STEPS` (and the asset checks' steps): seconds, memory, rows in and out."""
+    out_steps: dict[str, Any] = {}
+    for name in [*STEPS, *sorted(k for k in steps if k not in STEPS)]:  # the asset checks' steps too
+        step = steps.get(name)
+        if step is None:
+            out_steps[name] = {"status": "not run"}
+            continue
+        start, end = step.get("start"), step.get("end")
+        metadata = step.get("metadata", {})
+        record = {
+            "status": step.get("status", "incomplete"),
+            "seconds": round(end - start, 3) if start and end else None,
+            "start_offset_seconds": round(start - started_epoch, 3) if start else None,
+            "peak_rss_gb": round(sampler.peak(start, end) / 1024**3, 3) if start and end else None,
+            "rows_out": metadata.get("dagster/row_count"),
+        }
+        if name == "procurement_plan":
+            record["model"] = {k: metadata.get(k) for k in PLAN_FIGURES}
+        if name == "published_plan":
+            record["write_seconds"] = metadata.get("write_seconds")
+        out_steps[name] = record
+    for name, upstream in UPSTREAM.items():
+        rows = [out_steps[u].get("rows_out") for u in upstream]
+        out_steps[name]["rows_in"] = sum(rows) if all(r is not None for r in rows) else None
+    return out_steps
 
 
 # --- pushdown vs pandas ---------------------------------------------------------------------------------
@@ -513,9 +534,12 @@ def main(argv: list[str] | None = None) -> int:
     spec = demo_spec(args.size, args.products)
     case = args.size if args.products is None else f"{args.size}_{args.products}p"
     workdir = args.workdir or Path(tempfile.gettempdir()) / "inventory_assets_bench" / f"{case}_{args.backend}"
-    plan_config: dict[str, Any] = {"yes": {"relax_integrality": True}, "no": {"mip_max_rows": None}, "auto": {}}[
-        args.relax
-    ]
+    relax_configs: dict[str, dict[str, Any]] = {
+        "yes": {"relax_integrality": True},
+        "no": {"mip_max_rows": None},
+        "auto": {},
+    }
+    plan_config = relax_configs[args.relax]
     if args.critical_classes is not None:
         plan_config["critical_classes"] = [c for c in args.critical_classes.split(",") if c]
     ops: dict[str, Any] = {"procurement_plan": {"config": plan_config}} if plan_config else {}
@@ -637,7 +661,7 @@ def series_report(results: dict[str, dict[str, Any]]) -> str:
 
     points = list(results.values())
     ns = [pairs_of(r) for r in points]
-    segments = list(zip(range(len(ns)), range(1, len(ns))))
+    segments = [(i, i + 1) for i in range(len(ns) - 1)]  # neighbouring points
     if len(ns) > 2:
         segments.append((0, len(ns) - 1))  # the whole range: a single run's noise weighs least there
     lines = [
@@ -682,7 +706,7 @@ def markdown_report(results: dict[str, dict[str, Any]]) -> str:
     ]
     for name in [*STEPS, "(graph wall)"]:
         secs, per = [], []
-        for size, report in results.items():
+        for report in results.values():
             graph = report["graph"]
             value = graph["wall_seconds"] if name == "(graph wall)" else graph["steps"][name].get("seconds")
             secs.append(f"{value:.2f}" if value is not None else "-")

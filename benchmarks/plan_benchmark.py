@@ -120,7 +120,7 @@ def run_case(size: str, method: str) -> dict:
     from inventory_assets.optimization.data import build_plan_data
     from inventory_assets.optimization.matrix import build_matrix, split_dense_rows, to_segment_form
     from inventory_assets.optimization.params import PlanParameters
-    from inventory_assets.optimization.plan import plan_procurement
+    from inventory_assets.optimization.plan import Engine, plan_procurement
     from inventory_assets.optimization.sets import build_sets
     from inventory_assets.optimization.solve import SEGMENT_FORM_OPTIONS
 
@@ -132,7 +132,7 @@ def run_case(size: str, method: str) -> dict:
     out: dict = {"size": size, "method": method, "rows": len(frame), "budget": budget}
     t0 = time.perf_counter()
     if method.startswith(("pipeline", "mip")):
-        engine = "pyomo" if method.endswith("pyomo") else "matrix"
+        engine: Engine = "pyomo" if method.endswith("pyomo") else "matrix"
         result = plan_procurement(frame, params, engine=engine)
         s = result.summary
         out.update(
@@ -216,11 +216,13 @@ def run_case(size: str, method: str) -> dict:
             )
             for j in range(lp.n_cols)
         ]
-        prob += pulp.lpSum(float(c) * xs[j] for j, c in zip(np.flatnonzero(lp.c), lp.c[lp.c != 0])) + lp.offset
+        prob += (
+            pulp.lpSum(float(c) * xs[j] for j, c in zip(np.flatnonzero(lp.c), lp.c[lp.c != 0], strict=True)) + lp.offset
+        )
         A = lp.A.tocsr()
         for r in range(lp.n_rows):
             s, e = A.indptr[r], A.indptr[r + 1]
-            expr = pulp.LpAffineExpression(zip((xs[j] for j in A.indices[s:e]), A.data[s:e].tolist()))
+            expr = pulp.LpAffineExpression(zip((xs[j] for j in A.indices[s:e]), A.data[s:e].tolist(), strict=True))
             lo, hi = lp.row_lower[r], lp.row_upper[r]
             if np.isfinite(lo) and np.isfinite(hi) and lo == hi:
                 prob += expr == float(lo)

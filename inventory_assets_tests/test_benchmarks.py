@@ -15,6 +15,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "graph_benchmark.p
 @pytest.fixture(scope="module")
 def bench():
     spec = importlib.util.spec_from_file_location("graph_benchmark", SCRIPT)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -73,8 +73,8 @@ def stockout_risk(features: pd.DataFrame, position: np.ndarray | pd.Series | flo
     ``position`` is aligned with the rows (an array of the same length, or a scalar). The optimization
     uses it for the risk after the plan (``position + order``).
     """
-    pos = position.to_numpy(dtype=float) if isinstance(position, pd.Series) else position
-    if np.ndim(pos) and len(pos) != len(features):
+    pos = np.asarray(position.to_numpy(dtype=float) if isinstance(position, pd.Series) else position, dtype=float)
+    if pos.ndim and len(pos) != len(features):
         raise ValueError(f"position has {len(pos)} values for {len(features)} rows")
     return exceedance_probability(
         features["safety_stock_method"].to_numpy(dtype=object),

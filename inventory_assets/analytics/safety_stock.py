@@ -102,7 +102,7 @@ def _grid_quantile(alpha: np.ndarray, mean: np.ndarray, step: int, rho: float) -
     return _nbinom_ppf(alpha, mean / (g - 1.0), 1.0 / g, mean)
 
 
-def _nbinom_ppf(alpha: np.ndarray, n: np.ndarray, p: np.ndarray, mean: np.ndarray) -> np.ndarray:
+def _nbinom_ppf(alpha: np.ndarray, n: np.ndarray, p: np.ndarray | float, mean: np.ndarray) -> np.ndarray:
     """scipy's quantile, with the Poisson quantile where the shape underflows (mean ~ 1e-300)."""
     with np.errstate(all="ignore"):
         q = stats.nbinom.ppf(alpha, n, p)
@@ -124,7 +124,7 @@ def _monotone_quantile(mean: np.ndarray, alpha: np.ndarray, steps: np.ndarray, r
     """``max over k = 0..steps of Q_alpha(rho**k)`` per item, computed cheaply.
 
     ``B = Q(rho**steps)`` is one quantile; a lower grid point beats it only if its CDF at ``B`` is below
-    ``alpha`` (one incomplete-beta call per point, ~6x cheaper than a quantile). Only those rare items get
+    ``alpha`` (one incomplete-beta call per point, much cheaper than a quantile). Only those rare items get
     the quantile at every grid point. A margin of 1e-9 on the test errs towards the exact path.
     """
     best = np.empty(len(mean))

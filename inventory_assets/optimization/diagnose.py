@@ -22,6 +22,8 @@ from inventory_assets.optimization.errors import PlanInfeasibleError
 from inventory_assets.optimization.matrix import COL_FAMILIES, ROW_FAMILIES, MatrixLP
 
 _MAX_IDS = 20
+_PACK_FAMILIES = (COL_FAMILIES.index("packs"), COL_FAMILIES.index("order_placed"))
+"""Column families of the whole-pack counts k and the order/no-order binaries y (MIP only)."""
 
 
 def _money(value: float) -> str:
@@ -121,9 +123,9 @@ def check_critical_feasibility(data: PlanData) -> None:
         locs = sorted(set(np.flatnonzero(over).tolist()) | set(data.loc[over_blocked].tolist()))
         rows = np.flatnonzero(np.isin(data.loc, locs) & (inbound > 0))
         detail = [
-            f"{data.location_ids[l]} (capacity {data.capacity[l]:g}, critical minimum "
-            f"{max(loc_total[l], data.base_at_location[l]):g})"
-            for l in locs[:_MAX_IDS]
+            f"{data.location_ids[loc]} (capacity {data.capacity[loc]:g}, critical minimum "
+            f"{max(loc_total[loc], data.base_at_location[loc]):g})"
+            for loc in locs[:_MAX_IDS]
         ]
         problems.append(
             (
@@ -179,16 +181,18 @@ def diagnose_with_iis(lp: MatrixLP, data: PlanData) -> PlanInfeasibleError:
     cols = np.asarray(list(iis.col_index_), dtype=np.int64)
 
     if status != highspy.HighsStatus.kOk or (len(rows) == 0 and len(cols) == 0):
-        products = _ids(data.product_id[lp.col_owner[lp.col_family >= 3]])
+        # only k and y columns name a product here: segment columns and partial sums (owner -1)
+        # are not about packs or MOQs
+        pack_products = _ids(data.product_id[lp.col_owner[np.isin(lp.col_family, _PACK_FAMILIES)]])
         return PlanInfeasibleError(
             "no feasible procurement plan: whole packs and minimum order quantities cannot be combined "
             "with the budget, parent stock, capacity and critical safety stocks (the fractional "
-            "relaxation is feasible); try relax_integrality or review packs/MOQs of: " + _list(products),
+            "relaxation is feasible); try relax_integrality or review packs/MOQs of: " + _list(pack_products),
             family="pack",
-            product_ids=products,
+            product_ids=pack_products,
         )
     families: list[str] = []
-    products: list[str] = []
+    named: list[str] = []
     locations: list[str] = []
     for r in rows:
         fam = ROW_FAMILIES[lp.row_family[r]]
@@ -197,17 +201,21 @@ def diagnose_with_iis(lp: MatrixLP, data: PlanData) -> PlanInfeasibleError:
         owner = lp.row_owner[r]
         if fam == "capacity":
             locations.append(str(data.location_ids[owner]))
+        elif fam == "partial_sum":
+            # a chunk of a split dense row carries that row's owner (a location code for a
+            # capacity row); the dense row itself is in the IIS too and names its owner
+            continue
         elif owner >= 0:
-            products.append(str(data.product_id[owner]))
+            named.append(str(data.product_id[owner]))
     for j in cols:
         fam = f"{COL_FAMILIES[lp.col_family[j]]}_bounds"
         if fam not in families:
             families.append(fam)
         # the bounds of every variable of an IIS row take part (x >= 0 included), so the
         # rows name the products; a bound names its product only when no row is involved
-        if not len(rows):
-            products.append(str(data.product_id[lp.col_owner[j]]))
-    products = _ids(products)
+        if not len(rows) and lp.col_owner[j] >= 0:
+            named.append(str(data.product_id[lp.col_owner[j]]))
+    products = _ids(named)
     where = f"; locations: {_list(_ids(locations))}" if locations else ""
     return PlanInfeasibleError(
         f"no feasible procurement plan: HiGHS's irreducible infeasible subset has {len(rows)} constraint(s) "

@@ -134,7 +134,10 @@ class _Triplets:
         self.cols.append(np.asarray(cols, dtype=np.int64))
         self.vals.append(np.broadcast_to(np.asarray(vals, dtype=float), np.shape(rows)))
 
-    def new_rows(self, family: int, owner: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    def new_rows(
+        self, family: int, owner: np.ndarray, lower: np.ndarray | float, upper: np.ndarray | float
+    ) -> np.ndarray:
+        """Append ``len(owner)`` rows of one family (bounds: one per row, or one for all)."""
         k = len(owner)
         ids = np.arange(self.n_rows, self.n_rows + k)
         self.n_rows += k

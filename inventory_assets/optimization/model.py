@@ -18,7 +18,7 @@ from inventory_assets.optimization.sets import ModelSets, build_sets
 
 
 def _by_index(index: np.ndarray, values: np.ndarray) -> dict[int, float]:
-    return dict(zip(index.tolist(), np.asarray(values, dtype=float).tolist()))
+    return dict(zip(index.tolist(), np.asarray(values, dtype=float).tolist(), strict=True))
 
 
 def declare_sets(m: pyo.ConcreteModel, data: PlanData, sets: ModelSets) -> None:
@@ -80,7 +80,7 @@ def declare_sets(m: pyo.ConcreteModel, data: PlanData, sets: ModelSets) -> None:
 def declare_parameters(m: pyo.ConcreteModel, data: PlanData, sets: ModelSets) -> None:
     """Parameters, each named after (and documented with) its source columns.
 
-    Each is indexed by the set it is used on (a Param over a million rows costs seconds).
+    Each is indexed by the set it is used on, not by every row (building a Param costs time per element).
     """
     rows = np.arange(data.n)
 
@@ -210,12 +210,12 @@ def declare_transfer_limit(m: pyo.ConcreteModel, sets: ModelSets) -> None:
 
 def declare_capacity(m: pyo.ConcreteModel, data: PlanData, sets: ModelSets) -> None:
     """The positions of all products at a location fit its capacity."""
-    rows_at = {int(l): [] for l in sets.capacity}
+    rows_at: dict[int, list[int]] = {int(loc): [] for loc in sets.capacity}
     for i in np.flatnonzero(np.isin(data.loc, sets.capacity)).tolist():
         rows_at[int(data.loc[i])].append(i)
 
-    def rule(m, l):
-        return pyo.quicksum(m.position[i] for i in rows_at[l]) <= m.capacity[l]
+    def rule(m, loc):
+        return pyo.quicksum(m.position[i] for i in rows_at[loc]) <= m.capacity[loc]
 
     m.capacity_limit = pyo.Constraint(
         m.CAPACITY_LOCATIONS, rule=rule, doc="capacity: sum_{i at l} P_i <= capacity_units_l"

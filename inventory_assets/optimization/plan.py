@@ -40,7 +40,7 @@ Engine = Literal["auto", "pyomo", "matrix"]
 
 PYOMO_MAX_ROWS = 50_000
 """``engine="auto"`` builds the Pyomo model up to this many rows, the numpy matrices above it
-(Pyomo spends ~30-40 microseconds per constraint; see docs/benchmarks.md)."""
+(Pyomo's build and compile time per constraint dominates at scale; docs/benchmarks.md)."""
 
 SEGMENT_MIN_COLUMNS = 20_000
 """LP relaxations with at least this many columns are solved in segment form

@@ -23,10 +23,10 @@ from inventory_assets.optimization.params import PlanParameters
 
 SEGMENT_FORM_OPTIONS = {"solver": "simplex", "presolve": "off", "simplex_dual_edge_weight_strategy": 1}
 """HiGHS options for an LP in segment form (`matrix.to_segment_form`): dual simplex (Devex
-pricing) without presolve.  Measured on this model (docs/benchmarks.md): presolve spends more time than it
-saves on the segment form (the dense budget and capacity rows), and interior point (with
-or without presolve) is several times slower than dual simplex at every size.  Everything
-else (small LPs, every MIP) keeps HiGHS's defaults."""
+pricing) without presolve.  Chosen by measurement on this model (docs/benchmarks.md, "Solver
+choices"): presolve spends more time than it saves on the segment form (the dense budget and
+capacity rows), and interior point (with or without presolve) is slower than dual simplex at
+every size.  Everything else (small LPs, every MIP) keeps HiGHS's defaults."""
 
 _MS = highspy.HighsModelStatus
 _LIMITS = {
@@ -34,7 +34,7 @@ _LIMITS = {
     _MS.kIterationLimit: "iteration_limit",
     _MS.kSolutionLimit: "solution_limit",
     _MS.kInterrupt: "interrupted",
-    _MS.kHighsInterrupt: "interrupted",
+    _MS.kHighsInterrupt: "interrupted",  # type: ignore[attr-defined]  # in highspy 1.15 but missing from its stubs
     _MS.kObjectiveBound: "objective_bound",
     _MS.kObjectiveTarget: "objective_target",
     _MS.kUnknown: "unknown",

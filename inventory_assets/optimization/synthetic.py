@@ -83,16 +83,16 @@ def synthetic_features(
     demand_std = np.sqrt(demand_mean) * rng.uniform(0.8, 1.5, n)
 
     # echelon demand: sum over descendants (tree by echelon, bottom-up)
-    parent_of = locs["parent_location_id"].map({l: i for i, l in enumerate(locs["location_id"])})
+    parent_of = locs["parent_location_id"].map({loc: i for i, loc in enumerate(locs["location_id"])})
     parent_loc = parent_of.fillna(-1).astype(int).to_numpy()
-    ech_mean = demand_mean.reshape(P, n_loc).copy()
-    ech_var = (demand_std**2).reshape(P, n_loc).copy()
+    mean_grid = demand_mean.reshape(P, n_loc).copy()  # (product, location)
+    var_grid = (demand_std**2).reshape(P, n_loc).copy()
     for e in range(max_e, 0, -1):
         for j in np.flatnonzero(locs["echelon"].to_numpy() == e):
-            ech_mean[:, parent_loc[j]] += ech_mean[:, j]
-            ech_var[:, parent_loc[j]] += ech_var[:, j]
-    ech_mean = ech_mean.ravel()
-    ech_std = np.sqrt(ech_var.ravel())
+            mean_grid[:, parent_loc[j]] += mean_grid[:, j]
+            var_grid[:, parent_loc[j]] += var_grid[:, j]
+    ech_mean = mean_grid.ravel()
+    ech_std = np.sqrt(var_grid.ravel())
 
     annual_value = demand_mean.reshape(P, n_loc).sum(axis=1) * unit_cost * 365
     order = np.argsort(-annual_value)

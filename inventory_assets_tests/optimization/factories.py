@@ -37,7 +37,7 @@ def features(rows: Iterable[Mapping[str, object]], network: Mapping[str, str | N
     for row in rows:
         rec = dict(DEFAULTS)
         rec.update(row)
-        loc = rec["location_id"]
+        loc = str(rec["location_id"])
         rec["parent_location_id"] = network.get(loc)
         rec["echelon"] = levels.get(loc, 0)
         records.append(rec)

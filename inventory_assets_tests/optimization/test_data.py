@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,7 +25,7 @@ def test_rows_sorted_parents_orphans_and_levels():
         ]
     )
     data = build_plan_data(frame, PlanParameters())
-    assert list(zip(data.product_id, data.location_id)) == [
+    assert list(zip(data.product_id, data.location_id, strict=True)) == [
         ("P1", "DC"),
         ("P1", "S2"),
         ("P2", "DC"),
@@ -143,4 +145,5 @@ def test_parameters_are_validated():
         PlanParameters(budget=-1)
     with pytest.raises(ValueError):
         PlanParameters(mip_rel_gap=1.5)
-    assert PlanParameters(critical_classes=["A", "B"]).critical_classes == ("A", "B")
+    from_run_config: Any = ["A", "B"]  # a run config hands over a list; the field is typed as the tuple it becomes
+    assert PlanParameters(critical_classes=from_run_config).critical_classes == ("A", "B")

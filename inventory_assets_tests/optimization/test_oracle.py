@@ -6,7 +6,7 @@ import pytest
 
 from inventory_assets.optimization.errors import PlanInfeasibleError
 from inventory_assets.optimization.params import PlanParameters
-from inventory_assets.optimization.plan import plan_procurement
+from inventory_assets.optimization.plan import Engine, plan_procurement
 from inventory_assets_tests.optimization.instances import random_instance
 from inventory_assets_tests.optimization.oracle import oracle_objective
 
@@ -18,7 +18,7 @@ SEEDS = range(12)
 def test_same_objective_as_the_scipy_oracle(seed, relax):
     frame, budget = random_instance(seed, n_products=3, n_locations=4 + seed % 4)
     params = PlanParameters(budget=budget, mip_rel_gap=0.0, relax_integrality=relax)
-    engine = "pyomo" if seed % 2 else "matrix"
+    engine: Engine = "pyomo" if seed % 2 else "matrix"
     try:
         result = plan_procurement(frame, params, engine=engine)
     except PlanInfeasibleError:

@@ -60,7 +60,7 @@ def instances(draw):
 
 def expected_orders(network, rows):
     """Apply the rule from the stores up; parents hold what their children pull."""
-    orders = {}
+    orders: dict[tuple[str, str], float] = {}
     for r in sorted(rows, key=lambda r: -r["_level"]):
         key = (r["product_id"], r["location_id"])
         pulls = sum(orders[(r["product_id"], c)] for c, par in network.items() if par == r["location_id"])
@@ -81,6 +81,9 @@ def test_plan_equals_order_up_to_rule(instance, engine):
     orders = expected_orders(network, rows)
     frame = features([{k: v for k, v in r.items() if k != "_level"} for r in rows], network=network)
     result = plan_procurement(frame, PlanParameters(budget=1e9, mip_rel_gap=0.0), engine=engine)
-    got = {(p, l): q for p, l, q in zip(result.plan.product_id, result.plan.location_id, result.plan.order_qty)}
+    got = {
+        (p, loc): q
+        for p, loc, q in zip(result.plan.product_id, result.plan.location_id, result.plan.order_qty, strict=True)
+    }
     assert got == orders
     assert np.all(result.plan["expected_shortfall_after"] == 0)
