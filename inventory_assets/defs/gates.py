@@ -8,12 +8,10 @@ look up the latest evaluation of every blocking check upstream of them and refus
 from collections.abc import Iterable, Sequence
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-_COMPLETED = {
-    AssetCheckExecutionRecordStatus.SUCCEEDED,
-    AssetCheckExecutionRecordStatus.FAILED,
-}
+# The statuses of a check execution record (their enum is not part of Dagster's public API; its values are).
+_FAILED = "FAILED"
+_COMPLETED = ("SUCCEEDED", _FAILED)
 
 
 def blocking_check_keys(
@@ -31,15 +29,20 @@ def failed_checks(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetChe
     problems: list[str] = []
     for key in check_keys:
         record = latest.get(key)
-        if record is not None and record.status not in _COMPLETED:
-            history = storage.get_asset_check_execution_history(key, limit=1, status=_COMPLETED)
+        if record is not None and record.status.value not in _COMPLETED:
+            # Still running (or skipped): the latest completed evaluation decides. The status enum is the
+            # record's own type (its module is private), so its members are taken from there.
+            status = type(record.status)
+            history = storage.get_asset_check_execution_history(
+                key, limit=1, status={status[name] for name in _COMPLETED}
+            )
             record = history[0] if history else None
         name = f"{key.asset_key.to_user_string()}:{key.name}"
         if record is None:
             problems.append(f"{name} has never completed")
             continue
         evaluation = record.evaluation
-        if record.status == AssetCheckExecutionRecordStatus.FAILED and (
+        if record.status.value == _FAILED and (
             evaluation is None or evaluation.severity == dg.AssetCheckSeverity.ERROR
         ):
             detail = f": {evaluation.description}" if evaluation is not None and evaluation.description else ""

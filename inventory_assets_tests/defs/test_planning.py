@@ -46,6 +46,12 @@ def test_the_full_graph_on_the_small_demo_plans_within_budget(database_env: dict
     assert "| product_id |" in metadata["top_orders"].value
     current = _current_run(database_env)
     assert current is not None and current["run_id"] == result.run_id
+    # The run row is written from the plan_summary asset the write-back takes as input, not the event log.
+    summary = value(result, "plan_summary")
+    assert summary["plan_run_id"] == result.run_id and summary["budget"] == 100_000
+    for figure in ("budget", "spend", "objective"):
+        assert current[figure] == pytest.approx(summary[figure], rel=1e-12), figure
+    assert current["shadow_price_budget"] == pytest.approx(summary["budget_shadow_price"], rel=1e-12)
     stored = plan_store.current_plan(db.make_engine(database_env[db.PLAN_URL_VAR]))
     assert len(stored) == len(plan)
     assert stored["order_value"].sum() == pytest.approx(spend)

@@ -22,10 +22,10 @@ import zoneinfo
 from collections.abc import Mapping
 
 import dagster as dg
-from dagster._utils.schedules import is_valid_cron_string
 
 from inventory_assets.defs.automation.jobs import planning_job
 from inventory_assets.defs.planning.assets import PlanConfig
+from inventory_assets.optimization.params import PlanParameters
 
 PLAN_CRON_VAR = "INVENTORY_PLAN_CRON"
 PLAN_TIMEZONE_VAR = "INVENTORY_PLAN_TIMEZONE"
@@ -50,10 +50,10 @@ def plan_run_config(environ: Mapping[str, str] | None = None) -> dg.RunConfig:
     """
     text = (_environ(environ).get(BUDGET_VAR) or "").strip()
     try:
-        budget = float(text) if text else PlanConfig().budget
+        budget = float(text) if text else PlanParameters().budget
     except ValueError:
         raise ValueError(f"{BUDGET_VAR} must be a number, got {text!r}") from None
-    return dg.RunConfig(ops={"procurement_plan": PlanConfig(budget=budget)})
+    return dg.RunConfig(ops={"procurement_plan": PlanConfig.model_validate({"budget": budget})})
 
 
 def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -74,8 +74,12 @@ def default_status_from_env(var: str, environ: Mapping[str, str] | None = None) 
 def plan_cron(environ: Mapping[str, str] | None = None) -> str:
     """The schedule's cron string from ``INVENTORY_PLAN_CRON`` (default ``0 6 * * *``), validated."""
     cron = (_environ(environ).get(PLAN_CRON_VAR) or DEFAULT_PLAN_CRON).strip()
-    if not is_valid_cron_string(cron):
-        raise ValueError(f"{PLAN_CRON_VAR}={cron!r} is not a valid cron string (e.g. '0 6 * * *': 06:00 every day)")
+    try:  # Dagster's own rule: the schedule it would build refuses what it cannot run
+        dg.ScheduleDefinition(name=SCHEDULE_NAME, cron_schedule=cron, job=planning_job)
+    except dg.DagsterInvalidDefinitionError:
+        raise ValueError(
+            f"{PLAN_CRON_VAR}={cron!r} is not a valid cron string (e.g. '0 6 * * *': 06:00 every day)"
+        ) from None
     return cron
 
 

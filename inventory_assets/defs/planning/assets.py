@@ -7,14 +7,15 @@ the latest evaluation of an upstream blocking check failed, also in a run that s
 
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field
 
 from inventory_assets.contract.plan import ProcurementPlanSchema, plan_violations
 from inventory_assets.contract.validation import FAILURE_COLUMNS, ValidationResult, validate_frame
 from inventory_assets.defs import constants, gates
+from inventory_assets.defs.config import ParametersConfig, config_class
 from inventory_assets.defs.features.assets import FEATURE_ASSETS
 from inventory_assets.defs.metadata import frame_metadata, validation_check_result
 from inventory_assets.defs.resources import SqlDatabase
@@ -27,35 +28,17 @@ from inventory_assets.optimization.plan import plan_procurement
 from inventory_assets.reporting.markdown import markdown_table
 
 PLAN_CHECK = "procurement_plan_valid"
+PLAN_SUMMARY = "plan_summary"
 PLAN_WRITE_POOL = "plan_db_writes"
 KEY = ["product_id", "location_id"]
 AssetEvents = Iterator[dg.Output | dg.AssetCheckResult]
 
-_DEFAULTS = PlanParameters()
-
-
-class PlanConfig(dg.Config):
-    """Run-time knobs of the procurement plan (docs/model.md)."""
-
-    budget: float = Field(default=_DEFAULTS.budget, description=FIELD_DOCS["budget"])
-    critical_classes: list[str] = Field(
-        default=list(_DEFAULTS.critical_classes), description=FIELD_DOCS["critical_classes"]
+if TYPE_CHECKING:  # a class made at run time: type checkers see its base
+    PlanConfig = ParametersConfig
+else:
+    PlanConfig = config_class(
+        "PlanConfig", PlanParameters, FIELD_DOCS, doc="Run-time knobs of the procurement plan (docs/model.md)."
     )
-    review_period_days: float | None = Field(
-        default=_DEFAULTS.review_period_days, description=FIELD_DOCS["review_period_days"]
-    )
-    time_limit_seconds: float = Field(
-        default=_DEFAULTS.time_limit_seconds, description=FIELD_DOCS["time_limit_seconds"]
-    )
-    mip_rel_gap: float = Field(default=_DEFAULTS.mip_rel_gap, description=FIELD_DOCS["mip_rel_gap"])
-    threads: int = Field(default=_DEFAULTS.threads, description=FIELD_DOCS["threads"])
-    relax_integrality: bool = Field(default=_DEFAULTS.relax_integrality, description=FIELD_DOCS["relax_integrality"])
-    mip_max_rows: int | None = Field(default=_DEFAULTS.mip_max_rows, description=FIELD_DOCS["mip_max_rows"])
-
-    def parameters(self) -> PlanParameters:
-        values = self.model_dump()
-        values["critical_classes"] = tuple(values["critical_classes"])
-        return PlanParameters(**values)
 
 
 UPSTREAM_BLOCKING_CHECKS = gates.blocking_check_keys([*SOURCE_ASSETS, *SOURCE_CHECKS, *FEATURE_ASSETS])
@@ -74,12 +57,12 @@ def _violations_result(plan: pd.DataFrame, params: PlanParameters) -> Validation
             "check": breaches["check"],
             "failure_case": [
                 f"{d} (value {v:.6g}, limit {lim:.6g})"
-                for d, v, lim in zip(breaches["detail"], breaches["value"], breaches["limit"])
+                for d, v, lim in zip(breaches["detail"], breaches["value"], breaches["limit"], strict=True)
             ],
             "row": None,
             "key": [
                 f"{p} / {loc}" if p is not None else str(loc)
-                for p, loc in zip(breaches["product_id"], breaches["location_id"])
+                for p, loc in zip(breaches["product_id"], breaches["location_id"], strict=True)
             ],
         }
     )[FAILURE_COLUMNS]
@@ -87,8 +70,8 @@ def _violations_result(plan: pd.DataFrame, params: PlanParameters) -> Validation
     return ValidationResult(table="procurement_plan", frame=result.frame, failures=failures)
 
 
-def _plan_metadata(summary: dict) -> dict[str, object]:
-    metadata: dict[str, object] = {}
+def _plan_metadata(summary: dict[str, Any]) -> dict[str, dg.MetadataValue]:
+    metadata: dict[str, dg.MetadataValue] = {}
     for name, value in summary.items():
         if name == "top_orders_markdown":
             continue
@@ -103,9 +86,25 @@ def _plan_metadata(summary: dict) -> dict[str, object]:
     return metadata
 
 
-@dg.asset(
-    group_name=constants.PLANNING_GROUP,
-    kinds={"pyomo", "highs", "pandas"},
+@dg.multi_asset(
+    outs={
+        "procurement_plan": dg.AssetOut(
+            group_name=constants.PLANNING_GROUP,
+            kinds={"pyomo", "highs", "pandas"},
+            description="What each stocked (product, location) receives this cycle: bought from the supplier "
+            "at the top of the network (spending budget) or transferred from its parent, every row explained "
+            "(positions before and after, target, risk before and after, expected shortfall and waste, a "
+            "reason code).",
+        ),
+        PLAN_SUMMARY: dg.AssetOut(
+            group_name=constants.PLANNING_GROUP,
+            kinds={"python"},
+            description="The figures of the plan's solve (status, budget, spend, objective and its parts, "
+            "the budget's shadow price, solver statistics, counts per reason code): what published_plan "
+            "writes to procurement_plan_runs.",
+        ),
+    },
+    can_subset=True,
     check_specs=[
         dg.AssetCheckSpec(
             name=PLAN_CHECK,
@@ -115,7 +114,6 @@ def _plan_metadata(summary: dict) -> dict[str, object]:
             "on-hand, critical items at or above safety stock, capacities kept (schema + hard rules).",
         )
     ],
-    code_version="1",
 )
 def procurement_plan(
     context: dg.AssetExecutionContext, config: PlanConfig, abc_risk_features: pd.DataFrame
@@ -141,8 +139,15 @@ def procurement_plan(
         f"plan {summary['status']}: spend {summary['spend']:,.2f} of budget {summary['budget']:,.2f}, "
         f"objective {summary['objective']:,.2f}, {summary['n_orders']} orders"
     )
-    yield dg.Output(report.frame, metadata=metadata)
-    yield validation_check_result(report, check_name=PLAN_CHECK)
+    selected = context.selected_output_names
+    if "procurement_plan" in selected:
+        yield dg.Output(report.frame, output_name="procurement_plan", metadata=metadata)
+        yield validation_check_result(report, check_name=PLAN_CHECK)
+    if PLAN_SUMMARY in selected:
+        # The run that made the plan travels with its figures (published_plan may run in a later run).
+        figures = {k: v for k, v in summary.items() if k != "top_orders_markdown"}
+        figures["plan_run_id"] = context.run.run_id
+        yield dg.Output(figures, output_name=PLAN_SUMMARY, metadata=_plan_metadata(figures))
 
 
 WRITE_BLOCKING_CHECKS = [*UPSTREAM_BLOCKING_CHECKS, dg.AssetCheckKey(dg.AssetKey("procurement_plan"), PLAN_CHECK)]
@@ -151,13 +156,15 @@ WRITE_BLOCKING_CHECKS = [*UPSTREAM_BLOCKING_CHECKS, dg.AssetCheckKey(dg.AssetKey
 @dg.asset(
     group_name=constants.PLANNING_GROUP,
     kinds={"sql", "pandas"},
-    deps=[procurement_plan],
     pool=PLAN_WRITE_POOL,
     retry_policy=constants.DATABASE_RETRY_POLICY,
     code_version="1",
 )
 def published_plan(
-    context: dg.AssetExecutionContext, plan_db: SqlDatabase, procurement_plan: pd.DataFrame
+    context: dg.AssetExecutionContext,
+    plan_db: SqlDatabase,
+    procurement_plan: pd.DataFrame,
+    plan_summary: dict[str, Any],
 ) -> dg.MaterializeResult:
     """The plan written back to the plan database: this run's rows appended to the `procurement_plan`
     history and its figures to `procurement_plan_runs`, in one transaction (all or nothing, one copy per
@@ -165,13 +172,7 @@ def published_plan(
     one at a time (concurrency pool `plan_db_writes`, limit 1) and never publish a plan whose checks, or
     whose upstream blocking checks, failed."""
     gates.require_passed_checks(context, WRITE_BLOCKING_CHECKS, "publish the plan")
-    event = context.instance.get_latest_materialization_event(dg.AssetKey("procurement_plan"))
-    figures = {
-        k: v.value
-        for k, v in (event.asset_materialization.metadata.items() if event else [])
-        if isinstance(v.value, (int, float, str, bool)) and not k.startswith("dagster/")
-    }
-    figures["plan_run_id"] = event.run_id if event else context.run.run_id
+    figures = dict(plan_summary)
     # A run's plan is stamped with the run's start, so a run that started earlier but commits later never
     # replaces a fresher plan as the current one.
     record = context.instance.get_run_record_by_id(context.run.run_id)

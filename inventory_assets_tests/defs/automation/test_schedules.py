@@ -7,7 +7,6 @@ import zoneinfo
 
 import dagster as dg
 import pytest
-from dagster._utils.schedules import schedule_execution_time_iterator
 
 from inventory_assets.definitions import defs
 from inventory_assets.defs.automation import schedules
@@ -87,8 +86,11 @@ def test_a_bad_setting_fails_loudly_naming_its_variable(var: str, bad: str) -> N
 
 def test_the_schedule_fires_at_the_configured_local_time() -> None:
     schedule = build_planning_job_schedule({schedules.PLAN_TIMEZONE_VAR: "America/New_York"})
-    start = dt.datetime(2025, 7, 1, 12, 0, tzinfo=zoneinfo.ZoneInfo("UTC")).timestamp()
-    ticks = schedule_execution_time_iterator(start, schedule.cron_schedule, schedule.execution_timezone)
-    first = next(ticks)
-    assert (first.hour, first.minute) == (6, 0) and str(first.tzinfo) == "America/New_York"
-    assert first.astimezone(zoneinfo.ZoneInfo("UTC")).hour == 10  # EDT = UTC-4
+    assert schedule.cron_schedule == "0 6 * * *" and schedule.execution_timezone == "America/New_York"
+    # Dagster evaluates the cron in execution_timezone: the tick of 2 July 2025 is 06:00 in New York.
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2025, 7, 2, 6, 0, tzinfo=zoneinfo.ZoneInfo(schedule.execution_timezone))
+    )
+    request = schedule.evaluate_tick(context).run_requests[0]
+    scheduled_for = dt.datetime.fromisoformat(request.tags[schedules.SCHEDULED_FOR_TAG])
+    assert scheduled_for.astimezone(zoneinfo.ZoneInfo("UTC")).hour == 10  # EDT = UTC-4
