@@ -24,12 +24,12 @@ from inventory_assets.analytics.abc import (
 from inventory_assets.analytics.merge import MERGED_COLUMNS
 from inventory_assets.analytics.risk import stockout_risk
 from inventory_assets.analytics.safety_stock import (
-    METHODS,
     is_intermittent,
     protection_demand,
     safety_stock,
 )
-from inventory_assets.reporting.markdown import markdown_table
+from inventory_assets.contract import spec
+from inventory_assets.contract.spec import SAFETY_STOCK_METHODS as METHODS
 
 __all__ = [
     "FEATURE_COLUMNS",
@@ -39,31 +39,11 @@ __all__ = [
     "compute_features",
     "summarize_features",
     "pareto_table",
-    "pareto_markdown",
     "riskiest_items",
 ]
 
-FEATURE_COLUMNS = (
-    "annual_value",
-    "abc_class",
-    "demand_cv",
-    "xyz_class",
-    "service_level",
-    "z_value",
-    "review_days",
-    "protection_days",
-    "demand_over_protection",
-    "demand_std_over_protection",
-    "safety_stock",
-    "safety_stock_method",
-    "order_up_to",
-    "reorder_point",
-    "inventory_position",
-    "days_of_cover",
-    "stockout_risk",
-    "expected_waste_units",
-    "expected_waste_value",
-)
+FEATURE_COLUMNS: tuple[str, ...] = tuple(spec.ABC_RISK_FEATURES.column_names[len(MERGED_COLUMNS) :])
+"""The columns ``abc_risk_features`` adds to ``merged_dataset`` (``contract.spec.ABC_RISK_FEATURES``)."""
 FEATURES_COLUMNS = MERGED_COLUMNS + FEATURE_COLUMNS
 """All columns of ``abc_risk_features``, in order."""
 
@@ -224,7 +204,8 @@ class FeatureSummary:
     total_annual_value: float
     safety_stock_value: float
     """Sum of safety_stock * unit_cost (money tied up in safety stock)."""
-    pareto_markdown: str
+    pareto: pd.DataFrame = field(repr=False)
+    """`pareto_table` of the features (``reporting.markdown.pareto_markdown`` renders it)."""
     riskiest: pd.DataFrame = field(repr=False)
 
     def numbers(self) -> dict[str, float | int]:
@@ -294,27 +275,6 @@ def pareto_table(
     return table.drop_duplicates("products", keep="first").reset_index(drop=True)
 
 
-def pareto_markdown(features: pd.DataFrame, params: FeatureParameters | None = None, width: int = 40) -> str:
-    """The Pareto curve as a markdown table with a text bar per point, and the ABC cut-offs."""
-    params = params or FeatureParameters()
-    table = pareto_table(features)
-    bars = ["█" * int(round(width * v / 100.0)) for v in table["cumulative_value_pct"]]
-    shown = pd.DataFrame(
-        {
-            "top % of products": [f"{p:g} %" for p in table["top_products_pct"]],
-            "products": table["products"],
-            "cumulative % of value": [f"{v:.1f} %" for v in table["cumulative_value_pct"]],
-            "class": table["class_of_last"],
-            "": bars,
-        }
-    )
-    head = (
-        f"Pareto of annual consumption value (A up to {params.abc_a_cutoff:.0%}, "
-        f"B up to {params.abc_b_cutoff:.0%} of cumulative value)\n\n"
-    )
-    return head + markdown_table(shown, rows=len(shown), floatfmt=",.2f")
-
-
 RISKIEST_COLUMNS = (
     "product_id",
     "location_id",
@@ -372,6 +332,6 @@ def summarize_features(features: pd.DataFrame, params: FeatureParameters | None 
         expected_waste_value=float(features["expected_waste_value"].sum()),
         total_annual_value=total_value,
         safety_stock_value=float((features["safety_stock"] * features["unit_cost"]).sum()),
-        pareto_markdown=pareto_markdown(features, params),
+        pareto=pareto_table(features),
         riskiest=riskiest_items(features, params.riskiest_count),
     )

@@ -19,8 +19,11 @@ from inventory_assets.analytics.demand import (
     pool_to_ancestors,
     pooled_sale_days,
 )
-from inventory_assets.analytics.lead_time import LEAD_TIME_LEVELS, lead_time_statistics
-from inventory_assets.analytics.network import ancestor_pairs
+from inventory_assets.analytics.lead_time import lead_time_statistics
+from inventory_assets.contract import spec
+from inventory_assets.contract.network import ancestor_pairs
+from inventory_assets.contract.spec import LEAD_TIME_LEVELS
+from inventory_assets.contract.validation import fill_null
 
 __all__ = [
     "INVENTORY_COLUMNS",
@@ -34,33 +37,15 @@ __all__ = [
     "merge_dataset",
 ]
 
-INVENTORY_COLUMNS = ("product_id", "location_id", "on_hand", "on_order", "as_of")
-COST_COLUMNS = (
-    "unit_cost",
-    "holding_cost_rate",
-    "stockout_cost",
-    "waste_cost",
-    "shelf_life_days",
-    "min_order_qty",
-    "order_multiple",
+INVENTORY_COLUMNS: tuple[str, ...] = tuple(spec.INVENTORY.column_names)
+COST_COLUMNS: tuple[str, ...] = tuple(c for c in spec.COSTS.column_names if c != "product_id")
+LOCATION_COLUMNS: tuple[str, ...] = tuple(
+    c for c in spec.MERGED_DATASET.column_names if c in spec.LOCATIONS.column_names and c != "location_id"
 )
-LOCATION_COLUMNS = ("echelon", "parent_location_id", "capacity_units")
-DEMAND_COLUMNS = (
-    "window_days",
-    "demand_total",
-    "demand_mean",
-    "demand_std",
-    "sale_days",
-    "last_sale_date",
-    "echelon_demand_mean",
-    "echelon_demand_std",
-    "echelon_sale_days",
-    "lead_time_mean",
-    "lead_time_std",
-    "lead_time_receipts",
-    "lead_time_level",
-)
-MERGED_COLUMNS = INVENTORY_COLUMNS + COST_COLUMNS + LOCATION_COLUMNS + DEMAND_COLUMNS
+MERGED_COLUMNS: tuple[str, ...] = tuple(spec.MERGED_DATASET.column_names)
+"""The columns of ``merged_dataset`` (``contract.spec.MERGED_DATASET``), in order."""
+DEMAND_COLUMNS: tuple[str, ...] = MERGED_COLUMNS[len(INVENTORY_COLUMNS) + len(COST_COLUMNS) + len(LOCATION_COLUMNS) :]
+assert MERGED_COLUMNS == INVENTORY_COLUMNS + COST_COLUMNS + LOCATION_COLUMNS + DEMAND_COLUMNS
 
 
 class MissingCostsError(ValueError):
@@ -131,7 +116,7 @@ class MergeReport:
 
 def _as_day(value: Any, name: str) -> pd.Timestamp:
     if value is None:
-        raise ValueError(f"{name} is required (pass it, or set sales.attrs[{name!r}])")
+        raise ValueError(f"{name} is required (the sales window's first and last day)")
     ts = pd.Timestamp(value)
     if ts is pd.NaT:
         raise ValueError(f"{name} is NaT")
@@ -179,16 +164,17 @@ def merge_dataset(
     """Join the five validated sources into ``merged_dataset`` (columns: ``MERGED_COLUMNS``).
 
     One row per ``inventory`` row, sorted by (``product_id``, ``location_id``). The history window is
-    ``[window_start, window_end]``, both days included (``window_days = (end - start).days + 1``);
-    when not given they are read from ``sales.attrs``. Sales outside it are ignored, sales of pairs that
-    are not stocked are excluded and counted in the report.
+    ``[window_start, window_end]``, both days included (``window_days = (end - start).days + 1``;
+    ``SalesFrame.window`` gives them). Sales outside it are ignored, sales of pairs that are not stocked
+    are excluded and counted in the report. NULLs of the contract's optional columns take their meaning
+    (``contract.validation.fill_null``).
 
     Raises :class:`MissingCostsError` (a ``ValueError``) naming every stocked product without costs,
     :class:`UnknownLocationsError` for stocked locations missing from ``locations``, and
     :class:`~inventory_assets.analytics.network.NetworkError` for a network with a cycle.
     """
-    start = _as_day(window_start if window_start is not None else sales.attrs.get("window_start"), "window_start")
-    end = _as_day(window_end if window_end is not None else sales.attrs.get("window_end"), "window_end")
+    start = _as_day(window_start, "window_start")
+    end = _as_day(window_end, "window_end")
     window_days = int((end - start).days) + 1
     if window_days < 1:
         raise ValueError(f"window_end {end.date()} is before window_start {start.date()}")
@@ -241,15 +227,15 @@ def merge_dataset(
             "product_id": pd.array(products.to_numpy()[prod_codes], dtype=str),
             "location_id": pd.array(loc_index.to_numpy()[loc_codes], dtype=str),
             "on_hand": _floats(inv["on_hand"]),
-            "on_order": np.nan_to_num(_floats(inv["on_order"]), nan=0.0),
+            "on_order": fill_null(_floats(inv["on_order"]), "on_order"),
             "as_of": pd.to_datetime(inv["as_of"]).to_numpy(),
         }
     )
     cost_rows = cost_index.get_indexer(products)[prod_codes]
     for column in COST_COLUMNS:
         merged[column] = _floats(cost_frame[column])[cost_rows]
-    merged["min_order_qty"] = merged["min_order_qty"].fillna(0.0)
-    merged["order_multiple"] = merged["order_multiple"].fillna(1.0)
+    for column in ("min_order_qty", "order_multiple"):
+        merged[column] = fill_null(merged[column].to_numpy(), column)
     merged["echelon"] = loc_frame["echelon"].to_numpy(dtype=np.int64)[loc_codes]
     parent = loc_frame["parent_location_id"].astype(object).where(loc_frame["parent_location_id"].notna(), None)
     merged["parent_location_id"] = pd.array(parent.to_numpy(dtype=object)[loc_codes], dtype=str)

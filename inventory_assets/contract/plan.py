@@ -1,25 +1,49 @@
-"""The `procurement_plan` frame: its Pandera schema and the business rules it must satisfy.
+"""The `procurement_plan` frame: its Pandera schema and the hard rules it must satisfy.
 
-* `ProcurementPlanSchema`: one row per stocked (product, location), every column described;
-  types, ranges and row-level consistency (order value = quantity x unit cost for purchases).
-* `plan_violations(plan, params)`: a pure function returning every row that breaks a hard
-  rule of the plan (quantities >= 0, whole packs and MOQs, spend <= budget, transfers <=
-  the parent's on hand, critical items at or above safety stock, capacity, position
-  balance).  The Dagster wiring turns each `VIOLATION_CHECKS` entry into a blocking asset
-  check; an empty result means the plan is sound.
+* `ProcurementPlanSchema`: generated from ``spec.PROCUREMENT_PLAN``; one row per stocked (product,
+  location), every column described; types, ranges and row-level consistency (order value = quantity x
+  unit cost for purchases).
+* The hard rules, each stated once as a vectorised predicate (`negative_quantity`, `off_pack`,
+  `below_min_order`, `over_budget`, `over_stock`, `below_safety_stock`, `over_capacity`): the optimizer's
+  check of its own solution (``optimization.evaluate.hard_violations``) and `plan_violations` both use them.
+* `plan_violations(plan, params)`: a pure function returning every row of the plan frame that breaks a
+  hard rule (quantities >= 0, whole packs and MOQs, spend <= budget, transfers <= the parent's on hand,
+  critical items at or above safety stock, capacity, position balance). The Dagster wiring turns each
+  `VIOLATION_CHECKS` entry into a blocking asset check; an empty result means the plan is sound.
 
-Neither imports Dagster.  Column meanings are documented in docs/model.md.
+Neither imports Dagster. Column meanings are documented in docs/model.md.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.typing import Series
 
-from inventory_assets.optimization.params import PlanParameters
-from inventory_assets.optimization.reasons import REASON_CODES
+from inventory_assets.contract import spec
+
+__all__ = [
+    "ProcurementPlanSchema",
+    "VIOLATION_CHECKS",
+    "VIOLATION_COLUMNS",
+    "QTY_TOL",
+    "REL_TOL",
+    "PlanRules",
+    "tolerance",
+    "ordered",
+    "negative_quantity",
+    "off_pack",
+    "below_min_order",
+    "over_budget",
+    "over_stock",
+    "below_safety_stock",
+    "over_capacity",
+    "plan_violations",
+]
+
+ProcurementPlanSchema: pa.DataFrameSchema = spec.PROCUREMENT_PLAN.to_pandera()
 
 VIOLATION_CHECKS: tuple[str, ...] = (
     "order_qty_non_negative",
@@ -35,94 +59,80 @@ VIOLATION_CHECKS: tuple[str, ...] = (
 
 VIOLATION_COLUMNS: tuple[str, ...] = ("check", "product_id", "location_id", "value", "limit", "detail")
 
-_QTY_TOL = 1e-6
-_REL_TOL = 1e-9
+QTY_TOL = 1e-6
+"""Quantities at or below this many units are treated as zero (solver noise)."""
+REL_TOL = 1e-9
+"""Relative slack of a limit (float noise)."""
+PACK_TOL = 1e-6
+"""Slack of "a whole number of packs"."""
 
 
-class ProcurementPlanSchema(pa.DataFrameModel):
-    """The recommended inbound of one cycle per (product, location), with its explanation."""
+class PlanRules(Protocol):
+    """The run parameters the hard rules read (``optimization.params.PlanParameters`` has them)."""
 
-    product_id: Series[str] = pa.Field(str_length={"min_value": 1}, description="Product.")
-    location_id: Series[str] = pa.Field(str_length={"min_value": 1}, description="Receiving location.")
-    source_location_id: Series[str] = pa.Field(
-        nullable=True,
-        description="Where the units come from: null = bought from the supplier (spends budget); "
-        "else transferred from this parent location (free, limited by its on-hand stock).",
-    )
-    echelon: Series[int] = pa.Field(ge=0, description="Level of the location in the network (0 = top).")
-    abc_class: Series[str] = pa.Field(description="ABC class of the product (from abc_risk_features).")
-    is_critical: Series[bool] = pa.Field(
-        description="ABC class is one of the run's critical classes: position after >= safety stock is hard."
-    )
-    is_perishable: Series[bool] = pa.Field(description="The product has a shelf life (waste is penalised).")
-    order_qty: Series[float] = pa.Field(
-        ge=0, description="Units to receive this cycle: whole order multiples, 0 or >= min_order_qty."
-    )
-    order_value: Series[float] = pa.Field(
-        ge=0, description="order_qty x unit_cost for purchases; 0 for transfers (currency units)."
-    )
-    unit_cost: Series[float] = pa.Field(gt=0, description="Purchase price per unit.")
-    order_multiple: Series[float] = pa.Field(gt=0, description="Case pack: order_qty is a whole number of these.")
-    min_order_qty: Series[float] = pa.Field(ge=0, description="Minimum order quantity when ordering at all.")
-    on_hand: Series[float] = pa.Field(ge=0, description="Units on hand before the plan.")
-    on_order: Series[float] = pa.Field(ge=0, description="Units on open orders before the plan (NULL read as 0).")
-    transfers_out: Series[float] = pa.Field(
-        ge=0, description="Units this location's children pull from it in this plan (<= on_hand)."
-    )
-    capacity_units: Series[float] = pa.Field(
-        ge=0, nullable=True, description="Capacity of the location (all products), NaN = unlimited."
-    )
-    position_before: Series[float] = pa.Field(ge=0, description="on_hand + on_order before the plan.")
-    position_after: Series[float] = pa.Field(
-        ge=0, description="position_before + order_qty - transfers_out: the position the plan leaves."
-    )
-    order_up_to: Series[float] = pa.Field(ge=0, description="Target position (order-up-to level) from the features.")
-    safety_stock: Series[float] = pa.Field(ge=0, description="Safety stock from the features.")
-    stockout_risk_before: Series[float] = pa.Field(
-        in_range={"min_value": 0.0, "max_value": 1.0},
-        description="P(demand over the protection period > position_before).",
-    )
-    stockout_risk_after: Series[float] = pa.Field(
-        in_range={"min_value": 0.0, "max_value": 1.0},
-        description="P(demand over the protection period > position_after).",
-    )
-    expected_shortfall_after: Series[float] = pa.Field(
-        ge=0, description="Units below order_up_to after the plan: max(0, order_up_to - position_after)."
-    )
-    expected_waste_after: Series[float] = pa.Field(
-        ge=0,
-        description="Perishables: units beyond what sells within the shelf life, "
-        "max(0, position_after - echelon_demand_mean x shelf_life_days); 0 otherwise.",
-    )
-    holding_cost: Series[float] = pa.Field(
-        ge=0, description="unit_cost x holding_cost_rate / 365 x review days x position_after."
-    )
-    shortfall_cost: Series[float] = pa.Field(ge=0, description="stockout_cost x expected_shortfall_after.")
-    waste_cost: Series[float] = pa.Field(ge=0, description="waste_cost x expected_waste_after.")
-    reason_code: Series[str] = pa.Field(
-        isin=list(REASON_CODES), description="Why the row got its quantity (docs/model.md, 'Reason codes')."
-    )
+    @property
+    def budget(self) -> float: ...
 
-    class Config:
-        coerce = True
-        strict = False  # the writer adds run_id / planned_at
-        unique = ["product_id", "location_id"]
-
-    @pa.dataframe_check(description="Every number is finite (capacity_units may be NaN = unlimited).")
-    @classmethod
-    def numbers_finite(cls, df: pd.DataFrame) -> pd.Series:
-        numbers = df.select_dtypes("number").drop(columns=["capacity_units"], errors="ignore")
-        return pd.Series(np.isfinite(numbers.to_numpy(dtype=float)).all(axis=1), index=df.index)
-
-    @pa.dataframe_check(description="order_value = order_qty x unit_cost for purchases, 0 for transfers.")
-    @classmethod
-    def order_value_consistent(cls, df: pd.DataFrame) -> pd.Series:
-        purchase = df["source_location_id"].isna()
-        expected = np.where(purchase, df["order_qty"] * df["unit_cost"], 0.0)
-        return pd.Series(np.isclose(df["order_value"], expected, rtol=1e-9, atol=1e-6), index=df.index)
+    @property
+    def critical_classes(self) -> tuple[str, ...]: ...
 
 
-def _rows(check: str, frame: pd.DataFrame, value, limit, detail: str) -> pd.DataFrame:
+# --- the hard rules, each once --------------------------------------------------------------------------
+
+
+def tolerance(scale: np.ndarray | float) -> np.ndarray | float:
+    """The slack allowed on a limit of size ``scale``."""
+    return QTY_TOL + REL_TOL * np.abs(scale)
+
+
+def ordered(qty: np.ndarray) -> np.ndarray:
+    """Rows that order something (a finite quantity above the noise)."""
+    return np.isfinite(qty) & (qty > QTY_TOL)
+
+
+def negative_quantity(qty: np.ndarray) -> np.ndarray:
+    """An order quantity that is not a number >= 0."""
+    return ~np.isfinite(qty) | (qty < -QTY_TOL)
+
+
+def off_pack(qty: np.ndarray, order_multiple: np.ndarray) -> np.ndarray:
+    """An order that is not a whole number of packs."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        packs = qty / order_multiple
+    return ordered(qty) & ~(np.abs(packs - np.round(packs)) <= PACK_TOL)
+
+
+def below_min_order(qty: np.ndarray, min_order_qty: np.ndarray) -> np.ndarray:
+    """An order above zero and below the minimum order quantity."""
+    return ordered(qty) & (qty < min_order_qty - tolerance(min_order_qty))
+
+
+def over_budget(spend: float, budget: float) -> bool:
+    """Purchases cost more than the budget."""
+    return bool(spend > budget + 1e-6 * max(1.0, budget))
+
+
+def over_stock(pulled: np.ndarray, on_hand: np.ndarray) -> np.ndarray:
+    """Children pull more from a parent than it has on hand."""
+    return pulled > on_hand + tolerance(on_hand)
+
+
+def below_safety_stock(critical: np.ndarray, position_after: np.ndarray, safety_stock: np.ndarray) -> np.ndarray:
+    """A critical item ends below its safety stock."""
+    return critical & ~(position_after >= safety_stock - tolerance(safety_stock))
+
+
+def over_capacity(
+    over_today: np.ndarray, inbound: np.ndarray, position_after: np.ndarray, capacity: np.ndarray
+) -> np.ndarray:
+    """Per location: one already over capacity receives stock, or the positions after exceed the capacity."""
+    return np.where(over_today, inbound > QTY_TOL, position_after > capacity + tolerance(capacity))
+
+
+# --- the plan frame's breaches ----------------------------------------------------------------------------
+
+
+def _rows(check: str, frame: pd.DataFrame, value: object, limit: object, detail: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "check": check,
@@ -135,7 +145,7 @@ def _rows(check: str, frame: pd.DataFrame, value, limit, detail: str) -> pd.Data
     )
 
 
-def plan_violations(plan: pd.DataFrame, params: PlanParameters) -> pd.DataFrame:
+def plan_violations(plan: pd.DataFrame, params: PlanRules) -> pd.DataFrame:
     """Every breach of a hard rule of the plan, one row each (empty frame: the plan is sound).
 
     Columns: ``check`` (one of `VIOLATION_CHECKS`), ``product_id``, ``location_id`` (None for
@@ -147,23 +157,20 @@ def plan_violations(plan: pd.DataFrame, params: PlanParameters) -> pd.DataFrame:
     moq = plan["min_order_qty"].to_numpy(dtype=float)
     found: list[pd.DataFrame] = []
 
-    bad = ~np.isfinite(qty) | (qty < -_QTY_TOL)
+    bad = negative_quantity(qty)
     found.append(_rows("order_qty_non_negative", plan[bad], qty[bad], 0.0, "order_qty must be a number >= 0"))
 
-    ordered = np.isfinite(qty) & (qty > _QTY_TOL)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        packs = qty / mult
-    bad = ordered & ~(np.abs(packs - np.round(packs)) <= 1e-6)
+    bad = off_pack(qty, mult)
     found.append(
         _rows("pack_multiple", plan[bad], qty[bad], mult[bad], "order_qty is not a whole number of order_multiple")
     )
 
-    bad = ordered & (qty < moq - (_QTY_TOL + _REL_TOL * moq))
+    bad = below_min_order(qty, moq)
     found.append(_rows("min_order_qty", plan[bad], qty[bad], moq[bad], "0 < order_qty < min_order_qty"))
 
     purchase = plan["source_location_id"].isna().to_numpy()
     spend = float(np.nansum(qty[purchase] * plan["unit_cost"].to_numpy(dtype=float)[purchase]))
-    if spend > params.budget + 1e-6 * max(1.0, params.budget):
+    if over_budget(spend, params.budget):
         found.append(
             pd.DataFrame(
                 {
@@ -178,13 +185,13 @@ def plan_violations(plan: pd.DataFrame, params: PlanParameters) -> pd.DataFrame:
         )
 
     # transfers out of each parent row vs its on hand
-    transfers = plan.loc[~purchase & ordered, ["product_id", "source_location_id", "order_qty"]]
+    transfers = plan.loc[~purchase & ordered(qty), ["product_id", "source_location_id", "order_qty"]]
     pulled = transfers.groupby(["product_id", "source_location_id"], as_index=False, sort=False)["order_qty"].sum()
     pulled = pulled.rename(columns={"source_location_id": "location_id", "order_qty": "pulled"})
     stock = plan[["product_id", "location_id", "on_hand"]]
     joined = pulled.merge(stock, on=["product_id", "location_id"], how="left")
     on_hand = joined["on_hand"].fillna(0.0).to_numpy(dtype=float)
-    bad = joined["pulled"].to_numpy(dtype=float) > on_hand + _QTY_TOL + _REL_TOL * on_hand
+    bad = over_stock(joined["pulled"].to_numpy(dtype=float), on_hand)
     found.append(
         _rows(
             "parent_stock",
@@ -198,7 +205,7 @@ def plan_violations(plan: pd.DataFrame, params: PlanParameters) -> pd.DataFrame:
     critical = plan["abc_class"].astype(object).isin(list(params.critical_classes)).to_numpy()
     after = plan["position_after"].to_numpy(dtype=float)
     safety = plan["safety_stock"].to_numpy(dtype=float)
-    bad = critical & ~(after >= safety - (_QTY_TOL + _REL_TOL * safety))
+    bad = below_safety_stock(critical, after, safety)
     found.append(
         _rows("critical_safety_stock", plan[bad], after[bad], safety[bad], "critical item ends below its safety stock")
     )
@@ -210,9 +217,15 @@ def plan_violations(plan: pd.DataFrame, params: PlanParameters) -> pd.DataFrame:
         inbound=("order_qty", "sum"),
     )
     cap = cap[cap["capacity"].notna()]
-    over_today = cap["before"] > cap["capacity"]
-    bad_over = over_today & (cap["inbound"] > _QTY_TOL)
-    bad_fit = ~over_today & (cap["after"] > cap["capacity"] + _QTY_TOL + _REL_TOL * cap["capacity"])
+    over_today = (cap["before"] > cap["capacity"]).to_numpy()
+    breach = over_capacity(
+        over_today,
+        cap["inbound"].to_numpy(dtype=float),
+        cap["after"].to_numpy(dtype=float),
+        cap["capacity"].to_numpy(dtype=float),
+    )
+    bad_over = breach & over_today
+    bad_fit = breach & ~over_today
     for mask, what, detail in (
         (bad_over, "inbound", "location already over capacity receives stock"),
         (bad_fit, "after", "positions after the plan exceed the location capacity"),
@@ -238,7 +251,7 @@ def plan_violations(plan: pd.DataFrame, params: PlanParameters) -> pd.DataFrame:
     before = plan["position_before"].to_numpy(dtype=float)
     out = plan["transfers_out"].to_numpy(dtype=float)
     expected = before + qty - children_pull
-    scale = _QTY_TOL + _REL_TOL * np.abs(before)
+    scale = QTY_TOL + REL_TOL * np.abs(before)
     bad = (np.abs(after - expected) > scale * 10) | (np.abs(out - children_pull) > scale * 10)
     found.append(
         _rows(

@@ -8,6 +8,7 @@ explicit checks that a column schema cannot express, and returns a :class:`Valid
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -15,25 +16,48 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from inventory_assets.analytics.network import network_problems
+from inventory_assets.contract import spec
+from inventory_assets.contract.network import network_problems
 from inventory_assets.contract.schemas import SOURCE_SCHEMAS
-from inventory_assets.io.queries import IN_KEY_ORDER
 
 FAILURE_COLUMNS = ["table", "column", "check", "failure_case", "row", "key"]
 
-KEYS: dict[str, list[str]] = {
-    "sales": ["sale_date", "product_id", "location_id"],
-    "inventory": ["product_id", "location_id"],
-    "costs": ["product_id"],
-    "locations": ["location_id"],
-    "receipts": ["product_id", "location_id", "ordered_at"],
+KEYS: dict[str, list[str]] = {name: list(table.key) for name, table in spec.SOURCE_FRAMES.items()}
+"""Each source frame's key (``spec.SOURCE_FRAMES``): frames are sorted by it and failures name it."""
+
+NULL_DEFAULTS: dict[str, dict[str, float]] = {
+    name: table.null_defaults for name, table in spec.SOURCE_FRAMES.items() if table.null_defaults
+}
+"""What a NULL in an optional column means, per source table (``Column.null_means``)."""
+
+_NULL_DEFAULT_OF: dict[str, float] = {c: v for defaults in NULL_DEFAULTS.values() for c, v in defaults.items()}
+
+_DAY_COLUMNS: dict[str, list[str]] = {
+    name: [c.name for c in table.columns if c.kind == "day"] for name, table in spec.SOURCE_FRAMES.items()
 }
 
-# What a NULL in an optional column means (docs/data-contract.md).
-NULL_DEFAULTS: dict[str, dict[str, float]] = {
-    "inventory": {"on_order": 0.0},
-    "costs": {"min_order_qty": 0.0, "order_multiple": 1.0},
-}
+SchemaLike = pa.DataFrameSchema | type[pa.DataFrameModel]
+"""A generated schema (``spec.Table.to_pandera``) or a hand-written pandera model."""
+
+
+def as_schema(schema: SchemaLike) -> pa.DataFrameSchema:
+    """``schema`` as a ``DataFrameSchema``."""
+    return schema if isinstance(schema, pa.DataFrameSchema) else schema.to_schema()
+
+
+def fill_null(values: np.ndarray, column: str) -> np.ndarray:
+    """``values`` of ``column`` (float) with each NaN replaced by what NULL means in the contract."""
+    values = np.asarray(values, dtype=float)
+    return np.where(np.isnan(values), _NULL_DEFAULT_OF[column], values)
+
+
+def apply_null_defaults(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (a copy) with the contract's NULL meanings of ``table`` applied to the columns it has."""
+    out = frame.copy()
+    for column, default in NULL_DEFAULTS.get(table, {}).items():
+        if column in out:
+            out[column] = pd.to_numeric(out[column], errors="coerce").fillna(default)
+    return out
 
 
 @dataclass
@@ -109,15 +133,13 @@ def _key_text(frame: pd.DataFrame, table: str | Sequence[str], positions: Sequen
     return out.tolist()
 
 
-def validate_frame(
-    name: str, frame: pd.DataFrame, schema_model: type[pa.DataFrameModel], keys: Sequence[str]
-) -> ValidationResult:
+def validate_frame(name: str, frame: pd.DataFrame, schema_model: SchemaLike, keys: Sequence[str]) -> ValidationResult:
     """Run ``schema_model`` lazily on ``frame``; an empty frame is a failure too.
 
     Returns the coerced frame (best effort when the schema fails) and one failure row per failing value,
     each with the key values of its row.
     """
-    schema = schema_model.to_schema()
+    schema = as_schema(schema_model)
     raw = frame.reset_index(drop=True)
     failures: list[pd.DataFrame] = []
     if raw.empty:
@@ -152,20 +174,19 @@ def validate_frame(
         rows["key"] = _key_text(raw, list(keys), rows["row"].tolist())
         failures.append(rows[FAILURE_COLUMNS])
         validated = _best_effort_coerce(schema, raw)
-    validated.attrs.update(frame.attrs)
     report = (
         ordered_failures(pd.concat(failures, ignore_index=True), schema_model) if failures else _failure_frame(name, [])
     )
     return ValidationResult(table=name, frame=validated, failures=report)
 
 
-def ordered_failures(report: pd.DataFrame, schema_model: type[pa.DataFrameModel]) -> pd.DataFrame:
+def ordered_failures(report: pd.DataFrame, schema_model: SchemaLike) -> pd.DataFrame:
     """``report`` in its canonical order: table-wide failures first, then by column in schema order, by
     check (in order of appearance) and by row. Reports of parts of a table, concatenated and ordered, read
     exactly like the report of the whole table."""
     if report.empty:
         return report
-    order = {name: i for i, name in enumerate(schema_model.to_schema().columns)}
+    order = {name: i for i, name in enumerate(as_schema(schema_model).columns)}
     column_rank = report["column"].map(order)
     column_rank = column_rank.where(report["column"].notna(), -1).fillna(len(order))
     check_rank = pd.Series(pd.factorize(report["check"].astype(str))[0], index=report.index)
@@ -179,12 +200,14 @@ def validate_source(
     frame: pd.DataFrame,
     *,
     extra_failures: Sequence[pd.DataFrame] = (),
+    in_key_order: bool = False,
 ) -> ValidationResult:
     """Validate ``frame`` as source ``table``: pandera schema (lazy) plus the explicit checks.
 
     Explicit checks: an empty table; for ``receipts`` a receipt received before it was ordered; for
     ``locations`` a missing parent, an echelon that does not follow the parent's, and cycles.
-    ``extra_failures`` adds cross-table failures (see :func:`unknown_references`).
+    ``extra_failures`` adds cross-table failures (see :func:`unknown_references`). ``in_key_order``: the
+    frame was read sorted by its key (``queries.SalesRows.in_key_order``), so the sort is skipped.
     """
     result = validate_frame(table, frame, SOURCE_SCHEMAS[table], KEYS[table])
     validated = result.frame
@@ -208,7 +231,7 @@ def validate_source(
             )
     failures.extend(f for f in extra_failures if not f.empty)
     report = pd.concat(failures, ignore_index=True) if failures else _failure_frame(table, [])
-    normalised = _normalise(table, validated, keep_index=True)
+    normalised = _normalise(table, validated, keep_index=True, in_key_order=in_key_order)
     if not report.empty and len(normalised):
         # Rows are reported as positions in the frame handed downstream (sorted by key), whatever order
         # the database returned them in.
@@ -238,7 +261,7 @@ def _received_before_ordered(receipts: pd.DataFrame) -> pd.DataFrame:
             "check": "received_after_ordered",
             "failure_case": [
                 f"received {r.date()} before ordered {o.date()}"
-                for r, o in zip(rows["received_at"], rows["ordered_at"])
+                for r, o in zip(rows["received_at"], rows["ordered_at"], strict=True)
             ],
             "row": bad.astype(object),
         }
@@ -252,22 +275,19 @@ def _best_effort_coerce(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.D
     out = frame.copy()
     for name, column in schema.columns.items():
         if name in out:
-            try:
+            with contextlib.suppress(Exception):
                 out[name] = column.coerce_dtype(out[name])
-            except Exception:
-                pass
     keep = [c for c in schema.columns if c in out]
     return out[keep]
 
 
-def _normalise(table: str, frame: pd.DataFrame, *, keep_index: bool = False) -> pd.DataFrame:
-    """Apply the contract's NULL meanings, normalise days to midnight, sort by key, fresh index (or, with
-    ``keep_index``, each row's position in ``frame`` as its index)."""
-    out = frame.copy()
-    for column, default in NULL_DEFAULTS.get(table, {}).items():
-        if column in out:
-            out[column] = pd.to_numeric(out[column], errors="coerce").fillna(default)
-    for column in ("sale_date", "as_of", "ordered_at", "received_at"):
+def _normalise(
+    table: str, frame: pd.DataFrame, *, keep_index: bool = False, in_key_order: bool = False
+) -> pd.DataFrame:
+    """Apply the contract's NULL meanings, normalise days to midnight, sort by key (unless ``in_key_order``),
+    fresh index (or, with ``keep_index``, each row's position in ``frame`` as its index)."""
+    out = apply_null_defaults(table, frame)
+    for column in _DAY_COLUMNS[table]:
         if column in out and pd.api.types.is_datetime64_any_dtype(out[column]):
             out[column] = out[column].dt.tz_localize(None) if out[column].dt.tz is not None else out[column]
             out[column] = out[column].dt.normalize().astype("datetime64[ns]")
@@ -275,13 +295,11 @@ def _normalise(table: str, frame: pd.DataFrame, *, keep_index: bool = False) -> 
         parent = out["parent_location_id"]
         out["parent_location_id"] = parent.where(parent.notna() & (parent.astype(str).str.len() > 0), None)
     keys = [k for k in KEYS[table] if k in out.columns]
-    if out.attrs.pop(IN_KEY_ORDER, False) and keys == list(KEYS[table]):
-        keys = []  # read in key order (queries.IN_KEY_ORDER): a stable sort would leave every row in place
+    if in_key_order and keys == list(KEYS[table]):
+        keys = []  # read in key order: a stable sort would leave every row in place
     if keys and not out.empty:
-        try:
+        with contextlib.suppress(TypeError):
             out = out.sort_values(keys, kind="stable")
-        except TypeError:
-            pass
     return out if keep_index else out.reset_index(drop=True)
 
 

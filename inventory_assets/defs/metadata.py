@@ -2,38 +2,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
 import pandas as pd
-import pandera.pandas as pa
 
-from inventory_assets.contract.validation import ValidationResult
+from inventory_assets.contract.classes import Column, Table
+from inventory_assets.contract.validation import SchemaLike, ValidationResult, as_schema
 from inventory_assets.reporting.markdown import PREVIEW_ROWS, markdown_table
 
 REPORT_ROWS = 200
 
+Contract = Table | SchemaLike
+"""What describes a frame's columns: its contract ``Table`` (``contract.spec``), or a pandera schema."""
 
-def column_schema(frame: pd.DataFrame, schema: type[pa.DataFrameModel] | None = None) -> dg.TableSchema:
-    """The frame's columns and dtypes, described from the pandera model where it has the column."""
-    descriptions: Mapping[str, str] = {}
-    if schema is not None:
-        descriptions = {name: (column.description or "") for name, column in schema.to_schema().columns.items()}
+
+def _constraints(column: Column) -> dg.TableColumnConstraints:
+    return dg.TableColumnConstraints(nullable=column.nullable, unique=column.unique, other=column.rules())
+
+
+def column_schema(frame: pd.DataFrame, contract: Contract | None = None) -> dg.TableSchema:
+    """The frame's columns and dtypes, described (and constrained) from the contract where it has the column."""
+    columns: dict[str, Column] = {}
+    descriptions: dict[str, str] = {}
+    if isinstance(contract, Table):
+        columns = {c.name: c for c in contract.columns}
+        descriptions = {c.name: c.doc for c in contract.columns}
+    elif contract is not None:
+        descriptions = {name: (c.description or "") for name, c in as_schema(contract).columns.items()}
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(name=str(name), type=str(dtype), description=descriptions.get(str(name)) or None)
+            dg.TableColumn(
+                name=str(name),
+                type=str(dtype),
+                description=descriptions.get(str(name)) or None,
+                constraints=_constraints(columns[str(name)]) if str(name) in columns else None,
+            )
             for name, dtype in frame.dtypes.items()
         ]
     )
 
 
 def frame_metadata(
-    frame: pd.DataFrame, schema: type[pa.DataFrameModel] | None = None, preview_rows: int = PREVIEW_ROWS
-) -> dict[str, object]:
+    frame: pd.DataFrame, contract: Contract | None = None, preview_rows: int = PREVIEW_ROWS
+) -> dict[str, Any]:
     """``dagster/row_count``, ``dagster/column_schema`` and a markdown preview."""
     return {
         "dagster/row_count": dg.MetadataValue.int(len(frame)),
-        "dagster/column_schema": dg.MetadataValue.table_schema(column_schema(frame, schema)),
+        "dagster/column_schema": dg.MetadataValue.table_schema(column_schema(frame, contract)),
         "preview": dg.MetadataValue.md(markdown_table(frame, preview_rows)),
     }
 
@@ -46,7 +62,7 @@ def validation_check_result(
     asset_key: dg.AssetKey | None = None,
 ) -> dg.AssetCheckResult:
     """The check result of a validation: passed or not, with every failure as metadata."""
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "rows_checked": dg.MetadataValue.int(len(result.frame)),
         "failures": dg.MetadataValue.int(len(result.failures)),
     }

@@ -5,8 +5,8 @@
 same spec and seed give the same frames. ``generate_streaming(spec)`` gives the same data with ``sales``
 as an iterable of chunks (a few hundred thousand to a million rows each), so that the large preset never
 holds all its sale lines in memory. ``write(frames, cloud_url, onprem_url)`` creates the tables of
-:mod:`inventory_assets.contract.tables` and bulk-loads them (SQLite: ``executemany`` in one transaction;
-PostgreSQL: ``COPY``; MySQL/MariaDB: multi-row ``INSERT``); it refuses to touch existing tables unless
+:mod:`inventory_assets.contract.tables` and bulk-loads them (``io.bulk.BulkLoader``: SQLite ``executemany`` in one
+transaction; PostgreSQL ``COPY``; MySQL/MariaDB multi-row ``INSERT``); it refuses to touch existing tables unless
 ``replace=True``. ``build(spec, cloud_url, onprem_url)`` does both, streaming.
 
 What the data looks like (a retailer with distribution centres (DCs) and stores):
@@ -41,6 +41,7 @@ the consumption value costs well under it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ import sqlalchemy as sa
 from scipy import stats
 
 from inventory_assets.contract import tables as t
-from inventory_assets.io import db
+from inventory_assets.io import bulk, db
 
 __all__ = [
     "DemoSpec",
@@ -297,7 +298,8 @@ def _position(w: _World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     is_dc[:D] = True
     shape = (P, D + S)
 
-    # Days of cover: lognormal around ~12 days at stores and ~2.5 at DCs (before their floor below), plus stock-outs and overstock.
+    # Days of cover: lognormal around ~12 days at stores and ~2.5 at DCs (before their floor below), plus
+    # stock-outs and overstock.
     cover = np.where(is_dc, np.exp(rng.normal(np.log(2.5), 0.5, shape)), np.exp(rng.normal(np.log(12.0), 0.5, shape)))
     state = rng.random(shape)
     out, near, over = state < 0.05, (state >= 0.05) & (state < 0.11), state >= 0.89
@@ -509,7 +511,7 @@ class SalesChunks:
         if not parts:
             empty = np.zeros(0)
             return empty.astype(np.int64), empty.astype(np.int64), empty, empty, np.zeros(0, dtype="datetime64[D]")
-        p, s, q, pr = (np.concatenate(col) for col in zip(*parts))
+        p, s, q, pr = (np.concatenate(col) for col in zip(*parts, strict=True))
         return p, s, q, pr, np.full(len(p), date_)
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
@@ -523,7 +525,7 @@ class SalesChunks:
             pending.append(part)
             pending_rows += len(part[0])
             if pending_rows >= self.chunk_rows or day == self.days - 1:
-                p, s, q, pr, d = (np.concatenate(col) for col in zip(*pending))
+                p, s, q, pr, d = (np.concatenate(col) for col in zip(*pending, strict=True))
                 n = len(p)
                 frame = pd.DataFrame(
                     {
@@ -601,7 +603,7 @@ def existing_tables(cloud_url: str, onprem_url: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for url, tables in _targets(cloud_url, onprem_url).items():
         engine = db.make_engine(url)
-        present = db.retry(lambda: db.table_names(engine), what="listing tables", url=url)
+        present = db.retry(functools.partial(db.table_names, engine), what="listing tables", url=url)
         names = [table.name for table in tables if table.name in present]
         if names:
             found[db.mask_url(url)] = names
@@ -630,7 +632,7 @@ def _column_values(series: pd.Series, column: sa.Column) -> list:
 
 
 def _rows(frame: pd.DataFrame, table: sa.Table) -> list[tuple]:
-    return list(zip(*(_column_values(frame[c.name], c) for c in table.columns)))
+    return list(zip(*(_column_values(frame[c.name], c) for c in table.columns), strict=True))
 
 
 def _check_columns(frame: pd.DataFrame, table: sa.Table) -> None:
@@ -642,42 +644,6 @@ def _check_columns(frame: pd.DataFrame, table: sa.Table) -> None:
 
 def _as_chunks(data: pd.DataFrame | Iterable[pd.DataFrame]) -> Iterable[pd.DataFrame]:
     return [data] if isinstance(data, pd.DataFrame) else data
-
-
-class _Loader:
-    """Bulk-inserts row batches through the driver's fastest path, inside the caller's transaction."""
-
-    def __init__(self, conn: sa.Connection, table: sa.Table) -> None:
-        self.backend = conn.dialect.name
-        self.driver = conn.connection.driver_connection
-        quote = conn.dialect.identifier_preparer
-        self.table_sql = quote.format_table(table)
-        self.columns_sql = ", ".join(quote.quote(c.name) for c in table.columns)
-        n = len(table.columns)
-        if self.backend == "sqlite":
-            self.sql = f"INSERT INTO {self.table_sql} ({self.columns_sql}) VALUES ({', '.join('?' * n)})"
-        elif self.backend == "postgresql":
-            self.sql = f"COPY {self.table_sql} ({self.columns_sql}) FROM STDIN"
-        else:  # mysql / mariadb (PyMySQL rewrites executemany into multi-row INSERTs) and others
-            marker = "?" if getattr(conn.dialect, "paramstyle", "format") == "qmark" else "%s"
-            self.sql = f"INSERT INTO {self.table_sql} ({self.columns_sql}) VALUES ({', '.join([marker] * n)})"
-
-    def load(self, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        cursor = self.driver.cursor()
-        try:
-            if self.backend == "postgresql":
-                with cursor.copy(self.sql) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            elif self.backend == "sqlite":
-                cursor.executemany(self.sql, rows)
-            else:
-                for lo in range(0, len(rows), 20_000):
-                    cursor.executemany(self.sql, rows[lo : lo + 20_000])
-        finally:
-            cursor.close()
 
 
 _SQLITE_BULK_PRAGMAS = {"synchronous": "OFF", "cache_size": "-262144", "temp_store": "MEMORY"}
@@ -699,6 +665,7 @@ def _load_database(
         saved: dict[str, Any] = {}
         if backend == "sqlite":  # per-connection tweaks for the bulk load, restored afterwards
             raw = conn.connection.driver_connection
+            assert raw is not None
             for name, value in _SQLITE_BULK_PRAGMAS.items():
                 saved[name] = raw.execute(f"PRAGMA {name}").fetchone()[0]
                 raw.execute(f"PRAGMA {name} = {value}")
@@ -715,7 +682,7 @@ def _load_database(
                     conn.execute(sa.schema.CreateTable(table))
                 for table in tables:
                     started = time.perf_counter()
-                    loader = _Loader(conn, table)
+                    loader = bulk.BulkLoader(conn, table)
                     total = 0
                     for chunk in _as_chunks(frames[table.name]):
                         _check_columns(chunk, table)
@@ -728,7 +695,7 @@ def _load_database(
                                 f"{chunk.attrs['fraction']:.0%} of the days) {time.perf_counter() - started:.1f} s"
                             )
                     index_started = time.perf_counter()
-                    for index in sorted(table.indexes, key=lambda i: i.name):
+                    for index in sorted(table.indexes, key=lambda i: str(i.name)):
                         conn.execute(sa.schema.CreateIndex(index))
                     counts[table.name] = total
                     index_note = f", indexes {time.perf_counter() - index_started:.1f} s" if table.indexes else ""
@@ -739,6 +706,7 @@ def _load_database(
         finally:
             if backend == "sqlite":
                 raw = conn.connection.driver_connection
+                assert raw is not None
                 for name, value in saved.items():
                     raw.execute(f"PRAGMA {name} = {value}")
     return counts

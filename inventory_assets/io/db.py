@@ -255,11 +255,11 @@ def read_frame(
 
     For a text statement the frame is built from the driver's plain tuples: a ``text()`` statement has
     no result processors, so they hold exactly the values SQLAlchemy's ``Row`` objects would, and
-    ``DataFrame.from_records`` on ``Row`` objects costs about 12 s per million rows (it probes each row
+    ``DataFrame.from_records`` on ``Row`` objects is slow (it probes each row
     with ``hasattr``, which raises and catches inside SQLAlchemy; docs/scaling-benchmarks.md).
     """
     is_text = isinstance(statement, str)
-    stmt = sa.text(statement) if is_text else statement
+    stmt = sa.text(statement) if isinstance(statement, str) else statement
     with engine.connect() as conn:
         if timeout_seconds:
             _set_statement_timeout(conn, timeout_seconds)
@@ -294,11 +294,10 @@ def share_repeated_text(frame: pd.DataFrame, columns: Collection[str] | None = N
     text downstream (ids, not dates that validation parses anyway); None: every text column.
 
     A text column is factorized and taken back (its first occurrences, missing values as its dtype's):
-    no Python loop and no second pass checking that every value is text (6.6 M ids: 1.9-2.2 s, against
-    2.8-3.2 s for a dict loop plus 1.3-1.4 s for ``pd.array``'s check).
+    no Python loop and no second pass checking that every value is text (docs/scaling-benchmarks.md).
     """
-    for position, (name, dtype) in enumerate(zip(frame.columns, frame.dtypes)):
-        if not (dtype == object or isinstance(dtype, pd.StringDtype)):
+    for position, (name, dtype) in enumerate(zip(frame.columns, frame.dtypes, strict=True)):
+        if not (pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype)):
             continue
         if columns is not None and name not in columns:
             continue
@@ -321,7 +320,9 @@ def _set_statement_timeout(conn: sa.Connection, seconds: float) -> None:
     if backend == "postgresql":
         conn.exec_driver_sql(f"SET statement_timeout = {int(seconds * 1000)}")
     elif backend in ("mysql", "mariadb"):
-        if "mariadb" in str(conn.dialect.server_version_info or "").lower() or conn.dialect.is_mariadb:
+        if "mariadb" in str(conn.dialect.server_version_info or "").lower() or getattr(
+            conn.dialect, "is_mariadb", False
+        ):
             conn.exec_driver_sql(f"SET SESSION max_statement_time = {float(seconds)}")
         else:
             conn.exec_driver_sql(f"SET SESSION max_execution_time = {int(seconds * 1000)}")

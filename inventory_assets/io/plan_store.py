@@ -25,7 +25,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timezone
 from itertools import repeat
 from typing import Any
@@ -33,10 +33,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 
-from inventory_assets.contract.plan import ProcurementPlanSchema
-from inventory_assets.io import db
+from inventory_assets.contract import tables
+from inventory_assets.contract.classes import ID_LENGTH, TEXT_LENGTH, UtcDateTime
+from inventory_assets.contract.classes import is_mysql as _is_mysql
+from inventory_assets.contract.classes import utc as _utc
+from inventory_assets.io import bulk, db
 
 __all__ = [
     "PLAN_TABLE",
@@ -63,151 +65,23 @@ PLAN_TABLE = "procurement_plan"
 RUNS_TABLE = "procurement_plan_runs"
 CURRENT_VIEW = "current_procurement_plan"
 
-ID_LENGTH = 64
-"""run_id, product_id, location_id, source_location_id: VARCHAR(64) (as the source tables)."""
-TEXT_LENGTH = 32
-"""Other texts (abc_class, reason_code, status, solver...): VARCHAR(32)."""
 LOCK_TIMEOUT_SECONDS = 300
 """How long a writer waits for another writer of the same database before failing (PostgreSQL,
 MariaDB; SQLite waits for its busy timeout, 30 s, and the transient "database is locked" is retried)."""
 
-_ID_COLUMNS = ("product_id", "location_id", "source_location_id")
-_FRONT = ("product_id", "location_id", "source_location_id", "order_qty", "order_value")
-
-# MySQL/MariaDB: InnoDB (transactions), utf8mb4 (4-byte Unicode ids), binary collation (ids compare
-# exactly, as on PostgreSQL and SQLite). Given for both dialect names (mysql+... / mariadb+... URLs).
-_MYSQL_OPTIONS = {
-    "mysql_engine": "InnoDB",
-    "mysql_charset": "utf8mb4",
-    "mysql_collate": "utf8mb4_bin",
-    "mariadb_engine": "InnoDB",
-    "mariadb_charset": "utf8mb4",
-    "mariadb_collate": "utf8mb4_bin",
-}
-
-
-def _is_mysql(dialect: sa.Dialect) -> bool:
-    return dialect.name in ("mysql", "mariadb")
-
-
-class UtcDateTime(sa.types.TypeDecorator):
-    """A UTC timestamp: ``TIMESTAMP WITH TIME ZONE`` on PostgreSQL, ``DATETIME(6)`` (UTC, microseconds)
-    on MySQL/MariaDB, SQLAlchemy's ISO text on SQLite. Accepts naive (taken as UTC) or aware
-    datetimes; always returns aware UTC datetimes."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine:
-        if _is_mysql(dialect):
-            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
-        return dialect.type_descriptor(sa.DateTime(timezone=dialect.name == "postgresql"))
-
-    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        value = _utc(value)
-        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
-
-    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-def _utc(value: datetime | pd.Timestamp | str) -> datetime:
-    """``value`` as an aware UTC datetime with microsecond precision (naive values are taken as UTC)."""
-    stamp = pd.Timestamp(value)
-    if pd.isna(stamp):
-        raise ValueError("planned_at must be a timestamp, not NaT")
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.floor("us").to_pydatetime()
-
-
 # --- tables --------------------------------------------------------------------------------------------
 
 
-def _sql_type(name: str, dtype: Any) -> sa.types.TypeEngine:
-    text = str(dtype).lower()
-    if text.startswith(("str", "string", "object")):
-        return sa.String(ID_LENGTH if name in _ID_COLUMNS else TEXT_LENGTH)
-    if text.startswith("bool"):
-        return sa.Boolean(create_constraint=False)
-    if text.startswith(("int", "uint")):
-        return sa.BigInteger()
-    if text.startswith("float"):
-        # IEEE double on every dialect (DOUBLE PRECISION / DOUBLE / REAL): values read back bit-identical.
-        return sa.Double()
-    raise TypeError(f"ProcurementPlanSchema column {name!r} has dtype {dtype}, which the plan store cannot map")
+METADATA = tables.PLAN_METADATA
+PLAN = tables.PLAN
+RUNS = tables.RUNS
 
-
-def _schema_columns() -> list[tuple[str, sa.types.TypeEngine, bool, str | None]]:
-    columns = ProcurementPlanSchema.to_schema().columns
-    names = [n for n in _FRONT if n in columns] + [n for n in columns if n not in _FRONT]
-    return [(n, _sql_type(n, columns[n].dtype), bool(columns[n].nullable), columns[n].description) for n in names]
-
-
-_SCHEMA_COLUMNS = _schema_columns()
-PLAN_COLUMNS: tuple[str, ...] = ("run_id", "planned_at", *(c[0] for c in _SCHEMA_COLUMNS))
+_SCHEMA_COLUMNS: list[tuple[str, sa.types.TypeEngine, bool]] = [
+    (c.name, c.type, bool(c.nullable)) for c in PLAN.columns if c.name not in ("run_id", "planned_at")
+]
+"""The plan frame's columns as stored: name, SQL type, nullable (``contract.spec.PROCUREMENT_PLAN_ROWS``)."""
+PLAN_COLUMNS: tuple[str, ...] = tuple(c.name for c in PLAN.columns)
 """Columns of ``procurement_plan`` (and of :func:`current_plan`'s frame), in order."""
-
-METADATA = sa.MetaData()
-
-PLAN = sa.Table(
-    PLAN_TABLE,
-    METADATA,
-    sa.Column("run_id", sa.String(ID_LENGTH), primary_key=True, comment="The run that wrote the row."),
-    sa.Column("planned_at", UtcDateTime(), nullable=False, comment="When the plan was made (UTC)."),
-    *(
-        sa.Column(
-            name,
-            type_,
-            nullable=nullable,
-            primary_key=name in ("product_id", "location_id"),
-            comment=description,
-        )
-        for name, type_, nullable, description in _SCHEMA_COLUMNS
-    ),
-    comment="One row per (run_id, product_id, location_id): the plan of every committed run.",
-    **_MYSQL_OPTIONS,
-)
-
-RUNS = sa.Table(
-    RUNS_TABLE,
-    METADATA,
-    sa.Column("run_id", sa.String(ID_LENGTH), primary_key=True),
-    sa.Column("planned_at", UtcDateTime(), nullable=False, comment="When the plan was made (UTC)."),
-    sa.Column(
-        "commit_seq",
-        sa.BigInteger(),
-        nullable=False,
-        unique=True,
-        comment="1 + the greatest commit_seq when the run committed: the commit order.",
-    ),
-    sa.Column("committed_at", UtcDateTime(), nullable=False, comment="Writer's clock at the write (UTC)."),
-    sa.Column("status", sa.String(TEXT_LENGTH), nullable=False),
-    sa.Column("budget", sa.Double()),
-    sa.Column("spend", sa.Double()),
-    sa.Column("objective", sa.Double()),
-    sa.Column("plan_rows", sa.BigInteger(), nullable=False, comment="Rows of the run in procurement_plan."),
-    sa.Column("solver", sa.String(TEXT_LENGTH)),
-    sa.Column("solver_status", sa.String(TEXT_LENGTH)),
-    sa.Column("mip_gap", sa.Double()),
-    sa.Column("solve_seconds", sa.Double()),
-    sa.Column("build_seconds", sa.Double()),
-    sa.Column("shadow_price_budget", sa.Double()),
-    sa.Column(
-        "figures",
-        sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"),
-        nullable=False,
-        comment="The whole run dict as JSON.",
-    ),
-    sa.Index("ix_procurement_plan_runs_newest", "planned_at", "commit_seq"),
-    comment="One row per run that committed a plan.",
-    **_MYSQL_OPTIONS,
-)
 
 RUN_COLUMNS: tuple[str, ...] = tuple(c.name for c in RUNS.columns)
 
@@ -303,12 +177,12 @@ class _Column:
 
 def _prepare(plan: pd.DataFrame) -> list[_Column]:
     """One array per schema column, checked: present, NOT NULL where required, finite, short enough."""
-    missing = [name for name, *_ in _SCHEMA_COLUMNS if name not in plan.columns]
+    missing = [name for name, _, _ in _SCHEMA_COLUMNS if name not in plan.columns]
     if missing:
         raise ValueError(f"the plan lacks the columns {', '.join(missing)} (see ProcurementPlanSchema)")
     prepared: list[_Column] = []
     problems: list[str] = []
-    for name, type_, nullable, _ in _SCHEMA_COLUMNS:
+    for name, type_, nullable in _SCHEMA_COLUMNS:
         series = plan[name]
         isna = series.isna().to_numpy()
         if not nullable and isna.any():
@@ -316,7 +190,7 @@ def _prepare(plan: pd.DataFrame) -> list[_Column]:
             continue
         if isinstance(type_, sa.String):
             texts = series[~isna].astype(str)
-            if len(texts) and int(texts.str.len().max()) > type_.length:
+            if len(texts) and type_.length is not None and int(texts.str.len().max()) > type_.length:
                 problems.append(f"{name}: text longer than {type_.length} characters")
             values = np.full(len(series), None, dtype=object)
             values[~isna] = texts.to_numpy(dtype=object)
@@ -499,10 +373,7 @@ def _write_once(
                 conn.execute(PLAN.delete().where(PLAN.c.run_id == run_id))
                 conn.execute(RUNS.delete().where(RUNS.c.run_id == run_id))
                 seq = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(RUNS.c.commit_seq), 0))).scalar_one()) + 1
-                if conn.dialect.name == "postgresql":
-                    _copy_rows(conn, run_id, planned_at, columns, n_rows, progress, batch_rows)
-                else:
-                    _insert_rows(conn, run_id, planned_at, columns, n_rows, progress, batch_rows)
+                _load_rows(conn, run_id, planned_at, columns, n_rows, progress, batch_rows)
                 conn.execute(
                     RUNS.insert().values(
                         run_id=run_id,
@@ -551,47 +422,27 @@ def _batches(run_id: str, planned_at_value: Any, columns: list[_Column], n_rows:
         yield stop, list(zip(repeat(run_id), repeat(planned_at_value), *(c.batch(start, stop) for c in columns)))
 
 
-def _insert_rows(conn, run_id, planned_at, columns, n_rows, progress, batch_rows) -> None:
-    """SQLite, MySQL/MariaDB: executemany per batch (pymysql turns it into multi-row INSERTs)."""
-    dialect = conn.dialect
-    names = ", ".join(_quote(conn, c) for c in PLAN_COLUMNS)
-    if dialect.paramstyle == "qmark":
-        marks = ", ".join("?" for _ in PLAN_COLUMNS)
-    elif dialect.paramstyle in ("format", "pyformat"):
-        marks = ", ".join("%s" for _ in PLAN_COLUMNS)
-    else:  # any other driver: SQLAlchemy's typed executemany
-        marks = None
-    stamp_processor = PLAN.c.planned_at.type.bind_processor(dialect)
-    stamp = stamp_processor(planned_at) if stamp_processor else planned_at
-    sql = f"INSERT INTO {_quote(conn, PLAN_TABLE)} ({names}) VALUES ({marks})"
-    for written, rows in _batches(run_id, stamp if marks else planned_at, columns, n_rows, batch_rows):
-        if marks:
-            conn.exec_driver_sql(sql, rows)
-        else:
-            conn.execute(PLAN.insert(), [dict(zip(PLAN_COLUMNS, r)) for r in rows])
+def _load_rows(
+    conn: sa.Connection,
+    run_id: str,
+    planned_at: datetime,
+    columns: list[_Column],
+    n_rows: int,
+    progress: Progress | None,
+    batch_rows: int,
+) -> None:
+    """The run's rows in batches through the bulk loader (PostgreSQL: binary COPY; others: executemany)."""
+    loader = bulk.BulkLoader(
+        conn, PLAN, copy_types=[_PG_COPY_TYPES[type(c.type)] for c in PLAN.columns], chunk_rows=batch_rows
+    )
+    stamp: Any = planned_at
+    if loader.driver_values and conn.dialect.name != "postgresql":
+        processor = PLAN.c.planned_at.type.bind_processor(conn.dialect)
+        stamp = processor(planned_at) if processor else planned_at
+    for written, rows in _batches(run_id, stamp, columns, n_rows, batch_rows):
+        loader.load(rows)
         if progress is not None:
             progress(written)
-
-
-def _copy_rows(conn, run_id, planned_at, columns, n_rows, progress, batch_rows) -> None:
-    """PostgreSQL: one COPY ... FROM STDIN per batch on the transaction's own psycopg connection."""
-    import psycopg
-
-    raw = conn.connection.driver_connection
-    names = ", ".join(_quote(conn, c) for c in PLAN_COLUMNS)
-    sql = f"COPY {_quote(conn, PLAN_TABLE)} ({names}) FROM STDIN (FORMAT BINARY)"
-    types = [_PG_COPY_TYPES[type(c.type)] for c in PLAN.columns]
-    with raw.cursor() as cursor:
-        for written, rows in _batches(run_id, planned_at, columns, n_rows, batch_rows):
-            try:
-                with cursor.copy(sql) as copy:
-                    copy.set_types(types)
-                    for row in rows:
-                        copy.write_row(row)
-            except psycopg.Error as error:
-                raise _dbapi_error(conn, sql, error, cursor) from None
-            if progress is not None:
-                progress(written)
 
 
 _PG_COPY_TYPES = {
@@ -604,37 +455,25 @@ _PG_COPY_TYPES = {
 """Binary COPY (2-3x faster than text): the PostgreSQL type of each column's SQLAlchemy type."""
 
 
-def _dbapi_error(conn: sa.Connection, statement: str, error: Exception, cursor: Any = None) -> sa.exc.DBAPIError:
-    """The exception SQLAlchemy raises for its own statements (classified by db.retry; values hidden)."""
-    return sa.exc.DBAPIError.instance(
-        statement,
-        None,
-        error,
-        conn.dialect.loaded_dbapi.Error,
-        hide_parameters=True,
-        connection_invalidated=conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, cursor),
-        dialect=conn.dialect,
-    )
-
-
 # --- reading -------------------------------------------------------------------------------------------
 
 
 def _fetch(conn: sa.Connection, sql: str) -> list[tuple]:
     """All rows of ``sql`` through the driver's own cursor (no per-row SQLAlchemy processing)."""
     raw = conn.connection.dbapi_connection
+    assert raw is not None, "a checked-out connection has its driver connection"
     # psycopg: binary results (numbers arrive as bytes, not text to parse)
     cursor = raw.cursor(binary=True) if conn.dialect.name == "postgresql" else raw.cursor()
     try:
         cursor.execute(sql)
-        return cursor.fetchall()
+        return list(cursor.fetchall())
     except conn.dialect.loaded_dbapi.Error as error:
-        raise _dbapi_error(conn, sql, error, cursor) from None
+        raise bulk.dbapi_error(conn, sql, error, cursor) from None
     finally:
         cursor.close()
 
 
-def _timestamps(values: list | tuple) -> pd.Series:
+def _timestamps(values: list | tuple | np.ndarray) -> pd.Series:
     """Driver timestamps (aware, naive UTC, or SQLite's ISO text) as UTC-aware datetime64[us].
 
     Converted once per distinct value (a plan's rows share one ``planned_at``)."""
@@ -644,7 +483,7 @@ def _timestamps(values: list | tuple) -> pd.Series:
     return pd.Series(converted.take(codes) if len(codes) else converted[:0], dtype="datetime64[us, UTC]")
 
 
-def _plan_frame(rows: list, columns: list[str]) -> pd.DataFrame:
+def _plan_frame(rows: Sequence[Any], columns: list[str]) -> pd.DataFrame:
     """Driver rows of ``procurement_plan`` (or the view) as the plan frame: same dtypes on every dialect.
 
     Ids and texts ``str`` (NULL: missing), flags ``bool``, numbers ``float64`` (NULL: NaN), echelon
@@ -713,7 +552,7 @@ def current_plan(engine: sa.Engine | str, *, retry_attempts: int = 4) -> pd.Data
     return db.retry(read, attempts=retry_attempts, what="reading the current plan", url=engine.url)
 
 
-def _runs_frame(rows: list) -> pd.DataFrame:
+def _runs_frame(rows: Sequence[Any]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows, columns=list(RUN_COLUMNS))
     for name in ("planned_at", "committed_at"):
         frame[name] = pd.Series(pd.to_datetime(frame[name].tolist(), utc=True), dtype="datetime64[us, UTC]")

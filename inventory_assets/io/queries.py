@@ -16,35 +16,16 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
-from inventory_assets.io import db, sales_worker
+from inventory_assets.contract import spec
+from inventory_assets.contract.sales import SalesWindow
+from inventory_assets.io import db, processes
 
-# The contract's columns per source table (docs/data-contract.md).
-CONTRACT_COLUMNS: dict[str, list[str]] = {
-    "sales": ["sale_id", "sold_at", "product_id", "location_id", "quantity", "unit_price"],
-    "inventory": ["product_id", "location_id", "on_hand", "on_order", "as_of"],
-    "costs": [
-        "product_id",
-        "unit_cost",
-        "holding_cost_rate",
-        "stockout_cost",
-        "waste_cost",
-        "shelf_life_days",
-        "min_order_qty",
-        "order_multiple",
-    ],
-    "locations": ["location_id", "name", "echelon", "parent_location_id", "capacity_units"],
-    "receipts": ["product_id", "location_id", "ordered_at", "received_at", "quantity"],
-}
-# Columns a source may omit (they are nullable in the contract and read as NULL when absent).
-OPTIONAL_COLUMNS: dict[str, set[str]] = {
-    "sales": {"sale_id", "unit_price"},
-    "inventory": {"on_order"},
-    "costs": {"shelf_life_days", "min_order_qty", "order_multiple"},
-    "locations": {"name", "capacity_units"},
-    "receipts": set(),
-}
-SALES_REQUIRED = ["sold_at", "product_id", "location_id", "quantity"]
-ID_COLUMNS = frozenset({"product_id", "location_id", "parent_location_id"})
+CONTRACT_COLUMNS: dict[str, list[str]] = {name: t.column_names for name, t in spec.SOURCE_TABLES.items()}
+"""The contract's columns per source table, in order: the default SELECT (``spec.SOURCE_TABLES``)."""
+OPTIONAL_COLUMNS: dict[str, set[str]] = {name: t.optional_columns for name, t in spec.SOURCE_TABLES.items()}
+"""Columns a source may omit (nullable in the contract; read as NULL when absent)."""
+SALES_REQUIRED: list[str] = spec.SALES_LINES.required_columns
+ID_COLUMNS = frozenset(c.name for t in spec.SOURCE_FRAMES.values() for c in t.columns if c.kind == "id")
 """Text columns that stay text downstream: each distinct value is read as one shared object."""
 
 _SELECT_ONLY = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
@@ -162,7 +143,7 @@ _SALES_AGGREGATES = (
 def _sales_aggregates(dialect: str) -> str:
     """The aggregate columns. On PostgreSQL the exact NUMERIC sum and least line are sent as DOUBLE
     PRECISION: the value validation would make of the Decimal (both round correctly once), without
-    building millions of Decimal objects (18 s against 12 s for 900,000 groups; docs/scaling-benchmarks.md)."""
+    building millions of Decimal objects (docs/scaling-benchmarks.md)."""
     if dialect == "postgresql":
         return _SALES_AGGREGATES.format(
             sum="CAST(SUM(src.quantity) AS DOUBLE PRECISION)", min="CAST(MIN(src.quantity) AS DOUBLE PRECISION)"
@@ -206,21 +187,13 @@ def day_statements(from_sql: str) -> tuple[str, str]:
     return check, aggregate
 
 
-IN_KEY_ORDER = "in_key_order"
-"""``attrs`` flag of a sales frame read in key order (day, then product and location as Python orders
-text): validation trusts it and skips its sort (`validation._normalise`)."""
-
-
 @dataclass(frozen=True)
-class SalesWindow:
-    """The inclusive history window of the sales asset."""
+class SalesRows:
+    """Some days of the sales aggregate as read: the frame, and whether its rows are in key order (day,
+    then product and location as Python orders text), which validation then trusts and does not sort."""
 
-    start: dt.date
-    end: dt.date
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
+    frame: pd.DataFrame
+    in_key_order: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,16 +208,16 @@ class SalesRead:
     """The source rows' SQL (the ``src`` subquery of the statement)."""
 
 
-def plan_sales_read(engine: sa.Engine, spec: SourceSpec, history_days: int) -> SalesRead:
+def plan_sales_read(engine: sa.Engine, source: SourceSpec, history_days: int) -> SalesRead:
     """The aggregate statement and the window: ``history_days`` ending at the latest sale day, clipped to
     the first (``window`` None when the source holds no rows)."""
     if history_days < 1:
         raise SourceQueryError("history_days must be at least 1")
-    from_sql = spec.from_clause(engine)
+    from_sql = source.from_clause(engine)
     present = source_columns(engine, from_sql)
     statement = sales_statement(engine, from_sql, present)
     days = sale_day_range(engine, from_sql)
-    by_day = engine.dialect.name == "sqlite" and not spec.query
+    by_day = engine.dialect.name == "sqlite" and not source.query
     if days is None:
         return SalesRead(statement, None, by_day, from_sql)
     first, latest = days
@@ -262,53 +235,63 @@ def split_window(window: SalesWindow, parts: int) -> list[SalesWindow]:
     bounds = [round(i * window.days / n) for i in range(n + 1)]
     return [
         SalesWindow(window.start + dt.timedelta(days=lo), window.start + dt.timedelta(days=hi - 1))
-        for lo, hi in zip(bounds, bounds[1:])
+        for lo, hi in zip(bounds, bounds[1:], strict=False)
     ]
 
 
 def empty_sales_frame() -> pd.DataFrame:
-    return pd.DataFrame(
-        columns=[
-            "sale_date",
-            "product_id",
-            "location_id",
-            "quantity",
-            "sale_lines",
-            "min_line_quantity",
-            "null_quantity_lines",
-        ]
-    )
+    """The sales frame of a window without sales: the contract's columns, no rows."""
+    return pd.DataFrame(columns=spec.SALES.column_names)
 
 
 def read_sales_days(
     engine: sa.Engine, read: SalesRead, days: SalesWindow, *, timeout_seconds: float | None = None
-) -> pd.DataFrame:
+) -> SalesRows:
     """The aggregate over ``days`` (a part of ``read.window``). The parts of a window, concatenated in day
     order, are exactly the frame of the whole window: groups never span two days."""
     if read.by_day:
         return _read_sales_by_day(engine, read, days, timeout_seconds)
-    return db.read_frame(
+    frame = db.read_frame(
         engine,
         read.statement,
         _days_params(engine, days.start, days.end),
         timeout_seconds=timeout_seconds,
         share_text=ID_COLUMNS,
     )
+    return SalesRows(frame)
 
 
-def read_sales(engine: sa.Engine, spec: SourceSpec, history_days: int, *, timeout_seconds: float | None = None):
-    """(daily demand frame, window) of the whole window in one read (`plan_sales_read` + `read_sales_days`)."""
-    read = plan_sales_read(engine, spec, history_days)
+@dataclass(frozen=True)
+class SalesResult:
+    """A whole window read at once: the rows and the window (None when the source holds no sales)."""
+
+    rows: SalesRows
+    window: SalesWindow | None
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self.rows.frame
+
+
+def read_sales(
+    engine: sa.Engine, source: SourceSpec, history_days: int, *, timeout_seconds: float | None = None
+) -> SalesResult:
+    """The daily demand of the whole window in one read (`plan_sales_read` + `read_sales_days`)."""
+    read = plan_sales_read(engine, source, history_days)
     if read.window is None:
-        return empty_sales_frame(), None
-    return read_sales_days(engine, read, read.window, timeout_seconds=timeout_seconds), read.window
+        return SalesResult(SalesRows(empty_sales_frame()), None)
+    return SalesResult(read_sales_days(engine, read, read.window, timeout_seconds=timeout_seconds), read.window)
 
 
 SQLITE_SALES_PROCESSES = max(1, min(4, os.cpu_count() or 1))
 """Processes that aggregate the days of a large sales window side by side on SQLite."""
 
+SALES_WORKER_MODULE = "inventory_assets.io.sales_worker"
+"""The module a sales worker process runs (``python -m``): it imports this one, not the other way round."""
+
 SQLITE_PROCESSES_MIN_LINES = 1_000_000
-"""Windows with fewer sale lines (estimated) are aggregated in this process: workers cost a second to start."""
+"""Windows with fewer sale lines (estimated) are aggregated in this process: starting workers costs more than they save
+(docs/scaling-benchmarks.md)."""
 
 
 def _days_params(engine: sa.Engine, first: dt.date, last: dt.date) -> dict[str, object]:
@@ -316,41 +299,42 @@ def _days_params(engine: sa.Engine, first: dt.date, last: dt.date) -> dict[str, 
     return {"window_start": _bind_day(engine, first), "window_end": _bind_day(engine, last + dt.timedelta(days=1))}
 
 
-def _concat_days(frames: list[pd.DataFrame], *, share_ids: bool = True) -> pd.DataFrame:
-    """Day frames in day order as one (in key order if each is); with ``share_ids``, each distinct id one
+def _concat_days(parts: list[SalesRows], *, share_ids: bool = True) -> SalesRows:
+    """Day rows in day order as one (in key order if each is); with ``share_ids``, each distinct id one
     object."""
-    non_empty = [f for f in frames if not f.empty]
+    non_empty = [p for p in parts if not p.frame.empty]
     if not non_empty:
-        return frames[0]
-    frame = non_empty[0] if len(non_empty) == 1 else pd.concat(non_empty, ignore_index=True)
-    frame.attrs = {IN_KEY_ORDER: True} if all(f.attrs.get(IN_KEY_ORDER) for f in non_empty) else {}
-    return db.share_repeated_text(frame, ID_COLUMNS) if share_ids else frame
+        return parts[0]
+    frame = non_empty[0].frame if len(non_empty) == 1 else pd.concat([p.frame for p in non_empty], ignore_index=True)
+    in_key_order = all(p.in_key_order for p in non_empty)
+    return SalesRows(db.share_repeated_text(frame, ID_COLUMNS) if share_ids else frame, in_key_order)
 
 
-def read_days(engine: sa.Engine, read: SalesRead, days: list[dt.date], timeout_seconds: float | None) -> pd.DataFrame:
+def read_days(engine: sa.Engine, read: SalesRead, days: list[dt.date], timeout_seconds: float | None) -> SalesRows:
     """The by-day aggregate over ``days``, one day at a time, in this process."""
     return _concat_days([_read_day(engine, read, day, timeout_seconds) for day in days])
 
 
-def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds: float | None) -> pd.DataFrame:
+def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds: float | None) -> SalesRows:
     """One day of the aggregate: `day_statements` when every line holds the day's date, else the statement.
 
     The fast aggregate's rows are the statement's: only ``sale_date`` is added, the day's ISO text as SQLite
     returns it. SQLite returns the groups in index or sort order; when that is the order Python sorts the
-    ids in, the frame is flagged `IN_KEY_ORDER` (`_in_python_order`).
+    ids in, the rows are marked in key order (`_in_python_order`).
     """
     params = _days_params(engine, day, day)
     check, aggregate = day_statements(read.source_sql)
     with engine.connect() as conn:
         first, last = conn.execute(sa.text(check), params).one()
     if not first == last == day.isoformat():  # a timestamp, or no line that day: the statement
-        return db.read_frame(engine, read.statement, params, timeout_seconds=timeout_seconds, share_text=False)
+        return SalesRows(
+            db.read_frame(engine, read.statement, params, timeout_seconds=timeout_seconds, share_text=False)
+        )
     frame = db.read_frame(
         engine, aggregate, {"day": day.isoformat()}, timeout_seconds=timeout_seconds, share_text=False
     )
     frame.insert(0, "sale_date", pd.Series([day.isoformat()] * len(frame)))  # the day has lines: text dtype
-    frame.attrs[IN_KEY_ORDER] = _in_python_order(frame["product_id"], frame["location_id"])
-    return frame
+    return SalesRows(frame, _in_python_order(frame["product_id"], frame["location_id"]))
 
 
 def _in_python_order(first: pd.Series, second: pd.Series) -> bool:
@@ -379,11 +363,11 @@ def _estimated_lines(engine: sa.Engine, read: SalesRead, window: SalesWindow) ->
 
 def _read_sales_by_day(
     engine: sa.Engine, read: SalesRead, window: SalesWindow, timeout_seconds: float | None
-) -> pd.DataFrame:
+) -> SalesRows:
     """The same aggregate as one query over the window, run one day at a time (SQLite only).
 
     SQLite's GROUP BY sorts every sale line of the window at once; past a few million lines the sorter
-    spills and a 13-million-line window took over 100 s. A day's lines sort in memory, and the groups never
+    spills (docs/scaling-benchmarks.md). A day's lines sort in memory, and the groups never
     span two days (the day is part of the key). A day whose lines all hold its date (no timestamps) is
     read with `day_statements`: no ``date()`` per line, and with the contract's covering index no sort
     at all (`_read_day`). A window of at least `SQLITE_PROCESSES_MIN_LINES` lines is
@@ -398,16 +382,19 @@ def _read_sales_by_day(
         return read_days(engine, read, days, timeout_seconds)
     bounds = [round(i * len(days) / workers) for i in range(workers + 1)]
     url = engine.url.render_as_string(hide_password=False)
-    jobs = [(url, read, days[lo:hi], timeout_seconds) for lo, hi in zip(bounds, bounds[1:])]
+    jobs = [(url, read, days[lo:hi], timeout_seconds) for lo, hi in zip(bounds, bounds[1:], strict=False)]
     # Each worker's ids are shared already; sharing them across workers again would cost seconds per
     # million rows and save only one more copy of each id.
-    return _concat_days(sales_worker.run_workers(jobs), share_ids=False)
+    return _concat_days(processes.run_workers(SALES_WORKER_MODULE, jobs), share_ids=False)
 
 
-def read_table(engine: sa.Engine, spec: SourceSpec, *, timeout_seconds: float | None = None) -> pd.DataFrame:
+def read_table(engine: sa.Engine, source: SourceSpec, *, timeout_seconds: float | None = None) -> pd.DataFrame:
     """The contract columns of a non-sales source table."""
-    from_sql = spec.from_clause(engine)
+    from_sql = source.from_clause(engine)
     present = source_columns(engine, from_sql)
     return db.read_frame(
-        engine, table_statement(spec.table, present, from_sql), timeout_seconds=timeout_seconds, share_text=ID_COLUMNS
+        engine,
+        table_statement(source.table, present, from_sql),
+        timeout_seconds=timeout_seconds,
+        share_text=ID_COLUMNS,
     )

@@ -1,73 +1,38 @@
 """A worker process that aggregates some days of the sales window on SQLite (``queries._read_sales_by_day``).
 
-Started as ``python -m inventory_assets.io.sales_worker IN OUT``: it reads ``(url, read, days,
-timeout_seconds)`` (``read`` a ``queries.SalesRead``) pickled in file IN, aggregates the days on its own
-connection, and pickles the frame, or the exception it raised, to file OUT. A plain subprocess, not ``multiprocessing``: it never re-imports
-the caller's ``__main__``, and a daemonic process (a Celery prefork worker) may start it.
+Started as ``python -m inventory_assets.io.sales_worker IN OUT`` (:mod:`inventory_assets.io.processes`): it
+reads ``(url, read, days, timeout_seconds)`` (``read`` a ``queries.SalesRead``) pickled in file IN,
+aggregates the days on its own connection, and pickles the ``queries.SalesRows``, or the exception it
+raised, to file OUT.
 """
 
 from __future__ import annotations
 
-import os
-import pickle
-import subprocess
+import datetime as dt
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from inventory_assets.io import db, processes, queries
 
 
-def run_workers(jobs: list[tuple[Any, ...]]) -> list[pd.DataFrame]:
-    """Run one worker per job side by side; their frames in job order (a worker's error is raised here)."""
-    with tempfile.TemporaryDirectory(prefix="inventory_sales_") as folder:
-        processes = []
-        for i, job in enumerate(jobs):
-            given, taken = Path(folder, f"in{i}.pkl"), Path(folder, f"out{i}.pkl")
-            given.write_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
-            processes.append(
-                (
-                    subprocess.Popen(
-                        [sys.executable, "-m", __name__, str(given), str(taken)],
-                        stdin=subprocess.DEVNULL,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.PIPE,
-                        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
-                    ),
-                    taken,
-                )
-            )
-        frames = []
-        for process, taken in processes:
-            _, stderr = process.communicate()
-            if not taken.exists():
-                raise RuntimeError(
-                    f"the sales worker exited with {process.returncode}: {stderr.decode(errors='replace')[-2000:]}"
-                )
-            outcome = pickle.loads(taken.read_bytes())
-            if isinstance(outcome, BaseException):
-                raise outcome
-            frames.append(outcome)
-        return frames
+def run_workers(jobs: list[tuple[Any, ...]]) -> list[queries.SalesRows]:
+    """Run one worker per job side by side; their rows in job order (a worker's error is raised here)."""
+    return processes.run_workers(queries.SALES_WORKER_MODULE, jobs)
+
+
+def aggregate_days(
+    url: str, read: queries.SalesRead, days: list[dt.date], timeout_seconds: float | None
+) -> queries.SalesRows:
+    """The by-day aggregate over ``days`` on a connection of this process."""
+    engine = db.make_engine(url)
+    try:
+        return queries.read_days(engine, read, days, timeout_seconds)
+    finally:
+        engine.dispose()
 
 
 def main(given: str, taken: str) -> None:
-    from inventory_assets.io import db, queries
-
-    url, read, days, timeout_seconds = pickle.loads(Path(given).read_bytes())
-    engine = db.make_engine(url)
-    try:
-        outcome: object = queries.read_days(engine, read, days, timeout_seconds)
-    except Exception as error:
-        outcome = error
-    finally:
-        engine.dispose()
-    try:
-        data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as error:
-        data = pickle.dumps(RuntimeError(f"{type(outcome).__name__}: {outcome} ({error})"))
-    Path(taken).write_bytes(data)
+    processes.serve(given, taken, aggregate_days)
 
 
 if __name__ == "__main__":

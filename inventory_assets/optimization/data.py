@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from inventory_assets.contract.network import NetworkError, depths
+from inventory_assets.contract.plan import QTY_TOL
+from inventory_assets.contract.validation import fill_null
 from inventory_assets.optimization.errors import PlanDataError
 from inventory_assets.optimization.params import PlanParameters
 
@@ -45,8 +48,6 @@ NO_PARENT = -1
 """`PlanData.parent` value of a row without a parent row (a root, or an orphan)."""
 
 _REL_EPS = 1e-9  # slack when dividing quantities by pack sizes (float noise)
-QTY_TOL = 1e-6
-"""Quantities at or below this many units are treated as zero (solver noise)."""
 
 ECHELON_TIE_BREAK = 1e-3
 """Shortfall penalty weight per echelon below the top: stockout_cost x (1 + 0.001 x echelon).
@@ -179,7 +180,7 @@ class PlanData:
 
 def _keys(frame: pd.DataFrame, rows: np.ndarray, column: str, limit: int = 10) -> str:
     sub = frame.loc[rows[:limit], ["product_id", "location_id"]]
-    text = ", ".join(f"({p}, {l})" for p, l in zip(sub["product_id"], sub["location_id"]))
+    text = ", ".join(f"({p}, {loc})" for p, loc in zip(sub["product_id"], sub["location_id"], strict=True))
     more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
     return f"column {column!r}, {len(rows)} row(s): {text}{more}"
 
@@ -257,28 +258,22 @@ def build_plan_data(features: pd.DataFrame, params: PlanParameters) -> PlanData:
     self_parent = np.flatnonzero(parent_loc == loc_codes)
     if len(self_parent):
         raise PlanDataError(f"a location is its own parent: {_keys(frame, self_parent, 'parent_location_id')}")
-    # level of each location: 0 without a parent, parent's level + 1 otherwise (iterated; a
-    # location seen only as a parent, stocking nothing here, counts as level 0)
+    # level of each location: 0 without a parent, parent's level + 1 otherwise (a location seen only
+    # as a parent, stocking nothing here, counts as level 0)
     loc_parent_code = np.full(n_loc, -1, dtype=np.int64)
     loc_parent_code[loc_codes] = parent_loc
-    loc_level = np.zeros(n_loc, dtype=np.int64)
-    has_loc_parent = loc_parent_code >= 0
-    for _ in range(n_loc + 1):  # a tree over n_loc locations is at most n_loc - 1 deep
-        new_level = np.zeros(n_loc, dtype=np.int64)
-        new_level[has_loc_parent] = loc_level[loc_parent_code[has_loc_parent]] + 1
-        if np.array_equal(new_level, loc_level):
-            break
-        loc_level = new_level
-    else:
-        raise PlanDataError("the location network has a cycle (parent_location_id)")
+    try:
+        loc_level = depths(loc_parent_code)
+    except NetworkError:
+        raise PlanDataError("the location network has a cycle (parent_location_id)") from None
     level = loc_level[loc_codes]
 
     # --- numbers --------------------------------------------------------------------------
     num = {c: _numeric(frame, c) for c in REQUIRED_COLUMNS[3:] if c != "abc_class"}
     on_hand = num["on_hand"]
-    on_order = np.nan_to_num(num["on_order"], nan=0.0)
-    min_order_qty = np.nan_to_num(num["min_order_qty"], nan=0.0)
-    order_multiple = np.where(np.isnan(num["order_multiple"]), 1.0, num["order_multiple"])
+    on_order = fill_null(num["on_order"], "on_order")
+    min_order_qty = fill_null(num["min_order_qty"], "min_order_qty")
+    order_multiple = fill_null(num["order_multiple"], "order_multiple")
     shelf = num["shelf_life_days"]
     perishable = ~np.isnan(shelf)
     if params.review_period_days is None:

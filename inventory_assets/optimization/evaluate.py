@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inventory_assets.optimization.data import QTY_TOL, PlanData
-
-_REL = 1e-9
+from inventory_assets.contract import plan as rules
+from inventory_assets.optimization.data import PlanData
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,30 +56,23 @@ def evaluate_plan(data: PlanData, x: np.ndarray) -> PlanEvaluation:
     )
 
 
-def _tol(scale: np.ndarray | float) -> np.ndarray | float:
-    return QTY_TOL + _REL * np.abs(scale)
-
-
 def hard_violations(data: PlanData, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Rows (or location codes) breaking each hard constraint; empty arrays when all hold."""
+    """Rows (or location codes) breaking each hard constraint; empty arrays when all hold.
+
+    Each rule is the contract's (``inventory_assets.contract.plan``), evaluated on the model's arrays."""
     ev = evaluate_plan(data, x)
-    packs = x / data.order_multiple
-    off_pack = (x > QTY_TOL) & (np.abs(packs - np.round(packs)) > 1e-6)
-    below_moq = (x > QTY_TOL) & (x < data.min_order_qty - _tol(data.min_order_qty))
     loc_position = np.bincount(data.loc, weights=ev.position, minlength=data.n_locations)
     loc_inbound = np.bincount(data.loc, weights=x, minlength=data.n_locations)
-    cap_bad = np.where(
-        data.over_capacity,
-        loc_inbound > QTY_TOL,
-        loc_position > data.capacity + _tol(data.capacity),
-    ) & np.isfinite(data.capacity)
+    cap_bad = rules.over_capacity(data.over_capacity, loc_inbound, loc_position, data.capacity) & np.isfinite(
+        data.capacity
+    )
     return {
-        "negative": np.flatnonzero(x < -QTY_TOL),
-        "pack": np.flatnonzero(off_pack),
-        "moq": np.flatnonzero(below_moq),
-        "blocked": np.flatnonzero(data.inbound_blocked & (x > QTY_TOL)),
-        "parent_stock": np.flatnonzero(ev.pulls > data.on_hand + _tol(data.on_hand)),
-        "critical": np.flatnonzero(data.critical & (ev.position < data.safety - _tol(data.safety))),
+        "negative": np.flatnonzero(rules.negative_quantity(x)),
+        "pack": np.flatnonzero(rules.off_pack(x, data.order_multiple)),
+        "moq": np.flatnonzero(rules.below_min_order(x, data.min_order_qty)),
+        "blocked": np.flatnonzero(data.inbound_blocked & rules.ordered(x)),
+        "parent_stock": np.flatnonzero(rules.over_stock(ev.pulls, data.on_hand)),
+        "critical": np.flatnonzero(rules.below_safety_stock(data.critical, ev.position, data.safety)),
         "capacity": np.flatnonzero(cap_bad),
-        "budget": np.array([0]) if ev.spend > data.budget + 1e-6 * max(1.0, data.budget) else np.array([], int),
+        "budget": np.array([0]) if rules.over_budget(ev.spend, data.budget) else np.array([], int),
     }

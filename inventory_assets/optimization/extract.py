@@ -8,48 +8,19 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from inventory_assets.analytics.risk import stockout_risk
+from inventory_assets.contract.spec import PROCUREMENT_PLAN
 from inventory_assets.optimization.data import PlanData
 from inventory_assets.optimization.evaluate import PlanEvaluation
 from inventory_assets.optimization.reasons import REASON_CODES, reason_codes
 
-PLAN_COLUMNS: tuple[str, ...] = (
-    "product_id",
-    "location_id",
-    "source_location_id",
-    "echelon",
-    "abc_class",
-    "is_critical",
-    "is_perishable",
-    "order_qty",
-    "order_value",
-    "unit_cost",
-    "order_multiple",
-    "min_order_qty",
-    "on_hand",
-    "on_order",
-    "transfers_out",
-    "capacity_units",
-    "position_before",
-    "position_after",
-    "order_up_to",
-    "safety_stock",
-    "stockout_risk_before",
-    "stockout_risk_after",
-    "expected_shortfall_after",
-    "expected_waste_after",
-    "holding_cost",
-    "shortfall_cost",
-    "waste_cost",
-    "reason_code",
-)
-"""Columns of the plan frame, in order (documented in docs/model.md and plan_schema.py)."""
+PLAN_COLUMNS: tuple[str, ...] = tuple(PROCUREMENT_PLAN.column_names)
+"""Columns of the plan frame, in order (``contract.spec.PROCUREMENT_PLAN``; docs/model.md)."""
 
 TOP_ORDERS = 10
 
 
 def _stockout_risk(features: pd.DataFrame, position: np.ndarray) -> np.ndarray:
-    from inventory_assets.analytics.risk import stockout_risk  # the analytics layer's definition
-
     return np.asarray(stockout_risk(features, position), dtype=float)
 
 

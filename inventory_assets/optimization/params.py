@@ -81,8 +81,8 @@ def _field_docs() -> dict[str, str]:
         "relax_integrality": "Solve the LP relaxation and round each order to its pack and MOQ "
         "with the documented rule instead of solving the exact MIP (faster, not exact).",
         "mip_max_rows": "Largest plan, in (product, location) rows, solved as the exact MIP; a larger one "
-        "is solved as the LP relaxation and rounded, as with relax_integrality (the exact MIP of 50,000 rows "
-        "took 104 s on two cores; docs/benchmarks.md). null: always the exact MIP. Default 20,000.",
+        "is solved as the LP relaxation and rounded, as with relax_integrality (docs/benchmarks.md). "
+        "null: always the exact MIP. Default 20,000.",
     }
 
 

@@ -28,20 +28,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from inventory_assets.contract.spec import REASON_CODES
 from inventory_assets.optimization.data import NO_PARENT, QTY_TOL, PlanData
 from inventory_assets.optimization.evaluate import PlanEvaluation
 
-REASON_CODES: tuple[str, ...] = (
-    "critical_minimum",
-    "limited_by_parent_stock",
-    "limited_by_budget",
-    "limited_by_capacity",
-    "limited_by_shelf_life",
-    "pack_moq_rounding",
-    "below_target",
-    "nothing_needed",
-)
-"""Every reason code, in order of precedence."""
+__all__ = ["REASON_CODES", "reason_codes"]
 
 
 def reason_codes(data: PlanData, ev: PlanEvaluation) -> np.ndarray:

@@ -21,6 +21,7 @@ from inventory_assets.analytics.features import (
 from inventory_assets.analytics.merge import MERGED_COLUMNS, merge_dataset
 from inventory_assets.analytics.risk import stockout_risk
 from inventory_assets.contract.frames import FeaturesSchema
+from inventory_assets.reporting.markdown import pareto_markdown
 
 from .test_merge import END, START, make_sources
 
@@ -370,7 +371,9 @@ def test_summary():
     assert summary.items_at_risk == int((features["stockout_risk"] > 0.5).sum())
     assert summary.expected_waste_value == pytest.approx(features["expected_waste_value"].sum())
     assert sum(summary.abc_value_share.values()) == pytest.approx(1.0)
-    assert "Pareto" in summary.pareto_markdown and "| top % of products |" in summary.pareto_markdown
+    assert summary.pareto.equals(pareto_table(features))
+    text = pareto_markdown(summary.pareto, 0.8, 0.95)
+    assert "Pareto" in text and "| top % of products |" in text and "A up to 80%" in text
     numbers = summary.numbers()
     assert all(isinstance(v, (int, float)) for v in numbers.values())
     assert {"items_at_risk", "expected_waste_value", "abc_A_products"} <= set(numbers)

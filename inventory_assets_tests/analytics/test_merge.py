@@ -90,8 +90,6 @@ def make_sources() -> dict[str, pd.DataFrame]:
     sales["product_id"] = sales["product_id"].astype("str")
     sales["location_id"] = sales["location_id"].astype("str")
     sales["sale_lines"] = 1
-    sales.attrs["window_start"] = START
-    sales.attrs["window_end"] = END
     receipts = pd.DataFrame(
         [
             ("P1", "S1", day(0), day(2)),
@@ -278,9 +276,14 @@ def test_duplicate_sale_days_are_summed():
     assert s1.sale_days == 2
 
 
-def test_window_from_sales_attrs_and_inclusive_ends():
+def test_window_is_required_and_its_ends_are_inclusive():
     src = make_sources()
-    merged, report = merge_dataset(src["sales"], src["inventory"], src["costs"], src["locations"], src["receipts"])
+    with pytest.raises(ValueError, match="window_start is required"):
+        merge_dataset(src["sales"], src["inventory"], src["costs"], src["locations"], src["receipts"])
+    src["sales"].attrs["window_start"] = START  # a side channel is not read
+    with pytest.raises(ValueError, match="window_start is required"):
+        merge_dataset(src["sales"], src["inventory"], src["costs"], src["locations"], src["receipts"])
+    merged, report = merge()
     assert report.window_start == START and report.window_end == END and report.window_days == 10
     one_day, report1 = merge_dataset(
         src["sales"],

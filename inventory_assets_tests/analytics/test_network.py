@@ -74,7 +74,7 @@ def test_every_bad_location_is_listed():
     assert ("DC", "cycle") not in got and ("X", "cycle") not in got
     # A <-> B both have echelon 1, so each also mismatches its parent; Z (self-loop) too.
     assert ("A", "echelon_mismatch") in got and ("Z", "echelon_mismatch") in got
-    detail = dict(zip(zip(problems["location_id"], problems["problem"]), problems["detail"], strict=True))
+    detail = dict(zip(zip(problems["location_id"], problems["problem"], strict=True), problems["detail"], strict=True))
     assert "NOPE" in detail[("X", "missing_parent")]
     assert "run into the cycle A -> B -> A" in detail[("C", "cycle")]
     assert "on the cycle" in detail[("A", "cycle")]

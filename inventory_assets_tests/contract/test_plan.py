@@ -62,7 +62,7 @@ def test_good_plan_passes(plan):
 
 
 def test_every_field_is_described():
-    schema = ProcurementPlanSchema.to_schema()
+    schema = ProcurementPlanSchema
     assert all(col.description for col in schema.columns.values())
 
 

@@ -147,7 +147,7 @@ def test_five_violations_in_one_table_make_one_report() -> None:
         }
     )
     result = validate_source("inventory", frame)
-    checks = set(zip(result.failures["column"].fillna(""), result.failures["check"]))
+    checks = set(zip(result.failures["column"].fillna(""), result.failures["check"], strict=True))
     # duplicate key, negative on_hand, infinite on_hand, negative on_order, an unparseable date
     assert len({c for _, c in checks}) >= 4, checks
     columns = {c for c, _ in checks}

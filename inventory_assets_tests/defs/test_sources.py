@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from inventory_assets.contract import tables
+from inventory_assets.contract import spec, tables
+from inventory_assets.contract.sales import SalesFrame, SalesWindow
 from inventory_assets.defs import constants
 from inventory_assets.io import db
 from inventory_assets_tests.conftest import backend_params
@@ -38,10 +41,13 @@ def test_sources_materialize_and_pass_their_checks(database_env: dict[str, str])
     for table in constants.SOURCE_TABLES:
         assert checks[VALID[table]].passed, checks[VALID[table]].description
     assert checks[constants.INVENTORY_REFERENCES_CHECK].passed
-    sales = value(result, "sales")
-    assert list(sales.columns)[:5] == ["sale_date", "product_id", "location_id", "quantity", "sale_lines"]
-    assert sales.attrs["window_end"] == pd.Timestamp("2026-11-20")
-    assert sales.attrs["window_start"] == pd.Timestamp("2026-10-07")  # 45 days of data < 90-day window
+    sales_value = value(result, "sales")
+    assert isinstance(sales_value, SalesFrame)
+    sales = sales_value.frame
+    assert list(sales.columns) == spec.SALES.column_names
+    # 45 days of data < 90-day window
+    assert sales_value.window == SalesWindow(dt.date(2026, 10, 7), dt.date(2026, 11, 20))
+    assert not sales.attrs, "the window travels typed, not in DataFrame.attrs"
     materialization = next(
         e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("sales")
     ).materialization
@@ -53,7 +59,8 @@ def test_sources_materialize_and_pass_their_checks(database_env: dict[str, str])
 def _source_frames(urls: dict[str, str]) -> dict[str, pd.DataFrame]:
     write_demo(urls)
     result = materialize(SOURCES, raise_on_error=True)
-    return {table: value(result, table) for table in constants.SOURCE_TABLES}
+    frames = {table: value(result, table) for table in constants.SOURCE_TABLES}
+    return {table: v.frame if isinstance(v, SalesFrame) else v for table, v in frames.items()}
 
 
 @pytest.mark.postgresql
@@ -171,7 +178,7 @@ def test_four_byte_unicode_ids_round_trip(database_env: dict[str, str]) -> None:
     assert product in set(value(result, "costs")["product_id"])
     inventory = value(result, "inventory").set_index(["product_id", "location_id"])
     assert inventory.loc[(product, "S001"), "on_order"] == 0.0
-    assert product in set(value(result, "sales")["product_id"])
+    assert product in set(value(result, "sales").frame["product_id"])
 
 
 @pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
@@ -188,8 +195,8 @@ def test_run_config_points_a_source_at_another_table_or_query(database_env: dict
         }
     )
     result = materialize(SOURCES, run_config=run_config, raise_on_error=True)
-    assert value(result, "sales")["location_id"].unique().tolist() == ["S001"]
-    assert value(result, "sales").attrs["window_start"] == pd.Timestamp("2026-11-14")
+    assert value(result, "sales").frame["location_id"].unique().tolist() == ["S001"]
+    assert value(result, "sales").window.start == dt.date(2026, 11, 14)
     bad = dg.RunConfig(ops={"costs": {"config": {"table": "costs; DROP TABLE costs"}}})
     failed = materialize(SOURCES, run_config=bad)
     assert not failed.success
@@ -204,7 +211,7 @@ def test_source_tables_define_the_contract_columns() -> None:
         assert [c.name for c in tables.SOURCE_TABLES[name].columns] == columns
 
 
-def _sales_run(day_ranges: int) -> tuple[dg.ExecuteInProcessResult, pd.DataFrame | None]:
+def _sales_run(day_ranges: int) -> tuple[dg.ExecuteInProcessResult, SalesFrame | None]:
     result = materialize(SOURCES, run_config={"ops": {"sales": {"config": {"day_ranges": day_ranges}}}})
     frame = value(result, "sales") if result.success else None
     return result, frame
@@ -222,13 +229,14 @@ def _sales_days_steps(result: dg.ExecuteInProcessResult) -> list[str]:
 def test_sales_read_in_day_ranges_is_the_same_frame_and_the_same_report(database_env: dict[str, str]) -> None:
     write_demo(database_env)
     whole, frame = _sales_run(1)
-    assert whole.success and len(_sales_days_steps(whole)) == 1
+    assert whole.success and len(_sales_days_steps(whole)) == 1 and frame is not None
     for day_ranges in (4, 1000):  # more ranges than days: one range per day
         result, parts = _sales_run(day_ranges)
+        assert parts is not None
         steps = _sales_days_steps(result)
-        assert len(steps) == (4 if day_ranges == 4 else frame["sale_date"].nunique()), steps
-        pd.testing.assert_frame_equal(parts, frame, check_exact=True)
-        assert parts.attrs == frame.attrs
+        assert len(steps) == (4 if day_ranges == 4 else frame.frame["sale_date"].nunique()), steps
+        pd.testing.assert_frame_equal(parts.frame, frame.frame, check_exact=True)
+        assert parts.window == frame.window
         assert check_results(result)[VALID["sales"]].passed
         materialization = next(
             e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("sales")

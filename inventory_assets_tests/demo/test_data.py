@@ -1,4 +1,5 @@
-"""The demo data generator (``inventory_assets.demo.data``) and the source tables (``inventory_assets.contract.tables``)."""
+"""The demo data generator (``inventory_assets.demo.data``) and the source tables
+(``inventory_assets.contract.tables``)."""
 
 from __future__ import annotations
 

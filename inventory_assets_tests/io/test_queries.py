@@ -92,9 +92,10 @@ SALES_ROWS = [
 @pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
 def test_sales_are_aggregated_in_the_database_over_the_window(empty_database: str) -> None:
     engine = _sales_table(empty_database, SALES_ROWS)
-    frame, window = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=2)
-    assert window == queries.SalesWindow(dt.date(2026, 1, 9), dt.date(2026, 1, 10))
-    frame = frame.sort_values("product_id").reset_index(drop=True)
+    result = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=2)
+    assert result.window == queries.SalesWindow(dt.date(2026, 1, 9), dt.date(2026, 1, 10))
+    assert result.frame is result.rows.frame and not result.frame.attrs, "no side channel"
+    frame = result.frame.sort_values("product_id").reset_index(drop=True)
     assert frame["product_id"].tolist() == ["P1", "P😀"]
     assert [float(q) for q in frame["quantity"]] == [5.0, 1.5]
     assert [int(n) for n in frame["sale_lines"]] == [2, 1]
@@ -114,9 +115,9 @@ def test_table_names_that_inject_sql_are_rejected(empty_database: str) -> None:
 def test_a_users_query_replaces_the_table(empty_database: str) -> None:
     engine = _sales_table(empty_database, SALES_ROWS)
     spec = queries.SourceSpec("sales", query="SELECT * FROM sales WHERE location_id = 'S1' AND quantity < 5")
-    frame, window = queries.read_sales(engine, spec, history_days=365)
-    assert window.end == dt.date(2026, 1, 10)
-    assert sorted(float(q) for q in frame["quantity"]) == [1.5, 5.0]
+    result = queries.read_sales(engine, spec, history_days=365)
+    assert result.window is not None and result.window.end == dt.date(2026, 1, 10)
+    assert sorted(float(q) for q in result.frame["quantity"]) == [1.5, 5.0]
 
 
 def test_missing_sales_columns_are_named(tmp_path) -> None:
@@ -146,7 +147,7 @@ def test_a_window_splits_into_consecutive_nearly_equal_day_ranges(days: int, par
     ranges = queries.split_window(window, parts)
     assert len(ranges) == min(parts, days)
     assert ranges[0].start == window.start and ranges[-1].end == window.end
-    for before, after in zip(ranges, ranges[1:]):
+    for before, after in zip(ranges, ranges[1:], strict=False):
         assert after.start == before.end + dt.timedelta(days=1)  # no gap, no overlap
     lengths = [r.days for r in ranges]
     assert sum(lengths) == days and max(lengths) - min(lengths) <= 1
@@ -216,15 +217,19 @@ def test_a_large_sqlite_window_read_by_worker_processes_is_the_same_frame(tmp_pa
         for i in range(2_000)
     ]
     engine = _sales_table(f"sqlite:///{tmp_path / 'sales.db'}", rows)
-    in_process, window = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
+    first = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
+    in_process, window = first.frame, first.window
+    assert window is not None
     read = queries.plan_sales_read(engine, queries.SourceSpec("sales"), history_days=9)
     assert read.by_day and queries._estimated_lines(engine, read, window) == 9 * len(
         [r for r in rows if r["sold_at"] == window.end]
     )
     monkeypatch.setattr(queries, "SQLITE_PROCESSES_MIN_LINES", 0)  # any window: worker processes
     monkeypatch.setattr(queries, "SQLITE_SALES_PROCESSES", 2)
-    by_workers, _ = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
+    second = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
+    by_workers = second.frame
     pd.testing.assert_frame_equal(by_workers, in_process, check_exact=True)
+    assert second.rows.in_key_order == first.rows.in_key_order
     assert len(in_process) == len({(r["sold_at"], r["product_id"], r["location_id"]) for r in rows})
     ids = by_workers["product_id"].to_numpy(dtype=object)
     assert len({id(v) for v in ids}) <= 2 * 7, "each product id is one object per worker"
@@ -256,6 +261,7 @@ def _raw_sales(tmp_path, lines: list[tuple]) -> sa.Engine:
 
 def _whole_window(engine: sa.Engine, read: queries.SalesRead) -> pd.DataFrame:
     """The single GROUP BY statement over the whole window, in key order: what the by-day read must equal."""
+    assert read.window is not None
     frame = db.read_frame(
         engine, read.statement + " ORDER BY 1, 2, 3", queries._days_params(engine, read.window.start, read.window.end)
     )
@@ -305,9 +311,10 @@ def test_the_by_day_read_is_the_single_statement(tmp_path, lines: list[tuple]) -
     engine = _raw_sales(tmp_path, lines)
     read = queries.plan_sales_read(engine, queries.SourceSpec("sales"), history_days=3)
     assert read.by_day and read.window == queries.SalesWindow(dt.date(2026, 1, 1), dt.date(2026, 1, 3))
-    by_day = queries.read_sales_days(engine, read, read.window)
+    rows = queries.read_sales_days(engine, read, read.window)
+    by_day = rows.frame
     pd.testing.assert_frame_equal(by_day, _whole_window(engine, read), check_exact=True)
-    in_order = by_day.attrs.get(queries.IN_KEY_ORDER, False)
+    in_order = rows.in_key_order
     if in_order:  # the flag is a promise: the rows are where a stable sort by key would leave them
         keys = by_day[["product_id", "location_id"]].astype(object)
         resorted = by_day.assign(p=keys["product_id"], l=keys["location_id"]).sort_values(
@@ -316,12 +323,11 @@ def test_the_by_day_read_is_the_single_statement(tmp_path, lines: list[tuple]) -
         assert resorted.index.tolist() == list(range(len(by_day)))
     dates_only = all(len(line[1]) == 10 for line in lines)  # a timestamp's day is read by the statement
     assert in_order == (dates_only and all(isinstance(line[2], str) and line[3] for line in lines))
-    unflagged = by_day.copy()
-    unflagged.attrs = {}
-    trusted, sorted_ = validate_source("sales", by_day), validate_source("sales", unflagged)
+    trusted = validate_source("sales", by_day, in_key_order=in_order)
+    sorted_ = validate_source("sales", by_day.copy())
     pd.testing.assert_frame_equal(trusted.frame, sorted_.frame, check_exact=True)
     pd.testing.assert_frame_equal(trusted.failures, sorted_.failures, check_exact=True)
-    assert queries.IN_KEY_ORDER not in trusted.frame.attrs, "the flag does not travel downstream"
+    assert not trusted.frame.attrs, "nothing travels downstream in attrs"
 
 
 @pytest.mark.parametrize("empty_database", backend_params("postgresql"), indirect=True)
@@ -340,7 +346,7 @@ def test_postgresql_sends_the_exact_numeric_sum_as_the_float_validation_makes(em
         }
         for i, q in enumerate(quantities)
     ]
-    frame, _ = queries.read_sales(_sales_table(empty_database, rows), queries.SourceSpec("sales"), history_days=1)
+    frame = queries.read_sales(_sales_table(empty_database, rows), queries.SourceSpec("sales"), history_days=1).frame
     assert frame["quantity"].tolist() == [float(sum(quantities))]  # one correct rounding of the exact sum
     assert frame["min_line_quantity"].tolist() == [float(min(quantities))]
     validated = validate_source("sales", frame)

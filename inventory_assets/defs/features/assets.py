@@ -12,11 +12,14 @@ from pydantic import Field
 
 from inventory_assets.analytics import features as feature_core
 from inventory_assets.analytics import merge as merge_core
-from inventory_assets.analytics.network import NetworkError
+from inventory_assets.contract import spec
 from inventory_assets.contract.frames import FeaturesSchema, MergedDatasetSchema
+from inventory_assets.contract.network import NetworkError
+from inventory_assets.contract.sales import SalesFrame
 from inventory_assets.contract.validation import validate_frame
 from inventory_assets.defs import constants
-from inventory_assets.defs.metadata import frame_metadata, markdown_table, validation_check_result
+from inventory_assets.defs.metadata import frame_metadata, validation_check_result
+from inventory_assets.reporting.markdown import markdown_table, pareto_markdown
 
 KINDS = {"pandas", "pandera"}
 KEY = ["product_id", "location_id"]
@@ -78,7 +81,7 @@ def _check_spec(asset: str, description: str) -> dg.AssetCheckSpec:
 def merged_dataset(
     context: dg.AssetExecutionContext,
     config: MergeConfig,
-    sales: pd.DataFrame,
+    sales: SalesFrame,
     inventory: pd.DataFrame,
     costs: pd.DataFrame,
     locations: pd.DataFrame,
@@ -88,13 +91,17 @@ def merged_dataset(
     echelon demand statistics over the sales window (days without sales count as zero) and lead-time
     statistics from receipts (with the fall-back level used). Sales of pairs that are not stocked are
     left out and counted in the metadata."""
+    if sales.window is None:  # the sales check failed (no sales): blocked upstream, refused here too
+        raise dg.Failure(description="sales holds no window: the source returned no sales", allow_retries=False)
     try:
         merged, report = merge_core.merge_dataset(
-            sales,
+            sales.frame,
             inventory,
             costs,
             locations,
             receipts,
+            window_start=sales.window.start,
+            window_end=sales.window.end,
             min_receipts=config.min_receipts,
             default_lead_time_days=config.default_lead_time_days,
             default_lead_time_std_days=config.default_lead_time_std_days,
@@ -103,7 +110,7 @@ def merged_dataset(
         raise dg.Failure(description=str(error), allow_retries=False) from None
     result = validate_frame("merged_dataset", merged, MergedDatasetSchema, KEY)
     facts = report.as_dict()
-    metadata = frame_metadata(result.frame, MergedDatasetSchema)
+    metadata = frame_metadata(result.frame, spec.MERGED_DATASET)
     metadata.update(
         {
             "window_start": dg.MetadataValue.text(facts["window_start"]),
@@ -155,14 +162,14 @@ def abc_risk_features(config: FeatureConfig, merged_dataset: pd.DataFrame) -> As
     features = feature_core.compute_features(merged_dataset, params)
     result = validate_frame("abc_risk_features", features, FeaturesSchema, KEY)
     summary = feature_core.summarize_features(result.frame, params)
-    metadata = frame_metadata(result.frame, FeaturesSchema)
+    metadata = frame_metadata(result.frame, spec.ABC_RISK_FEATURES)
     metadata.update(
         {
             name: dg.MetadataValue.float(float(v)) if isinstance(v, float) else dg.MetadataValue.int(int(v))
             for name, v in summary.numbers().items()
         }
     )
-    metadata["pareto"] = dg.MetadataValue.md(summary.pareto_markdown)
+    metadata["pareto"] = dg.MetadataValue.md(pareto_markdown(summary.pareto, params.abc_a_cutoff, params.abc_b_cutoff))
     metadata["riskiest_items"] = dg.MetadataValue.md(markdown_table(summary.riskiest, params.riskiest_count))
     metadata["safety_stock_methods"] = dg.MetadataValue.json(summary.safety_stock_methods)
     yield dg.Output(result.frame, metadata=metadata)

@@ -5,6 +5,7 @@ the explicit checks, and reports every failure in its blocking ``<table>_valid``
 flows downstream is the validated, coerced one; a failed check stops everything downstream.
 """
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,8 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from inventory_assets.contract import spec
+from inventory_assets.contract.sales import SalesFrame, SalesWindow
 from inventory_assets.contract.schemas import SOURCE_SCHEMAS
 from inventory_assets.contract.validation import (
     FAILURE_COLUMNS,
@@ -84,7 +87,9 @@ def _failed_read(table: str, error: queries.SourceQueryError) -> ValidationResul
     return ValidationResult(table=table, frame=pd.DataFrame(), failures=pd.DataFrame(rows, columns=FAILURE_COLUMNS))
 
 
-def _read(context: dg.AssetExecutionContext, database: SqlDatabase, what: str, read: Any) -> Any:
+def _read(
+    context: dg.OpExecutionContext | dg.AssetExecutionContext, database: SqlDatabase, what: str, read: Any
+) -> Any:
     context.log.info(f"reading {what} from {database.masked_url}")
     try:
         return database.run(read, what=f"reading {what}")
@@ -99,11 +104,13 @@ def _read(context: dg.AssetExecutionContext, database: SqlDatabase, what: str, r
 SourceEvents = Iterator[dg.Output | dg.AssetCheckResult]
 
 
-def _result(table: str, result: ValidationResult, extra: dict[str, Any] | None = None) -> SourceEvents:
-    """The validated frame with its metadata, then the blocking check's result."""
-    metadata = frame_metadata(result.frame, SOURCE_SCHEMAS[table])
+def _result(
+    table: str, result: ValidationResult, extra: dict[str, Any] | None = None, value: object = None
+) -> SourceEvents:
+    """The validated frame (or ``value`` holding it) with its metadata, then the blocking check's result."""
+    metadata = frame_metadata(result.frame, spec.SOURCE_FRAMES[table])
     metadata.update(extra or {})
-    yield dg.Output(result.frame, metadata=metadata)
+    yield dg.Output(result.frame if value is None else value, metadata=metadata)
     yield validation_check_result(result, check_name=constants.VALID_CHECK.format(table=table))
 
 
@@ -124,7 +131,7 @@ class SalesDays:
     """One day range of the sales window, as handed from `sales_window` to a `sales_days` step."""
 
     read: queries.SalesRead | None
-    days: queries.SalesWindow | None
+    days: SalesWindow | None
     failed: ValidationResult | None = None
     """The source could not be shaped (bad query, missing columns): reported by the check, nothing read."""
 
@@ -133,7 +140,7 @@ class SalesDays:
 class SalesPart:
     """A day range's aggregate, validated on its own: rows are positions within the part."""
 
-    days: queries.SalesWindow | None
+    days: SalesWindow | None
     result: ValidationResult
 
 
@@ -164,26 +171,24 @@ def sales_days(context: dg.OpExecutionContext, cloud_db: SqlDatabase, part: Sale
     if part.failed is not None or part.days is None or part.read is None:
         return SalesPart(None, part.failed or ValidationResult("sales", queries.empty_sales_frame()))
     read, days = part.read, part.days
-    frame = _read(
+    rows: queries.SalesRows = _read(
         context,
         cloud_db,
         f"sales {days.start} .. {days.end}",
         lambda engine: queries.read_sales_days(engine, read, days, timeout_seconds=cloud_db.query_timeout_seconds),
     )
-    if frame.empty:  # a range without sales; whether the whole window is empty is judged on assembly
-        return SalesPart(days, ValidationResult("sales", frame))
-    return SalesPart(days, validate_source("sales", frame))
+    if rows.frame.empty:  # a range without sales; whether the whole window is empty is judged on assembly
+        return SalesPart(days, ValidationResult("sales", rows.frame))
+    return SalesPart(days, validate_source("sales", rows.frame, in_key_order=rows.in_key_order))
 
 
-@dg.op(out={"result": dg.Out(pd.DataFrame), _SALES_CHECK: dg.Out(dg.Nothing)})
+@dg.op(out={"result": dg.Out(SalesFrame), _SALES_CHECK: dg.Out(dg.Nothing)})
 def sales_assemble(context: dg.OpExecutionContext, parts: list[SalesPart]) -> SourceEvents:
     """The day ranges concatenated in day order (the frame a single read of the window gives), their
     failure reports joined with rows renumbered to the whole frame, then the blocking check."""
     result, window = assemble_sales(parts)
     extra: dict[str, Any] = {"day_ranges": dg.MetadataValue.int(len(parts))}
     if window is not None:
-        result.frame.attrs["window_start"] = pd.Timestamp(window.start)
-        result.frame.attrs["window_end"] = pd.Timestamp(window.end)
         extra.update(
             {
                 "window_start": dg.MetadataValue.text(window.start.isoformat()),
@@ -192,24 +197,30 @@ def sales_assemble(context: dg.OpExecutionContext, parts: list[SalesPart]) -> So
                 "units_sold": dg.MetadataValue.float(float(result.frame["quantity"].sum()) if result.passed else 0.0),
             }
         )
-    yield from _result("sales", result, extra)
+    yield from _result("sales", result, extra, value=SalesFrame(result.frame, window))
 
 
-def assemble_sales(parts: list[SalesPart]) -> tuple[ValidationResult, queries.SalesWindow | None]:
+def _shifted(rows: pd.Series, *, by: int) -> pd.Series:
+    return rows + by
+
+
+def assemble_sales(parts: list[SalesPart]) -> tuple[ValidationResult, SalesWindow | None]:
     """(one validation result, the whole window) from the parts of one sales read."""
     failed = [p.result for p in parts if p.days is None and not p.result.failures.empty]
     if failed:
         return failed[0], None
-    ranges = sorted((p for p in parts if p.days is not None), key=lambda p: p.days.start)
-    if not ranges or all(p.result.frame.empty for p in ranges):
+    dated = [(p.days, p) for p in parts if p.days is not None]
+    dated.sort(key=lambda pair: pair[0].start)
+    ranges = [p for _, p in dated]
+    if not dated or all(p.result.frame.empty for p in ranges):
         return validate_source("sales", queries.empty_sales_frame()), None
-    window = queries.SalesWindow(ranges[0].days.start, ranges[-1].days.end)
+    window = SalesWindow(dated[0][0].start, dated[-1][0].end)
     frames, failures, offset = [], [], 0
     for part in ranges:
         if part.result.frame.empty:
             continue
         if not part.result.failures.empty:
-            failures.append(moved_rows(part.result.failures, lambda rows, offset=offset: rows + offset))
+            failures.append(moved_rows(part.result.failures, functools.partial(_shifted, by=offset)))
         frames.append(part.result.frame)
         offset += len(part.result.frame)
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
@@ -239,7 +250,7 @@ def sales():
     Aggregated with GROUP BY inside the cloud database, so raw sale lines never travel to Python. The
     window can be read as several day ranges (config ``day_ranges``), each its own step, which the
     multiprocess and Celery engines run side by side; the frame is the same for any number of ranges.
-    The frame's ``attrs`` carry the window (``window_start``, ``window_end``).
+    The value is a ``SalesFrame``: the validated frame and its window (first and last day, inclusive).
     """
     return sales_assemble(sales_window().map(sales_days).collect())
 

@@ -7,6 +7,7 @@ warning with their count, and those rows are left out downstream.
 import dagster as dg
 import pandas as pd
 
+from inventory_assets.contract.sales import SalesFrame
 from inventory_assets.contract.validation import ValidationResult, unknown_references
 from inventory_assets.defs import constants
 from inventory_assets.defs.metadata import validation_check_result
@@ -49,10 +50,10 @@ def inventory_references_known(
     name=constants.SALES_REFERENCES_CHECK,
     description="Sales for unknown products or locations (a warning; those rows are excluded downstream).",
 )
-def sales_references_known(sales: pd.DataFrame, costs: pd.DataFrame, locations: pd.DataFrame) -> dg.AssetCheckResult:
+def sales_references_known(sales: SalesFrame, costs: pd.DataFrame, locations: pd.DataFrame) -> dg.AssetCheckResult:
     """Counts the daily sales rows that name an unknown product or location."""
     return validation_check_result(
-        _references("sales", sales, costs, locations),
+        _references("sales", sales.frame, costs, locations),
         check_name=constants.SALES_REFERENCES_CHECK,
         severity=dg.AssetCheckSeverity.WARN,
     )

@@ -1,0 +1,707 @@
+"""The data contract, stated once: every source table, every frame passed between assets, the plan tables.
+
+Each table is a :class:`~inventory_assets.contract.classes.Table` of
+:class:`~inventory_assets.contract.classes.Column` s: kind (SQL type and dtype), doc, nullability, what NULL
+means, whether a user's SELECT may omit it, value rules and the key. Everything else is generated from
+here: the pandera schemas (``schemas.py``, ``frames.py``, ``plan.py``), the SQLAlchemy tables
+(``tables.py``), the default SELECTs (``io/queries.py``), the keys and NULL defaults (``validation.py``),
+the ``dagster/column_schema`` metadata and the column tables of ``docs/data-contract.md`` and
+``docs/frames.md`` (``docs.py``).
+
+Adding an optional column to a source table: add a :class:`Column` with ``optional=True`` (and its
+``null_means``) to the table below, then use the value where it is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from inventory_assets.contract.classes import Column, FrameCheck, Table
+
+__all__ = [
+    "LEAD_TIME_LEVELS",
+    "SAFETY_STOCK_METHODS",
+    "ABC_CLASSES",
+    "XYZ_CLASSES",
+    "REASON_CODES",
+    "SALES_LINES",
+    "SALES",
+    "INVENTORY",
+    "COSTS",
+    "LOCATIONS",
+    "RECEIPTS",
+    "SOURCE_TABLES",
+    "SOURCE_FRAMES",
+    "MERGED_DATASET",
+    "ABC_RISK_FEATURES",
+    "PROCUREMENT_PLAN",
+    "PLAN_TABLE_FRONT",
+    "PROCUREMENT_PLAN_ROWS",
+    "PROCUREMENT_PLAN_RUNS",
+    "FRAMES",
+]
+
+# --- values shared by the layers above -------------------------------------------------------------------
+
+LEAD_TIME_LEVELS: tuple[str, ...] = ("pair", "product", "location", "default")
+"""Where a row's lead time comes from, most specific first (``merged_dataset.lead_time_level``)."""
+SAFETY_STOCK_METHODS: tuple[str, ...] = ("none", "normal", "poisson", "negative_binomial")
+"""Distributions behind a safety stock (``abc_risk_features.safety_stock_method``)."""
+ABC_CLASSES: tuple[str, ...] = ("A", "B", "C")
+XYZ_CLASSES: tuple[str, ...] = ("X", "Y", "Z")
+REASON_CODES: tuple[str, ...] = (
+    "critical_minimum",
+    "limited_by_parent_stock",
+    "limited_by_budget",
+    "limited_by_capacity",
+    "limited_by_shelf_life",
+    "pack_moq_rounding",
+    "below_target",
+    "nothing_needed",
+)
+"""Why a plan row got its quantity, in order of precedence (``optimization/reasons.py``, docs/model.md)."""
+
+_TOL = 1e-9
+
+
+def _close(a: pd.Series, b: pd.Series) -> pd.Series:
+    return (a - b).abs() <= _TOL * (1.0 + b.abs())
+
+
+def carried(column: Column, **changes: Any) -> Column:
+    """``column`` as a later frame carries it: its NULL default applied (not nullable then), type and
+    value rules kept, no longer optional; text length and whole-number checks were the source's."""
+    defaults: dict[str, Any] = {
+        "nullable": column.nullable and column.null_means is None,
+        "null_means": None,
+        "optional": False,
+        "min_length": None,
+        "whole": False,
+        "unique": False,
+        "note": "",
+        "primary_key": False,
+    }
+    if column.null_means is not None:
+        defaults["null_doc"] = ""
+    defaults.update(changes)
+    return replace(column, **defaults)
+
+
+# --- source tables (docs/data-contract.md) ----------------------------------------------------------------
+
+SALES_LINES = Table(
+    name="sales",
+    doc="one row per sale line",
+    columns=(
+        Column(
+            "sale_id",
+            "serial",
+            "unique; grows as rows are loaded (the new-sales sensor's watermark)",
+            optional=True,
+            unique=True,
+        ),
+        Column("sold_at", "day", "the day of the sale (a date or a timestamp)"),
+        Column("product_id", "id", "Product sold."),
+        Column("location_id", "id", "the selling location"),
+        Column("quantity", "number", "Units sold on the line; never NULL.", ge=0, finite=True),
+        Column("unit_price", "number", "Price per unit.", nullable=True, optional=True, ge=0),
+    ),
+    key=("sale_id",),
+    sql_primary_key=("sale_id",),
+    sql_indexes=(
+        # Covers the daily aggregate: a day's lines in (product, location) order without visiting the table.
+        ("ix_sales_day_product_location", ("sold_at", "product_id", "location_id", "quantity")),
+        ("ix_sales_product_location", ("product_id", "location_id")),
+    ),
+)
+"""The cloud database's ``sales`` table: raw sale lines, aggregated in the database (the ``SALES`` frame)."""
+
+_PRODUCT = Column("product_id", "id", "Product.", min_length=1)
+_LOCATION = Column("location_id", "id", "Location.", min_length=1)
+
+INVENTORY = Table(
+    name="inventory",
+    doc="one row per stocked (product_id, location_id)",
+    schema_name="InventorySchema",
+    schema_doc="Stock per stocked (product, location) on the snapshot day.",
+    columns=(
+        replace(_PRODUCT, doc="Stocked product.", note="must exist in `costs`"),
+        replace(_LOCATION, doc="Stocking location.", note="must exist in `locations`"),
+        Column("on_hand", "number", "Units on hand (>= 0).", ge=0, finite=True),
+        Column(
+            "on_order",
+            "number",
+            "Units on open orders due within the lead time; NULL = 0.",
+            nullable=True,
+            null_means=0.0,
+            optional=True,
+            ge=0,
+            finite=True,
+        ),
+        Column("as_of", "day", "Snapshot day."),
+    ),
+    key=("product_id", "location_id"),
+    unique_key=True,
+    sql_primary_key=("product_id", "location_id"),
+)
+
+COSTS = Table(
+    name="costs",
+    doc="one row per product",
+    schema_name="CostsSchema",
+    schema_doc="Costs and ordering rules per product.",
+    columns=(
+        replace(_PRODUCT, unique=True),
+        Column("unit_cost", "number", "Purchase price per unit (> 0).", gt=0, finite=True),
+        Column(
+            "holding_cost_rate", "number", "Annual holding cost as a fraction of unit cost (>= 0).", ge=0, finite=True
+        ),
+        Column("stockout_cost", "number", "Penalty per unit of demand not covered (>= 0).", ge=0, finite=True),
+        Column("waste_cost", "number", "Loss per unit that expires (>= 0).", ge=0, finite=True),
+        Column(
+            "shelf_life_days",
+            "integer",
+            "Days a unit keeps; NULL = not perishable.",
+            nullable=True,
+            null_doc="not perishable",
+            optional=True,
+            gt=0,
+            finite=True,
+            whole=True,
+        ),
+        Column(
+            "min_order_qty",
+            "number",
+            "Minimum order quantity; NULL = 0.",
+            nullable=True,
+            null_means=0.0,
+            optional=True,
+            ge=0,
+            finite=True,
+        ),
+        Column(
+            "order_multiple",
+            "number",
+            "Case pack: orders are whole multiples; NULL = 1.",
+            nullable=True,
+            null_means=1.0,
+            optional=True,
+            gt=0,
+            finite=True,
+        ),
+    ),
+    key=("product_id",),
+    unique_key=True,
+    sql_primary_key=("product_id",),
+)
+
+LOCATIONS = Table(
+    name="locations",
+    doc="the network; one row per location",
+    schema_name="LocationsSchema",
+    schema_doc="The location network: DCs buy from suppliers, children are replenished by their parent.",
+    columns=(
+        replace(_LOCATION, unique=True),
+        Column("name", "text", "Display name.", nullable=True, optional=True, length=200),
+        Column(
+            "echelon",
+            "integer",
+            "0 for the top level; a child's = its parent's + 1.",
+            ge=0,
+        ),
+        Column(
+            "parent_location_id",
+            "id",
+            "Replenishing location; NULL = buys from external suppliers.",
+            nullable=True,
+            null_doc="buys from external suppliers",
+            note="must exist; no cycles",
+        ),
+        Column(
+            "capacity_units",
+            "number",
+            "Most units held after replenishment; NULL = unlimited.",
+            nullable=True,
+            null_doc="unlimited",
+            optional=True,
+            ge=0,
+            finite=True,
+        ),
+    ),
+    key=("location_id",),
+    unique_key=True,
+    sql_primary_key=("location_id",),
+)
+
+RECEIPTS = Table(
+    name="receipts",
+    doc="purchase and transfer receipts (lead-time statistics)",
+    schema_name="ReceiptsSchema",
+    schema_doc="Purchase and transfer receipts, the source of lead-time statistics.",
+    columns=(
+        replace(_PRODUCT, doc="Received product."),
+        replace(_LOCATION, doc="Receiving location."),
+        Column("ordered_at", "day", "Day the order was placed."),
+        Column(
+            "received_at",
+            "day",
+            "Day it was received (>= ordered_at; checked in validation.py).",
+            note=">= `ordered_at`",
+        ),
+        Column("quantity", "number", "Units received (> 0).", gt=0, finite=True),
+    ),
+    key=("product_id", "location_id", "ordered_at"),
+)
+
+SALES = Table(
+    name="sales",
+    doc="daily demand per (day, product, location), aggregated from the `sales` lines inside the database",
+    schema_name="SalesSchema",
+    schema_doc="Daily demand per (day, product, location), aggregated from `sales` inside the database.",
+    columns=(
+        Column("sale_date", "day", "Day of the sales (midnight)."),
+        replace(_PRODUCT, doc="Product sold."),
+        replace(_LOCATION, doc="Selling location."),
+        Column("quantity", "number", "Units sold that day (sum of the day's sale lines).", ge=0, finite=True),
+        Column("sale_lines", "integer", "Number of sale lines summed into `quantity`.", ge=1),
+        Column(
+            "min_line_quantity",
+            "number",
+            "Smallest single line quantity of the day (a negative line fails).",
+            ge=0,
+            finite=True,
+        ),
+        Column("null_quantity_lines", "integer", "Sale lines of the day whose quantity is NULL (must be none).", eq=0),
+    ),
+    # Not checked for uniqueness: the frame is the GROUP BY of exactly this key in the database.
+    key=("sale_date", "product_id", "location_id"),
+)
+"""The ``sales`` asset's frame: the daily aggregate of `SALES_LINES` over the history window."""
+
+SOURCE_TABLES: dict[str, Table] = {t.name: t for t in (SALES_LINES, LOCATIONS, INVENTORY, COSTS, RECEIPTS)}
+"""The tables users provide, as stored (the cloud ``sales`` lines and the four on-prem tables)."""
+SOURCE_FRAMES: dict[str, Table] = {t.name: t for t in (SALES, INVENTORY, COSTS, LOCATIONS, RECEIPTS)}
+"""The source assets' frames, as validated (``sales`` is the daily aggregate)."""
+
+# --- merged_dataset and abc_risk_features (docs/frames.md) -------------------------------------------------
+
+
+def _sale_days_within_window(df: pd.DataFrame) -> pd.Series:
+    return (df["sale_days"] <= df["echelon_sale_days"]) & (df["echelon_sale_days"] <= df["window_days"])
+
+
+def _echelon_covers_own(df: pd.DataFrame) -> pd.Series:
+    return (df["echelon_demand_mean"] >= df["demand_mean"] * (1 - _TOL)) & (
+        df["echelon_demand_std"] >= df["demand_std"] * (1 - _TOL)
+    )
+
+
+def _mean_is_total_over_window(df: pd.DataFrame) -> pd.Series:
+    return _close(df["demand_mean"] * df["window_days"], df["demand_total"])
+
+
+def _last_sale_iff_sold(df: pd.DataFrame) -> pd.Series:
+    return df["last_sale_date"].isna() == (df["sale_days"] == 0)
+
+
+def _one_abc_class(df: pd.DataFrame) -> pd.Series:
+    per = df.groupby("product_id", sort=False)
+    return (per["abc_class"].transform("nunique") == 1) & (per["annual_value"].transform("nunique") == 1)
+
+
+def _no_demand(df: pd.DataFrame) -> pd.Series:
+    none = df["safety_stock_method"] == "none"
+    no_demand = df["echelon_demand_mean"] <= 0
+    return (none == no_demand) & (~none | ((df["safety_stock"] == 0) & (df["stockout_risk"] == 0)))
+
+
+def _order_up_to(df: pd.DataFrame) -> pd.Series:
+    return _close(df["order_up_to"], df["demand_over_protection"] + df["safety_stock"])
+
+
+def _cover(df: pd.DataFrame) -> pd.Series:
+    return ~np.isinf(df["days_of_cover"]) | (df["echelon_demand_mean"] <= 0)
+
+
+_MERGED_COLUMNS: tuple[Column, ...] = (
+    carried(INVENTORY.column("product_id"), doc="Product id (key, with location_id)."),
+    carried(INVENTORY.column("location_id"), doc="Stocking location id (key, with product_id)."),
+    carried(INVENTORY.column("on_hand"), doc="Units on hand at the snapshot."),
+    carried(INVENTORY.column("on_order"), doc="Units on open orders (NULL read as 0)."),
+    carried(INVENTORY.column("as_of"), doc="Inventory snapshot day."),
+    carried(COSTS.column("unit_cost"), doc="Purchase price per unit."),
+    carried(COSTS.column("holding_cost_rate"), doc="Annual holding cost as a fraction of unit cost."),
+    carried(COSTS.column("stockout_cost"), doc="Penalty per unit of demand not covered."),
+    carried(COSTS.column("waste_cost"), doc="Loss per unit that expires."),
+    carried(COSTS.column("shelf_life_days"), doc="Shelf life in days; NaN = not perishable."),
+    carried(COSTS.column("min_order_qty"), doc="Minimum order quantity (NULL read as 0)."),
+    carried(COSTS.column("order_multiple"), doc="Case pack: orders are multiples of it (NULL read as 1)."),
+    carried(LOCATIONS.column("echelon"), doc="Network level of the location; 0 = top."),
+    carried(
+        LOCATIONS.column("parent_location_id"),
+        doc="Location that replenishes this one; null = buys from suppliers.",
+    ),
+    carried(LOCATIONS.column("capacity_units"), doc="Most units the location can hold; NaN = unlimited."),
+    Column("window_days", "integer", "Days in the sales history window (both ends included).", ge=1),
+    Column("demand_total", "number", "Units sold at this location in the window.", ge=0, finite=True),
+    Column(
+        "demand_mean",
+        "number",
+        "Direct daily demand mean, units/day (days without sales count as 0).",
+        ge=0,
+        finite=True,
+    ),
+    Column(
+        "demand_std",
+        "number",
+        "Direct daily demand sample standard deviation (ddof=1), units/day.",
+        ge=0,
+        finite=True,
+    ),
+    Column("sale_days", "integer", "Days in the window with a sale at this location.", ge=0),
+    Column("last_sale_date", "day", "Last day with a sale in the window; NaT when never sold.", nullable=True),
+    Column(
+        "echelon_demand_mean",
+        "number",
+        "Daily demand of this location and everything below it, units/day.",
+        ge=0,
+        finite=True,
+    ),
+    Column(
+        "echelon_demand_std",
+        "number",
+        "Standard deviation of the pooled daily demand (variances added), units/day.",
+        ge=0,
+        finite=True,
+    ),
+    Column("echelon_sale_days", "integer", "Days with a sale at this location or any location below it.", ge=0),
+    Column("lead_time_mean", "number", "Lead time mean in days, at lead_time_level.", ge=0, finite=True),
+    Column(
+        "lead_time_std", "number", "Lead time sample standard deviation in days, at lead_time_level.", ge=0, finite=True
+    ),
+    Column(
+        "lead_time_receipts",
+        "integer",
+        "Receipts behind the lead-time figures at the level used (0 for default).",
+        ge=0,
+    ),
+    Column(
+        "lead_time_level",
+        "text",
+        "Level the lead time comes from: pair, product, location or default.",
+        isin=LEAD_TIME_LEVELS,
+    ),
+)
+
+_MERGED_CHECKS: tuple[FrameCheck, ...] = (
+    FrameCheck("sale_days_within_window", _sale_days_within_window),
+    FrameCheck("echelon_demand_covers_own_demand", _echelon_covers_own),
+    FrameCheck("demand_mean_is_total_over_window", _mean_is_total_over_window),
+    FrameCheck("last_sale_date_iff_sold", _last_sale_iff_sold),
+)
+
+MERGED_DATASET = Table(
+    name="merged_dataset",
+    doc="one row per stocked (product, location) with costs, network, demand and lead time",
+    schema_name="MergedDatasetSchema",
+    schema_doc="``merged_dataset``: one row per stocked (product, location) with costs, network, demand, lead time.",
+    columns=_MERGED_COLUMNS,
+    key=("product_id", "location_id"),
+    unique_key=True,
+    strict=True,
+    finite_as="named",
+    checks=_MERGED_CHECKS,
+)
+
+ABC_RISK_FEATURES = Table(
+    name="abc_risk_features",
+    doc="`merged_dataset` plus classes, safety stock, targets, risk and waste",
+    schema_name="FeaturesSchema",
+    schema_doc="``abc_risk_features``: ``merged_dataset`` plus classes, safety stock, targets, risk and waste.",
+    columns=_MERGED_COLUMNS
+    + (
+        Column(
+            "annual_value",
+            "number",
+            "Product's annual consumption value: unit cost x 365 x daily direct demand, all locations.",
+            ge=0,
+            finite=True,
+        ),
+        Column("abc_class", "text", "ABC class of the product.", isin=ABC_CLASSES),
+        Column(
+            "demand_cv",
+            "number",
+            "CV of echelon daily demand (std / mean); NaN without demand.",
+            nullable=True,
+            ge=0,
+            finite=True,
+        ),
+        Column("xyz_class", "text", "XYZ class from demand_cv; Z without demand.", isin=XYZ_CLASSES),
+        Column("service_level", "number", "Target cycle service level of the ABC class.", gt=0, lt=1),
+        Column("z_value", "number", "Standard normal quantile of service_level.", finite=True),
+        Column("review_days", "number", "Review period R, days.", ge=0, finite=True),
+        Column("protection_days", "number", "Protection interval T = lead_time_mean + R, days.", ge=0, finite=True),
+        Column("demand_over_protection", "number", "Mean echelon demand over T, units.", ge=0, finite=True),
+        Column(
+            "demand_std_over_protection",
+            "number",
+            "Standard deviation of the demand distribution over T that was used, units.",
+            ge=0,
+            finite=True,
+        ),
+        Column("safety_stock", "number", "Safety stock, units.", ge=0, finite=True),
+        Column(
+            "safety_stock_method",
+            "text",
+            "Distribution behind the safety stock: none, normal, poisson, negative_binomial.",
+            isin=SAFETY_STOCK_METHODS,
+        ),
+        Column(
+            "order_up_to",
+            "number",
+            "Order-up-to level: demand_over_protection + safety_stock.",
+            ge=0,
+            finite=True,
+        ),
+        Column(
+            "reorder_point",
+            "number",
+            "Reorder point: mean echelon demand over the lead time + safety_stock.",
+            ge=0,
+            finite=True,
+        ),
+        Column("inventory_position", "number", "on_hand + on_order, units.", ge=0, finite=True),
+        Column("days_of_cover", "number", "inventory_position / echelon_demand_mean, days; inf without demand.", ge=0),
+        Column(
+            "stockout_risk",
+            "number",
+            "P(demand over T > inventory_position) under the safety-stock distribution.",
+            ge=0,
+            le=1,
+            finite=True,
+        ),
+        Column(
+            "expected_waste_units",
+            "number",
+            "Units expiring before sale: max(0, position - demand x shelf life); 0 if not perishable.",
+            ge=0,
+            finite=True,
+        ),
+        Column("expected_waste_value", "number", "expected_waste_units x waste_cost.", ge=0, finite=True),
+    ),
+    key=("product_id", "location_id"),
+    unique_key=True,
+    strict=True,
+    finite_as="named",
+    checks=_MERGED_CHECKS
+    + (
+        FrameCheck("one_abc_class_per_product", _one_abc_class),
+        FrameCheck("no_demand_means_no_stock_and_no_risk", _no_demand),
+        FrameCheck("order_up_to_is_mean_plus_safety_stock", _order_up_to),
+        FrameCheck("days_of_cover_infinite_only_without_demand", _cover),
+    ),
+)
+
+# --- the plan (docs/model.md, docs/plan-store.md) -----------------------------------------------------------
+
+
+def _numbers_finite(df: pd.DataFrame) -> pd.Series:
+    numbers = df.select_dtypes("number").drop(columns=["capacity_units"], errors="ignore")
+    return pd.Series(np.isfinite(numbers.to_numpy(dtype=float)).all(axis=1), index=df.index)
+
+
+def _order_value_consistent(df: pd.DataFrame) -> pd.Series:
+    purchase = df["source_location_id"].isna()
+    expected = np.where(purchase, df["order_qty"] * df["unit_cost"], 0.0)
+    return pd.Series(np.isclose(df["order_value"], expected, rtol=1e-9, atol=1e-6), index=df.index)
+
+
+def _plan(column: Column, doc: str) -> Column:
+    """A features column as the plan carries it (finiteness is the plan's frame-wide check)."""
+    return carried(column, doc=doc, finite=False)
+
+
+PROCUREMENT_PLAN = Table(
+    name="procurement_plan",
+    doc="One row per (run_id, product_id, location_id): the plan of every committed run.",
+    schema_name="ProcurementPlanSchema",
+    schema_doc="The recommended inbound of one cycle per (product, location), with its explanation.",
+    columns=(
+        Column("product_id", "id", "Product.", min_length=1),
+        Column("location_id", "id", "Receiving location.", min_length=1),
+        Column(
+            "source_location_id",
+            "id",
+            "Where the units come from: null = bought from the supplier (spends budget); "
+            "else transferred from this parent location (free, limited by its on-hand stock).",
+            nullable=True,
+        ),
+        _plan(LOCATIONS.column("echelon"), "Level of the location in the network (0 = top)."),
+        Column("abc_class", "text", "ABC class of the product (from abc_risk_features)."),
+        Column(
+            "is_critical",
+            "flag",
+            "ABC class is one of the run's critical classes: position after >= safety stock is hard.",
+        ),
+        Column("is_perishable", "flag", "The product has a shelf life (waste is penalised)."),
+        Column(
+            "order_qty",
+            "number",
+            "Units to receive this cycle: whole order multiples, 0 or >= min_order_qty.",
+            ge=0,
+        ),
+        Column(
+            "order_value",
+            "number",
+            "order_qty x unit_cost for purchases; 0 for transfers (currency units).",
+            ge=0,
+        ),
+        _plan(COSTS.column("unit_cost"), "Purchase price per unit."),
+        _plan(COSTS.column("order_multiple"), "Case pack: order_qty is a whole number of these."),
+        _plan(COSTS.column("min_order_qty"), "Minimum order quantity when ordering at all."),
+        _plan(INVENTORY.column("on_hand"), "Units on hand before the plan."),
+        _plan(INVENTORY.column("on_order"), "Units on open orders before the plan (NULL read as 0)."),
+        Column(
+            "transfers_out",
+            "number",
+            "Units this location's children pull from it in this plan (<= on_hand).",
+            ge=0,
+        ),
+        _plan(LOCATIONS.column("capacity_units"), "Capacity of the location (all products), NaN = unlimited."),
+        Column("position_before", "number", "on_hand + on_order before the plan.", ge=0),
+        Column(
+            "position_after",
+            "number",
+            "position_before + order_qty - transfers_out: the position the plan leaves.",
+            ge=0,
+        ),
+        Column("order_up_to", "number", "Target position (order-up-to level) from the features.", ge=0),
+        Column("safety_stock", "number", "Safety stock from the features.", ge=0),
+        Column(
+            "stockout_risk_before",
+            "number",
+            "P(demand over the protection period > position_before).",
+            in_range=(0.0, 1.0),
+        ),
+        Column(
+            "stockout_risk_after",
+            "number",
+            "P(demand over the protection period > position_after).",
+            in_range=(0.0, 1.0),
+        ),
+        Column(
+            "expected_shortfall_after",
+            "number",
+            "Units below order_up_to after the plan: max(0, order_up_to - position_after).",
+            ge=0,
+        ),
+        Column(
+            "expected_waste_after",
+            "number",
+            "Perishables: units beyond what sells within the shelf life, "
+            "max(0, position_after - echelon_demand_mean x shelf_life_days); 0 otherwise.",
+            ge=0,
+        ),
+        Column(
+            "holding_cost",
+            "number",
+            "unit_cost x holding_cost_rate / 365 x review days x position_after.",
+            ge=0,
+        ),
+        Column("shortfall_cost", "number", "stockout_cost x expected_shortfall_after.", ge=0),
+        Column("waste_cost", "number", "waste_cost x expected_waste_after.", ge=0),
+        Column(
+            "reason_code",
+            "text",
+            "Why the row got its quantity (docs/model.md, 'Reason codes').",
+            isin=REASON_CODES,
+        ),
+    ),
+    key=("product_id", "location_id"),
+    unique_key=True,
+    strict=False,  # the writer adds run_id / planned_at
+    checks=(
+        FrameCheck(
+            "numbers_finite",
+            _numbers_finite,
+            "Every number is finite (capacity_units may be NaN = unlimited).",
+        ),
+        FrameCheck(
+            "order_value_consistent",
+            _order_value_consistent,
+            "order_value = order_qty x unit_cost for purchases, 0 for transfers.",
+        ),
+    ),
+)
+"""The ``procurement_plan`` frame (the plan asset's output and the rows the plan store writes)."""
+
+PLAN_TABLE_FRONT: tuple[str, ...] = ("product_id", "location_id", "source_location_id", "order_qty", "order_value")
+"""The plan table's first columns after ``run_id`` and ``planned_at`` (the rest in frame order)."""
+
+_RUN_ID = Column("run_id", "id", "The run that wrote the row.")
+_PLANNED_AT = Column("planned_at", "timestamp", "When the plan was made (UTC).")
+
+PROCUREMENT_PLAN_ROWS = Table(
+    name="procurement_plan",
+    doc="One row per (run_id, product_id, location_id): the plan of every committed run.",
+    columns=(
+        _RUN_ID,
+        _PLANNED_AT,
+        *(PROCUREMENT_PLAN.column(n) for n in PLAN_TABLE_FRONT),
+        *(c for c in PROCUREMENT_PLAN.columns if c.name not in PLAN_TABLE_FRONT),
+    ),
+    key=("run_id", "product_id", "location_id"),
+    unique_key=True,
+    sql_primary_key=("run_id", "product_id", "location_id"),
+)
+"""The plan store's ``procurement_plan`` table: ``run_id``, ``planned_at`` and the plan frame's columns."""
+
+PROCUREMENT_PLAN_RUNS = Table(
+    name="procurement_plan_runs",
+    doc="One row per run that committed a plan.",
+    columns=(
+        replace(_RUN_ID, doc="The run that committed the plan.", sql_comment=False),
+        _PLANNED_AT,
+        Column(
+            "commit_seq",
+            "integer",
+            "1 + the greatest commit_seq when the run committed: the commit order.",
+            unique=True,
+        ),
+        Column("committed_at", "timestamp", "Writer's clock at the write (UTC)."),
+        Column("status", "text", "optimal, or feasible_<limit> when accepted at a limit.", sql_comment=False),
+        Column("budget", "number", "Budget of the cycle.", nullable=True, sql_comment=False),
+        Column("spend", "number", "Purchase value of the plan.", nullable=True, sql_comment=False),
+        Column("objective", "number", "Total cost of the plan.", nullable=True, sql_comment=False),
+        Column("plan_rows", "integer", "Rows of the run in procurement_plan."),
+        Column("solver", "text", "HiGHS method.", nullable=True, sql_comment=False),
+        Column("solver_status", "text", "The solver's status.", nullable=True, sql_comment=False),
+        Column("mip_gap", "number", "Relative MIP gap.", nullable=True, sql_comment=False),
+        Column("solve_seconds", "number", "Seconds in the solver.", nullable=True, sql_comment=False),
+        Column("build_seconds", "number", "Seconds building the model.", nullable=True, sql_comment=False),
+        Column(
+            "shadow_price_budget",
+            "number",
+            "Objective change per unit of budget.",
+            nullable=True,
+            sql_comment=False,
+        ),
+        Column("figures", "json", "The whole run dict as JSON."),
+    ),
+    key=("run_id",),
+    unique_key=True,
+    sql_primary_key=("run_id",),
+    sql_indexes=(("ix_procurement_plan_runs_newest", ("planned_at", "commit_seq")),),
+)
+
+FRAMES: dict[str, Table] = {
+    **SOURCE_FRAMES,
+    MERGED_DATASET.name: MERGED_DATASET,
+    ABC_RISK_FEATURES.name: ABC_RISK_FEATURES,
+    PROCUREMENT_PLAN.name: PROCUREMENT_PLAN,
+}
+"""Every frame passed between assets, by asset name."""
