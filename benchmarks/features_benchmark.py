@@ -48,8 +48,9 @@ def _strings(pool: np.ndarray, codes: np.ndarray) -> pd.Series:
     return pd.Series(fixed.astype(object), dtype="str")
 
 
-def make_frames(n_products: int, days: int = 90, seed: int = 7) -> dict[str, pd.DataFrame]:
-    """Source-shaped frames (columns of docs/frames.md) for ``n_products`` x 10 locations."""
+def make_frames(n_products: int, days: int = 90, seed: int = 7) -> dict[str, Any]:
+    """Source-shaped frames (columns of docs/frames.md) for ``n_products`` x 10 locations, and the sales
+    window's first and last day (``window_start``, ``window_end``)."""
     rng = np.random.default_rng(seed)
     window_end = WINDOW_START + pd.Timedelta(days=days - 1)
     products = np.array([f"P{i:07d}" for i in range(n_products)])
@@ -110,8 +111,6 @@ def make_frames(n_products: int, days: int = 90, seed: int = 7) -> dict[str, pd.
             "sale_lines": rng.integers(1, 4, len(s_pair)),
         }
     )
-    sales.attrs["window_start"] = WINDOW_START
-    sales.attrs["window_end"] = window_end
 
     # Inventory: every product at the DCs, 97 % of store pairs.
     stocked_store = rng.random(n_sp) >= 0.03
@@ -147,7 +146,15 @@ def make_frames(n_products: int, days: int = 90, seed: int = 7) -> dict[str, pd.
             "quantity": rng.integers(1, 100, len(r_pair)).astype(float),
         }
     )
-    return {"sales": sales, "inventory": inventory, "costs": costs, "locations": locations, "receipts": receipts}
+    return {
+        "sales": sales,
+        "inventory": inventory,
+        "costs": costs,
+        "locations": locations,
+        "receipts": receipts,
+        "window_start": WINDOW_START,
+        "window_end": window_end,
+    }
 
 
 def _status_kib(field: str) -> int | None:
@@ -180,7 +187,13 @@ def run(size: str, repeat: int = 1) -> dict[str, Any]:
     for _ in range(repeat):
         t1 = time.perf_counter()
         merged, report = merge_dataset(
-            frames["sales"], frames["inventory"], frames["costs"], frames["locations"], frames["receipts"]
+            frames["sales"],
+            frames["inventory"],
+            frames["costs"],
+            frames["locations"],
+            frames["receipts"],
+            window_start=frames["window_start"],
+            window_end=frames["window_end"],
         )
         t2 = time.perf_counter()
         features = compute_features(merged, FeatureParameters())

@@ -417,7 +417,7 @@ def pushdown_worker(mode: str, url: str, history_days: int) -> None:
     engine = sa.create_engine(url)
     started = time.perf_counter()
     if mode == "database":
-        frame, window = queries.read_sales(engine, queries.SourceSpec("sales"), history_days)
+        frame = queries.read_sales(engine, queries.SourceSpec("sales"), history_days).frame
         rows_read = None
     else:
         latest = pd.read_sql("SELECT MAX(sold_at) AS m FROM sales", engine)["m"].iloc[0]

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from inventory_assets.contract.spec import LEAD_TIME_LEVELS
+
 __all__ = [
     "LEAD_TIME_DDOF",
     "LEAD_TIME_LEVELS",
@@ -35,7 +37,6 @@ __all__ = [
 ]
 
 LEAD_TIME_DDOF = 1
-LEAD_TIME_LEVELS = ("pair", "product", "location", "default")
 
 
 @dataclass(frozen=True)

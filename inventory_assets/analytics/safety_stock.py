@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
+from inventory_assets.contract.spec import SAFETY_STOCK_METHODS as METHODS
+
 __all__ = [
     "METHODS",
     "SafetyStock",
@@ -41,8 +43,6 @@ __all__ = [
     "negative_binomial_parameters",
     "safety_stock",
 ]
-
-METHODS = ("none", "normal", "poisson", "negative_binomial")
 
 
 @dataclass(frozen=True)
