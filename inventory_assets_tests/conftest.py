@@ -108,7 +108,9 @@ def backend_params(*backends: str) -> list:
 def database_env(empty_database: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The three INVENTORY_*_DB_URL variables pointed at one empty database (or three SQLite files)."""
     if empty_database.startswith("sqlite"):
-        base = Path(sa.make_url(empty_database).database).parent
+        database = sa.make_url(empty_database).database
+        assert database is not None, f"{empty_database} names no database file"
+        base = Path(database).parent
         urls = {
             db.CLOUD_URL_VAR: f"sqlite:///{base / 'cloud.db'}",
             db.ONPREM_URL_VAR: f"sqlite:///{base / 'onprem.db'}",

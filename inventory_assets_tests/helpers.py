@@ -39,11 +39,13 @@ def point_databases_at(url: str | None, tmp_path: Path, monkeypatch) -> dict[str
 
 def all_assets_and_checks() -> list:
     """Every asset and asset check of the project's definitions."""
-    return [*defs().assets, *(defs().asset_checks or [])]
+    assets = defs().assets
+    assert assets is not None, "the definitions have no assets"
+    return [*assets, *(defs().asset_checks or [])]
 
 
 def materialize(
-    selection: str | Sequence[str] = "*",
+    selection: str | Sequence[str] | dg.AssetSelection = "*",
     *,
     instance: dg.DagsterInstance | None = None,
     run_config: dict | dg.RunConfig | None = None,
@@ -66,8 +68,18 @@ def check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckE
 
 
 def materialized_keys(result: dg.ExecuteInProcessResult) -> set[str]:
-    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    return {
+        e.step_materialization_data.materialization.asset_key.to_user_string()
+        for e in result.get_asset_materialization_events()
+    }
 
 
 def value(result: dg.ExecuteInProcessResult, asset: str) -> pd.DataFrame:
     return result.asset_value(dg.AssetKey(asset))
+
+
+def metadata_text(entry: dg.MetadataValue) -> str:
+    """The text of a text or markdown metadata entry (asserted to be text)."""
+    value = entry.value
+    assert isinstance(value, str), f"expected text metadata, got {type(value).__name__}"
+    return value

@@ -34,7 +34,9 @@ def test_every_asset_has_a_docstring_group_and_kinds() -> None:
 
 def test_the_source_urls_come_from_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, var in (("cloud_db", db.CLOUD_URL_VAR), ("onprem_db", db.ONPREM_URL_VAR), ("plan_db", db.PLAN_URL_VAR)):
-        resource = defs().resources[name]
+        resources = defs().resources
+        assert resources is not None
+        resource = resources[name]
         assert resource.url is None and resource.url_env_var == var
         monkeypatch.setenv(var, "postgresql+psycopg://planner:s3cret@db.example/x")
         assert resource.resolved_url.endswith("@db.example/x") and "s3cret" not in resource.masked_url
@@ -45,6 +47,7 @@ def test_unset_urls_default_to_the_embedded_sqlite_files(monkeypatch: pytest.Mon
     monkeypatch.delenv(db.PLAN_URL_VAR, raising=False)
     before = dict(os.environ)
     resources = defs().resources
+    assert resources is not None
     assert resources["cloud_db"].resolved_url == f"sqlite:///{PROJECT_ROOT / 'data' / 'cloud.db'}"
     assert resources["plan_db"].resolved_url.endswith("data/plan.db")
     assert dict(os.environ) == before  # loading the definitions writes nothing into the environment
@@ -60,6 +63,7 @@ def test_the_instance_reads_the_projects_dagster_yaml(tmp_path: Path, monkeypatc
         # crashed runs are retried; failed steps are not (permanent errors must stay failed)
         assert instance.run_retries_retry_on_asset_or_op_failure is False
         config = instance.get_concurrency_config()
+        assert config.run_queue_config is not None
         assert config.run_queue_config.max_concurrent_runs == 2
         assert config.pool_config.default_pool_limit == 1
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
@@ -114,7 +118,8 @@ def test_dagster_asset_materialize_twice_makes_two_plans_and_the_second_is_curre
     engine = db.make_engine(env[db.PLAN_URL_VAR])
     history = plan_store.plan_history(engine)
     assert len(history) == 2
-    assert plan_store.current_run(engine)["run_id"] == newest
+    current = plan_store.current_run(engine)
+    assert current is not None and current["run_id"] == newest
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,7 @@ def frame(*rows: dict) -> pd.DataFrame:
     return out.astype({c: "str" for c in ids})
 
 
-def one(params: FeatureParameters = FLAT, **values) -> pd.Series:
+def one(params: FeatureParameters = FLAT, **values: Any) -> pd.Series:
     return compute_features(frame(row(**values)), params).iloc[0]
 
 
@@ -159,7 +160,7 @@ def test_intermittent_poisson():
 
 def test_intermittent_negative_binomial():
     # mu 0.2, sigma_d 1, L 3, R 7: T 10, m 2, v 10: over-dispersed -> negative binomial.
-    values = dict(demand_mean=0.2, demand_std=1.0, sale_days=6, lead_time_mean=3.0, on_hand=4.0)
+    values: dict[str, Any] = dict(demand_mean=0.2, demand_std=1.0, sale_days=6, lead_time_mean=3.0, on_hand=4.0)
     plain = one(
         FeatureParameters(
             service_level_a=0.95, service_level_b=0.95, service_level_c=0.95, monotone_discrete_safety_stock=False

@@ -14,6 +14,7 @@ from inventory_assets_tests.helpers import (
     check_results,
     materialize,
     materialized_keys,
+    metadata_text,
     point_databases_at,
     value,
     write_demo,
@@ -33,11 +34,14 @@ def test_features_materialize_with_their_metadata(database_env: dict[str, str]) 
     assert len(features) == len(inventory)
     assert set(features["abc_class"]) <= {"A", "B", "C"}
     assert features["stockout_risk"].between(0, 1).all()
-    events = {e.asset_key.to_user_string(): e.materialization for e in result.get_asset_materialization_events()}
+    events = {
+        e.materialization.asset_key.to_user_string(): e.materialization
+        for e in result.get_asset_materialization_events()
+    }
     metadata = events["abc_risk_features"].metadata
     assert metadata["items_at_risk"].value == int((features["stockout_risk"] > 0.5).sum())
     assert isinstance(metadata["expected_waste_value"].value, float)
-    assert "A" in metadata["pareto"].value
+    assert "A" in metadata_text(metadata["pareto"])
     merged = events["merged_dataset"].metadata
     assert merged["window_days"].value == 45
     assert merged["dagster/row_count"].value == len(inventory)

@@ -41,9 +41,15 @@ def test_the_full_graph_on_the_small_demo_plans_within_budget(database_env: dict
     assert metadata["status"].value == "optimal"
     assert metadata["spend"].value == pytest.approx(spend)
     assert metadata["budget"].value == 100_000
-    assert metadata["budget_shadow_price"].value >= 0
-    assert "limited_by_budget" in metadata["reason_counts"].value
-    assert "| product_id |" in metadata["top_orders"].value
+    shadow_price = metadata["budget_shadow_price"]
+    assert isinstance(shadow_price, dg.FloatMetadataValue) and shadow_price.value is not None
+    assert shadow_price.value >= 0
+    reason_counts = metadata["reason_counts"]
+    assert isinstance(reason_counts, dg.JsonMetadataValue) and reason_counts.value is not None
+    assert "limited_by_budget" in reason_counts.value
+    top_orders = metadata["top_orders"]
+    assert isinstance(top_orders, dg.MarkdownMetadataValue)
+    assert "| product_id |" in top_orders.value
     current = _current_run(database_env)
     assert current is not None and current["run_id"] == result.run_id
     # The run row is written from the plan_summary asset the write-back takes as input, not the event log.
@@ -70,9 +76,11 @@ def test_the_plan_refuses_data_whose_checks_failed_in_an_earlier_run(database_en
     for asset in ("procurement_plan", "published_plan"):
         refused = materialize([asset], instance=instance)
         assert not refused.success
-        message = refused.get_step_failure_events()[0].step_failure_data.error.message
-        assert "refusing" in message and "inventory:inventory_valid" in message
-    assert _current_run(database_env)["run_id"] == good.run_id
+        error = refused.get_step_failure_events()[0].step_failure_data.error
+        assert error is not None
+        assert "refusing" in error.message and "inventory:inventory_valid" in error.message
+    current = _current_run(database_env)
+    assert current is not None and current["run_id"] == good.run_id
 
 
 @pytest.mark.parametrize("empty_database", backend_params("sqlite"), indirect=True)
@@ -84,12 +92,15 @@ def test_an_infeasible_budget_names_the_money_and_writes_nothing(database_env: d
     assert not result.success
     failure = result.get_step_failure_events()[0]
     assert failure.step_key == "procurement_plan"
-    message = failure.step_failure_data.error.message
+    error = failure.step_failure_data.error
+    assert error is not None
+    message = error.message
     assert "PlanInfeasibleError" in message and "budget" in message and "1.00" in message
     assert failure.step_failure_data.user_failure_data is not None
     assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]  # never retried
     assert "published_plan" not in materialized_keys(result)
-    assert _current_run(database_env)["run_id"] == good.run_id
+    current = _current_run(database_env)
+    assert current is not None and current["run_id"] == good.run_id
 
 
 @pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
@@ -101,5 +112,6 @@ def test_two_runs_make_two_runs_of_history_and_the_second_is_current(database_en
     engine = db.make_engine(database_env[db.PLAN_URL_VAR])
     history = plan_store.plan_history(engine)
     assert list(history["run_id"]) == [second.run_id, first.run_id]
-    assert plan_store.current_run(engine)["run_id"] == second.run_id
+    current = plan_store.current_run(engine)
+    assert current is not None and current["run_id"] == second.run_id
     assert plan_store.current_plan(engine)["order_value"].sum() <= 50_000 + 1e-6

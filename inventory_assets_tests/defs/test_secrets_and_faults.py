@@ -63,6 +63,7 @@ def test_a_rejected_password_fails_at_once_without_showing_it(monkeypatch: pytes
     result = materialize(["costs"], instance=instance)
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.error
+    assert failure is not None
     assert "Access denied" in failure.message and "***" in failure.message
     assert PASSWORD not in _everything_said(instance, result)
     # a permanent error: one attempt only

@@ -114,7 +114,8 @@ def rows_of(url: str, run_id: str) -> int:
 
 def assert_current(url: str, plan: pd.DataFrame, run_id: str, planned_at: datetime) -> None:
     pd.testing.assert_frame_equal(plan_store.current_plan(db.make_engine(url)), expected(plan, run_id, planned_at))
-    assert plan_store.current_run(db.make_engine(url))["run_id"] == run_id
+    run = plan_store.current_run(db.make_engine(url))
+    assert run is not None and run["run_id"] == run_id
 
 
 @all_backends
@@ -131,6 +132,7 @@ def test_a_plan_reads_back_identically(empty_database: str) -> None:
     assert {"P🍓", "p🍓"} <= set(got["product_id"])  # 4-byte characters, compared exactly
 
     run = plan_store.current_run(engine)
+    assert run is not None
     assert run["run_id"] == "run-1" and run["planned_at"] == T0 and run["plan_rows"] == 12
     assert (run["status"], run["budget"], run["spend"], run["objective"]) == ("optimal", 5000.0, 4321.5, 987.25)
     assert (run["solver"], run["mip_gap"], run["shadow_price_budget"]) == ("mip", 0.0001, 0.125)
@@ -349,10 +351,12 @@ def test_newest_is_planned_at_then_commit_order(tmp_path: Path) -> None:
     engine = db.make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
     plan_store.write_plan(engine, "late", make_plan(4, seed=1), RUN, planned_at=T0 + timedelta(hours=1))
     plan_store.write_plan(engine, "stale", make_plan(4, seed=2), RUN, planned_at=T0)
-    assert plan_store.current_run(engine)["run_id"] == "late"  # a stale plan committed later does not win
+    run = plan_store.current_run(engine)
+    assert run is not None and run["run_id"] == "late"  # a stale plan committed later does not win
     naive_same_instant = (T0 + timedelta(hours=1)).replace(tzinfo=None)  # naive = UTC
     plan_store.write_plan(engine, "tie", make_plan(4, seed=3), RUN, planned_at=naive_same_instant)
-    assert plan_store.current_run(engine)["run_id"] == "tie"  # same planned_at: the later commit wins
+    run = plan_store.current_run(engine)
+    assert run is not None and run["run_id"] == "tie"  # same planned_at: the later commit wins
     history = plan_store.plan_history(engine)
     assert list(history["run_id"]) == ["tie", "late", "stale"]
     assert list(history["commit_seq"]) == [3, 1, 2]

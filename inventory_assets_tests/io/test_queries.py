@@ -179,7 +179,7 @@ def test_read_frame_shares_repeated_text_and_keeps_values_and_dtypes(tmp_path) -
 
 
 def test_sharing_keeps_text_and_mixed_columns_value_for_value() -> None:
-    text = [f"P{i % 4}" * 3 for i in range(12)]  # built at run time: twelve distinct objects
+    text: list[str | None] = [f"P{i % 4}" * 3 for i in range(12)]  # built at run time: twelve distinct objects
     text[5] = None
     mixed = [1, "a" * 3, "a" * 3, None, 1.5, [1]]  # an unhashable value: left as it is
     ids = pd.DataFrame({"product_id": pd.Series(text, dtype="str", index=range(10, 22))})  # not 0..n-1

@@ -105,7 +105,12 @@ def planning_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
     executor_def = _engines()[engine]
     if executor_def is None:
         raise dg.DagsterInvalidConfigError(CELERY_EXTRA_HINT, [], init_context.executor_config)
-    return executor_def.executor_creation_fn(  # type: ignore[misc]
+    if not isinstance(config, Mapping):  # the selector's value is the chosen engine's config dict
+        raise dg.DagsterInvalidConfigError(f"{engine}: expected a config mapping", [], init_context.executor_config)
+    create_executor = executor_def.executor_creation_fn
+    if create_executor is None:  # Dagster's in-process, multiprocess and Celery executors all have one
+        raise dg.DagsterInvariantViolationError(f"the {engine} executor definition has no creation function")
+    return create_executor(
         dg.InitExecutorContext(
             job=init_context.job, executor_def=executor_def, executor_config=config, instance=init_context.instance
         )
@@ -116,7 +121,10 @@ def planning_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
 
 
 def execution_config(engine: str = IN_PROCESS, **options: Any) -> dict[str, Any]:
-    """The run config fragment that picks ``engine`` with ``options``, e.g. ``execution_config("multiprocess", max_concurrent=2)``."""
+    """The run config fragment that picks ``engine`` with ``options``.
+
+    E.g. ``execution_config("multiprocess", max_concurrent=2)``.
+    """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     return {"execution": {"config": {engine: dict(options)}}}

@@ -201,6 +201,7 @@ def _run(deployment: Deployment, engine: str, day_ranges: int = 1, **options) ->
         if event is None or event.step_key is None:
             continue
         if event.event_type_value == "STEP_START":
+            assert event.pid is not None, f"{event.step_key} started without a pid"
             pids[event.step_key] = event.pid
         elif event.event_type_value == "STEP_SUCCESS":
             steps.add(event.step_key)

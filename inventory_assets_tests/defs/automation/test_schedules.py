@@ -91,6 +91,8 @@ def test_the_schedule_fires_at_the_configured_local_time() -> None:
     context = dg.build_schedule_context(
         scheduled_execution_time=dt.datetime(2025, 7, 2, 6, 0, tzinfo=zoneinfo.ZoneInfo(schedule.execution_timezone))
     )
-    request = schedule.evaluate_tick(context).run_requests[0]
+    run_requests = schedule.evaluate_tick(context).run_requests
+    assert run_requests is not None, "the schedule asked for no run"
+    request = run_requests[0]
     scheduled_for = dt.datetime.fromisoformat(request.tags[schedules.SCHEDULED_FOR_TAG])
     assert scheduled_for.astimezone(zoneinfo.ZoneInfo("UTC")).hour == 10  # EDT = UTC-4

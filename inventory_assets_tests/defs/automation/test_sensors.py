@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -62,7 +63,9 @@ def evaluate(
     sensor: dg.SensorDefinition, url: str, cursor: str | None, instance: dg.DagsterInstance
 ) -> dg.SensorResult | dg.SkipReason:
     context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"cloud_db": SqlDatabase(url=url)})
-    return sensor(context)
+    result = sensor(context)
+    assert isinstance(result, dg.SensorResult | dg.SkipReason), result
+    return result
 
 
 def the_one_request(result: object) -> dg.RunRequest:
@@ -72,7 +75,7 @@ def the_one_request(result: object) -> dg.RunRequest:
 
 
 @pytest.fixture
-def instance() -> dg.DagsterInstance:
+def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as instance:
         yield instance
 
@@ -157,15 +160,17 @@ def test_new_rows_request_exactly_one_run_and_no_new_rows_skip(sales_url: str, i
 
     first = evaluate(sensor, sales_url, None, instance)
     request = the_one_request(first)
+    assert isinstance(first, dg.SensorResult)
     assert request.run_key == f"sales-{top}" and first.cursor == str(top)
     assert request.tags["inventory/trigger"] == SENSOR and request.tags["inventory/sales_watermark"] == str(top)
 
     skipped = evaluate(sensor, sales_url, str(top), instance)
-    assert isinstance(skipped, dg.SkipReason)
+    assert isinstance(skipped, dg.SkipReason) and skipped.skip_message is not None
     assert skipped.skip_message.startswith(f"no new sales: MAX(sale_id) is still {top}")
 
     new_top = insert_sales(sales_url, 3)
     second = evaluate(sensor, sales_url, str(top), instance)
+    assert isinstance(second, dg.SensorResult)
     assert the_one_request(second).run_key == f"sales-{new_top}" and second.cursor == str(new_top)
 
 
@@ -199,6 +204,7 @@ def test_database_down_fails_the_tick_keeps_the_cursor_and_recovery_catches_up_w
 
     # Several ticks may fail in a row; the first healthy one asks for exactly one run at the latest watermark.
     recovered = evaluate(sensor, sales_url, context.cursor, instance)
+    assert isinstance(recovered, dg.SensorResult)
     assert the_one_request(recovered).run_key == f"sales-{new_top}" and recovered.cursor == str(new_top)
 
 
@@ -209,12 +215,14 @@ def test_an_empty_table_skips_and_a_reloaded_table_says_to_reset_the_cursor(
     sensor = defs().resolve_sensor_def(SENSOR)
     top = max_sale_id(sales_url)
     gone_back = evaluate(sensor, sales_url, str(top + 1000), instance)
-    assert isinstance(gone_back, dg.SkipReason) and "went back" in gone_back.skip_message
+    assert isinstance(gone_back, dg.SkipReason) and gone_back.skip_message is not None
+    assert "went back" in gone_back.skip_message
     assert "Reset the sensor's cursor" in gone_back.skip_message
     with db.make_engine(sales_url).begin() as conn:
         conn.execute(t.SALES.delete())
     empty = evaluate(sensor, sales_url, str(top), instance)
-    assert isinstance(empty, dg.SkipReason) and empty.skip_message.startswith("no rows in sales.sale_id")
+    assert isinstance(empty, dg.SkipReason) and empty.skip_message is not None
+    assert empty.skip_message.startswith("no rows in sales.sale_id")
 
 
 @pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
@@ -223,7 +231,9 @@ def test_a_configured_watermark_column_works_and_unknown_names_are_rejected(
 ) -> None:
     by_day = build_new_sales_sensor(SensorSettings(column="sold_at"))
     result = evaluate(by_day, sales_url, None, instance)
-    day = the_one_request(result).run_key.removeprefix("sales-")
+    run_key = the_one_request(result).run_key
+    assert isinstance(result, dg.SensorResult) and run_key is not None
+    day = run_key.removeprefix("sales-")
     assert dt.date.fromisoformat(day) and result.cursor == day  # ISO on every database
     assert isinstance(evaluate(by_day, sales_url, day, instance), dg.SkipReason)
 
