@@ -52,34 +52,74 @@ FEATURES_COLUMNS = MERGED_COLUMNS + FEATURE_COLUMNS
 class FeatureParameters:
     """Knobs of ``abc_risk_features``. Flat fields so they map one-to-one onto a ``dg.Config``."""
 
-    abc_a_cutoff: float = 0.80
-    """A: the top products up to (and including the one crossing) this share of cumulative annual value."""
-    abc_b_cutoff: float = 0.95
-    """B: the next products up to this share of cumulative annual value; C: the rest (and zero value)."""
-    xyz_x_cutoff: float = 0.5
-    """X: coefficient of variation of echelon *daily* demand <= this."""
-    xyz_y_cutoff: float = 1.0
-    """Y: CV <= this; Z: above, or no demand. Daily CVs are ~sqrt(30) times monthly ones."""
-    service_level_a: float = 0.99
-    """Target cycle service level P(no stock-out in a replenishment cycle) of class A, in (0, 1)."""
-    service_level_b: float = 0.95
-    """Target cycle service level of class B."""
-    service_level_c: float = 0.90
-    """Target cycle service level of class C."""
-    review_days: float = 7.0
-    """Review period R in days; the protection interval is T = lead time + R."""
-    intermittent_adi: float = 1.32
-    """An item is intermittent (discrete distribution) when window_days / echelon_sale_days exceeds this
-    average inter-demand interval (Syntetos-Boylan cut-off 1.32: sales on fewer than 76 % of days)."""
-    monotone_discrete_safety_stock: bool = True
-    """Round the dispersion up to a grid and take the running maximum so that the discrete safety stock
-    never falls when variability rises (see docs/features.md). False: the plain quantile."""
-    dispersion_grid_ratio: float = 1.2
-    """Step of the dispersion grid (variance/mean ratios 1, rho, rho², ...); > 1."""
-    at_risk_threshold: float = 0.5
-    """A row is "at risk" in the summary when stockout_risk > this."""
-    riskiest_count: int = 20
-    """Rows in the summary's preview of the riskiest items."""
+    abc_a_cutoff: float = field(
+        default=0.80,
+        metadata={
+            "doc": ("A: the top products up to (and including the one crossing) this share of cumulative annual value.")
+        },
+    )
+    abc_b_cutoff: float = field(
+        default=0.95,
+        metadata={
+            "doc": ("B: the next products up to this share of cumulative annual value; C: the rest (and zero value).")
+        },
+    )
+    xyz_x_cutoff: float = field(
+        default=0.5,
+        metadata={"doc": ("X: coefficient of variation of echelon *daily* demand <= this.")},
+    )
+    xyz_y_cutoff: float = field(
+        default=1.0,
+        metadata={"doc": ("Y: CV <= this; Z: above, or no demand. Daily CVs are ~sqrt(30) times monthly ones.")},
+    )
+    service_level_a: float = field(
+        default=0.99,
+        metadata={
+            "doc": ("Target cycle service level P(no stock-out in a replenishment cycle) of class A, in (0, 1).")
+        },
+    )
+    service_level_b: float = field(
+        default=0.95,
+        metadata={"doc": ("Target cycle service level of class B.")},
+    )
+    service_level_c: float = field(
+        default=0.90,
+        metadata={"doc": ("Target cycle service level of class C.")},
+    )
+    review_days: float = field(
+        default=7.0,
+        metadata={"doc": ("Review period R in days; the protection interval is T = lead time + R.")},
+    )
+    intermittent_adi: float = field(
+        default=1.32,
+        metadata={
+            "doc": (
+                "An item is intermittent (discrete distribution) when window_days / echelon_sale_days exceeds this "
+                "average inter-demand interval (Syntetos-Boylan cut-off 1.32: sales on fewer than 76 % of days)."
+            )
+        },
+    )
+    monotone_discrete_safety_stock: bool = field(
+        default=True,
+        metadata={
+            "doc": (
+                "Round the dispersion up to a grid and take the running maximum so that the discrete safety stock "
+                "never falls when variability rises (see docs/features.md). False: the plain quantile."
+            )
+        },
+    )
+    dispersion_grid_ratio: float = field(
+        default=1.2,
+        metadata={"doc": ("Step of the dispersion grid (variance/mean ratios 1, rho, rho², ...); > 1.")},
+    )
+    at_risk_threshold: float = field(
+        default=0.5,
+        metadata={"doc": ('A row is "at risk" in the summary when stockout_risk > this.')},
+    )
+    riskiest_count: int = field(
+        default=20,
+        metadata={"doc": ("Rows in the summary's preview of the riskiest items.")},
+    )
 
     def __post_init__(self) -> None:
         if not 0 < self.abc_a_cutoff <= self.abc_b_cutoff <= 1:

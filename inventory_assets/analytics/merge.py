@@ -26,6 +26,7 @@ from inventory_assets.contract.spec import LEAD_TIME_LEVELS
 from inventory_assets.contract.validation import fill_null
 
 __all__ = [
+    "MergeParameters",
     "INVENTORY_COLUMNS",
     "COST_COLUMNS",
     "LOCATION_COLUMNS",
@@ -66,6 +67,37 @@ class UnknownLocationsError(ValueError):
         shown = ", ".join(repr(x) for x in self.locations[:20])
         more = f" and {len(self.locations) - 20} more" if len(self.locations) > 20 else ""
         super().__init__(f"{len(self.locations)} location(s) in `inventory` are not in `locations`: {shown}{more}")
+
+
+@dataclass(frozen=True)
+class MergeParameters:
+    """How lead times are found where receipts are few (``merge_dataset``'s knobs, each with its doc)."""
+
+    min_receipts: int = field(
+        default=3,
+        metadata={
+            "doc": (
+                "Receipts a (product, location) pair needs for its own lead-time figures; with fewer, the "
+                "product's receipts at all locations are used, then the location's, then the defaults."
+            )
+        },
+    )
+    default_lead_time_days: float = field(
+        default=7.0, metadata={"doc": "Lead time (days) where no level has enough receipts."}
+    )
+    default_lead_time_std_days: float = field(
+        default=2.0, metadata={"doc": "Lead-time standard deviation (days) where no level has enough receipts."}
+    )
+
+    def __post_init__(self) -> None:
+        if self.min_receipts < 1:
+            raise ValueError(f"min_receipts must be >= 1, got {self.min_receipts!r}")
+        if not (np.isfinite(self.default_lead_time_days) and self.default_lead_time_days >= 0):
+            raise ValueError(f"default_lead_time_days must be finite and >= 0, got {self.default_lead_time_days!r}")
+        if not (np.isfinite(self.default_lead_time_std_days) and self.default_lead_time_std_days >= 0):
+            raise ValueError(
+                f"default_lead_time_std_days must be finite and >= 0, got {self.default_lead_time_std_days!r}"
+            )
 
 
 @dataclass(frozen=True)

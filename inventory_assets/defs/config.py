@@ -39,12 +39,17 @@ def _config_annotation(annotation: Any) -> Any:
     return annotation
 
 
-def config_class(name: str, parameters_type: type[Any], docs: Mapping[str, str], *, doc: str) -> type[ParametersConfig]:
+def config_class(
+    name: str, parameters_type: type[Any], docs: Mapping[str, str] | None = None, *, doc: str
+) -> type[ParametersConfig]:
     """A ``dg.Config`` subclass named ``name`` with one field per field of ``parameters_type``.
 
-    Each field's default is the dataclass's default and its description ``docs[field]``; a field without
-    a description is an error (every knob the UI shows must say what it does).
+    Each field's default is the dataclass's default and its description ``docs[field]``, by default the
+    field's own ``metadata["doc"]``; a field without a description is an error (every knob the UI shows
+    must say what it does).
     """
+    if docs is None:
+        docs = {f.name: f.metadata["doc"] for f in dataclasses.fields(parameters_type) if "doc" in f.metadata}
     if not dataclasses.is_dataclass(parameters_type):
         raise TypeError(f"{parameters_type!r} is not a dataclass")
     hints = typing.get_type_hints(parameters_type)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 DEFAULT_BUDGET = 100_000.0
 """Procurement budget of one cycle in currency units (the second seed's $100,000)."""
@@ -13,34 +13,80 @@ DEFAULT_BUDGET = 100_000.0
 class PlanParameters:
     """The knobs of one planning run; every field has a safe default.
 
-    The Dagster wiring mirrors these fields one to one as a `dg.Config`
-    (`PlanConfig`); `FIELD_DOCS` holds the descriptions to reuse there.
+    Each field states its default and its description (``metadata["doc"]``) once; the Dagster wiring
+    derives ``PlanConfig`` from them (``defs/config.py``).
     """
 
-    budget: float = DEFAULT_BUDGET
-    """Most money the cycle may spend on supplier purchases (transfers are free)."""
+    budget: float = field(
+        default=DEFAULT_BUDGET,
+        metadata={
+            "doc": (
+                "Most money the cycle may spend on supplier purchases, in currency units (transfers between "
+                "locations are free). Default 100,000."
+            )
+        },
+    )
 
-    critical_classes: tuple[str, ...] = ("A",)
-    """ABC classes whose items must end at or above their safety stock (hard constraint)."""
+    critical_classes: tuple[str, ...] = field(
+        default=("A",),
+        metadata={
+            "doc": (
+                "ABC classes whose items must end the cycle at or above their safety stock; a hard constraint. "
+                "Default ['A']."
+            )
+        },
+    )
 
-    review_period_days: float | None = None
-    """Days the holding cost is charged for; None uses each row's `review_days` from the features."""
+    review_period_days: float | None = field(
+        default=None,
+        metadata={
+            "doc": (
+                "Days the holding cost is charged for; null uses each row's review_days from the features (the "
+                "period the order-up-to levels were computed for)."
+            )
+        },
+    )
 
-    time_limit_seconds: float = 300.0
-    """Wall-clock limit of the HiGHS solve; a feasible plan found by then is accepted and flagged."""
+    time_limit_seconds: float = field(
+        default=300.0,
+        metadata={
+            "doc": (
+                "Wall-clock limit of the HiGHS solve in seconds; a feasible plan found by then is accepted and "
+                "reported as such."
+            )
+        },
+    )
 
-    mip_rel_gap: float = 1e-4
-    """Relative MIP gap at which HiGHS stops (0.0001 = proven within 0.01% of the optimum)."""
+    mip_rel_gap: float = field(
+        default=1e-4,
+        metadata={"doc": ("Relative MIP gap at which HiGHS stops (0.0001 = within 0.01% of optimal).")},
+    )
 
-    threads: int = 0
-    """HiGHS threads; 0 lets HiGHS choose (half the cores)."""
+    threads: int = field(
+        default=0,
+        metadata={"doc": ("HiGHS threads; 0 lets HiGHS choose.")},
+    )
 
-    relax_integrality: bool = False
-    """Solve the LP relaxation and round to packs and MOQs with the documented rule (fast, not exact)."""
+    relax_integrality: bool = field(
+        default=False,
+        metadata={
+            "doc": (
+                "Solve the LP relaxation and round each order to its pack and MOQ with the documented rule instead "
+                "of solving the exact MIP (faster, not exact)."
+            )
+        },
+    )
 
-    mip_max_rows: int | None = 20_000
-    """Largest plan (rows) solved as the exact MIP; a larger one is solved as the LP relaxation and rounded,
-    as with `relax_integrality`. None: always the exact MIP."""
+    mip_max_rows: int | None = field(
+        default=20_000,
+        metadata={
+            "doc": (
+                "Largest plan, in (product, location) rows, solved as the exact MIP; a larger one is solved as the "
+                "LP relaxation and rounded, as with relax_integrality (the exact MIP's time at these sizes is in "
+                "docs/benchmarks.md). null: always the exact MIP. Default 20,000."
+            )
+        },
+    )
 
     def relaxes(self, n_rows: int) -> bool:
         """Whether a plan of ``n_rows`` rows is solved as the rounded LP relaxation."""
@@ -65,28 +111,7 @@ class PlanParameters:
             raise ValueError(f"mip_max_rows must be >= 0 or None, got {self.mip_max_rows!r}")
 
 
-def _field_docs() -> dict[str, str]:
-    """Field descriptions (the attribute docstrings above), for `dg.Config` `Field(description=...)`."""
-    return {
-        "budget": "Most money the cycle may spend on supplier purchases, in currency units "
-        "(transfers between locations are free). Default 100,000.",
-        "critical_classes": "ABC classes whose items must end the cycle at or above their safety "
-        "stock; a hard constraint. Default ['A'].",
-        "review_period_days": "Days the holding cost is charged for; null uses each row's "
-        "review_days from the features (the period the order-up-to levels were computed for).",
-        "time_limit_seconds": "Wall-clock limit of the HiGHS solve in seconds; a feasible plan "
-        "found by then is accepted and reported as such.",
-        "mip_rel_gap": "Relative MIP gap at which HiGHS stops (0.0001 = within 0.01% of optimal).",
-        "threads": "HiGHS threads; 0 lets HiGHS choose.",
-        "relax_integrality": "Solve the LP relaxation and round each order to its pack and MOQ "
-        "with the documented rule instead of solving the exact MIP (faster, not exact).",
-        "mip_max_rows": "Largest plan, in (product, location) rows, solved as the exact MIP; a larger one "
-        "is solved as the LP relaxation and rounded, as with relax_integrality (docs/benchmarks.md). "
-        "null: always the exact MIP. Default 20,000.",
-    }
-
-
-FIELD_DOCS: dict[str, str] = _field_docs()
-assert set(FIELD_DOCS) == {f.name for f in fields(PlanParameters)}, "every field needs a description"
+FIELD_DOCS: dict[str, str] = {f.name: f.metadata["doc"] for f in fields(PlanParameters)}
+"""Each knob's description (the ``doc`` of its field), shown by the ``dg.Config`` made from these parameters."""
 
 __all__ = ["DEFAULT_BUDGET", "FIELD_DOCS", "PlanParameters"]

@@ -4,11 +4,12 @@ Thin wiring around ``inventory_assets.analytics`` (pure pandas/numpy/scipy); eac
 its pandera schema in a blocking check, so a frame that breaks its invariants never reaches the plan.
 """
 
+import dataclasses
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field
 
 from inventory_assets.analytics import features as feature_core
 from inventory_assets.analytics import merge as merge_core
@@ -18,6 +19,7 @@ from inventory_assets.contract.network import NetworkError
 from inventory_assets.contract.sales import SalesFrame
 from inventory_assets.contract.validation import validate_frame
 from inventory_assets.defs import constants
+from inventory_assets.defs.config import ParametersConfig, config_class
 from inventory_assets.defs.metadata import frame_metadata, validation_check_result
 from inventory_assets.reporting.markdown import markdown_table, pareto_markdown
 
@@ -26,46 +28,18 @@ KEY = ["product_id", "location_id"]
 AssetEvents = Iterator[dg.Output | dg.AssetCheckResult]
 
 
-class MergeConfig(dg.Config):
-    """How lead times are found where receipts are few."""
-
-    min_receipts: int = Field(
-        default=3,
-        description="Receipts a (product, location) pair needs for its own lead-time figures; with fewer, "
-        "the product's receipts at all locations are used, then the location's, then the defaults.",
+if TYPE_CHECKING:  # classes made at run time: type checkers see their base
+    MergeConfig = ParametersConfig
+    FeatureConfig = ParametersConfig
+else:
+    MergeConfig = config_class(
+        "MergeConfig", merge_core.MergeParameters, doc="How lead times are found where receipts are few."
     )
-    default_lead_time_days: float = Field(
-        default=7.0, description="Lead time (days) where no level has enough receipts."
+    FeatureConfig = config_class(
+        "FeatureConfig",
+        feature_core.FeatureParameters,
+        doc="ABC/XYZ cut-offs, service levels and the review period (docs/features.md).",
     )
-    default_lead_time_std_days: float = Field(
-        default=2.0, description="Lead-time standard deviation (days) where no level has enough receipts."
-    )
-
-
-class FeatureConfig(dg.Config):
-    """ABC/XYZ cut-offs, service levels and the review period (docs/features.md)."""
-
-    abc_a_cutoff: float = Field(default=0.80, description="A: products up to this share of cumulative annual value.")
-    abc_b_cutoff: float = Field(default=0.95, description="B: products up to this share; C: the rest.")
-    xyz_x_cutoff: float = Field(default=0.5, description="X: coefficient of variation of daily demand <= this.")
-    xyz_y_cutoff: float = Field(default=1.0, description="Y: CV <= this; Z: above it, or no demand.")
-    service_level_a: float = Field(default=0.99, description="Cycle service level of class A, in (0, 1).")
-    service_level_b: float = Field(default=0.95, description="Cycle service level of class B, in (0, 1).")
-    service_level_c: float = Field(default=0.90, description="Cycle service level of class C, in (0, 1).")
-    review_days: float = Field(
-        default=7.0, description="Review period R (days); protection interval T = lead time + R."
-    )
-    intermittent_adi: float = Field(
-        default=1.32,
-        description="An item is intermittent (Poisson / negative binomial instead of normal) when the window's "
-        "days per sale day exceed this average inter-demand interval.",
-    )
-    at_risk_threshold: float = Field(
-        default=0.5, description="A row counts as at risk in the metadata when its stock-out risk exceeds this."
-    )
-
-    def parameters(self) -> feature_core.FeatureParameters:
-        return feature_core.FeatureParameters(**self.model_dump())
 
 
 def _check_spec(asset: str, description: str) -> dg.AssetCheckSpec:
@@ -102,9 +76,7 @@ def merged_dataset(
             receipts,
             window_start=sales.window.start,
             window_end=sales.window.end,
-            min_receipts=config.min_receipts,
-            default_lead_time_days=config.default_lead_time_days,
-            default_lead_time_std_days=config.default_lead_time_std_days,
+            **dataclasses.asdict(config.parameters()),
         )
     except (merge_core.MissingCostsError, merge_core.UnknownLocationsError, NetworkError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
