@@ -4,13 +4,22 @@
 ``INVENTORY_CLOUD_DB_URL`` (``sales``) and ``INVENTORY_ONPREM_DB_URL`` (``locations``, ``inventory``,
 ``costs``, ``receipts``) name. Exit codes: 0 done, 1 a database or other failure, 2 a usage error or
 target tables that exist without ``--replace``.
+
+``inventory-assets backtest`` reads and validates the five sources from the same two databases, replays
+each policy over the held-out weeks (``inventory_assets.backtest``), prints the policies side by side
+and writes the results to ``INVENTORY_PLAN_DB_URL`` (docs/backtest.md). Exit codes: 0 done, 1 a database
+failure or sources that fail validation, 2 a usage error or options the data cannot serve (too many
+held-out weeks, a feature window too short, no sales in the held-out period).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 import sys
 import time
+import uuid
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -41,6 +50,23 @@ def _non_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative")
     return value
+
+
+def _non_negative_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number >= 0")
+    return value
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("no policy named")
+    return names
 
 
 def _targets_help() -> str:
@@ -110,7 +136,70 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--quiet", action="store_true", help="print only errors and the final summary, no progress")
     demo.set_defaults(handler=_demo_data)
+    _add_backtest(commands)
     return parser
+
+
+def _add_backtest(commands: argparse._SubParsersAction) -> None:
+    from inventory_assets.backtest import DEFAULT_POLICIES, POLICIES, BacktestSettings
+
+    defaults = BacktestSettings()
+    plan_url = db.mask_url(db.DEFAULT_URLS[db.PLAN_URL_VAR])
+    backtest = commands.add_parser(
+        "backtest",
+        help="replay each policy over the last weeks of sales and compare fill rate, stock, waste and spend",
+        description=(
+            "Hold out the last weeks of recorded sales and replay each replenishment policy over them side by "
+            "side (the same demand and lead-time draws for every policy; at each weekly review a policy sees "
+            "only the history before that day). Prints the policies' totals (fill rate, cycle service level, "
+            "lost value, mean inventory value, waste value, spend, orders) and writes backtest_runs, "
+            f"backtest_results and backtest_weekly to {db.PLAN_URL_VAR} (default when unset: {plan_url}). "
+            f"Sources: `sales` from {db.CLOUD_URL_VAR}, the other four from {db.ONPREM_URL_VAR}, validated "
+            "as the planning job validates them. docs/backtest.md"
+        ),
+        epilog=(
+            "Exit codes: 0 done, 1 a database failure or sources that fail validation (every failure listed), "
+            "2 a usage error or options the data cannot serve (e.g. more held-out weeks than the history allows)."
+        ),
+    )
+    backtest.add_argument(
+        "--weeks",
+        type=_positive,
+        default=defaults.weeks,
+        metavar="N",
+        help=f"held-out weeks: the last 7 x N days of sales are replayed (default {defaults.weeks})",
+    )
+    backtest.add_argument(
+        "--policies",
+        type=_names,
+        default=DEFAULT_POLICIES,
+        metavar="P1,P2,...",
+        help=f"comma-separated policies to compare, among {', '.join(POLICIES)} (default: all four)",
+    )
+    backtest.add_argument(
+        "--budget",
+        type=_non_negative_number,
+        default=defaults.budget,
+        metavar="X",
+        help="money for supplier purchases at each weekly review, for plan and risk_ranked "
+        f"(default {defaults.budget:,.0f})",
+    )
+    backtest.add_argument(
+        "--seed",
+        type=_non_negative,
+        default=defaults.seed,
+        metavar="S",
+        help=f"seed of the lead-time draws; the same seed gives the same numbers (default {defaults.seed})",
+    )
+    backtest.add_argument(
+        "--history-days",
+        type=_positive,
+        default=defaults.history_days,
+        metavar="N",
+        help="days of sales the features see at each review (default: up to 90, what the data holds before the "
+        "held-out weeks)",
+    )
+    backtest.set_defaults(handler=_backtest)
 
 
 def _demo_data(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -162,6 +251,83 @@ def _demo_data(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     width = max(len(name) for name in counts)
     for name, rows in counts.items():
         print(f"  {name:<{width}} {rows:>12,} rows", file=out)
+    out.flush()
+    return EXIT_OK
+
+
+def _backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from inventory_assets.backtest import (
+        BacktestInputError,
+        BacktestSettings,
+        comparison,
+        format_comparison,
+        run_backtest,
+        sales_days_needed,
+    )
+    from inventory_assets.io import backtest_sources, backtest_store
+
+    name = "inventory-assets backtest"
+    try:
+        settings = BacktestSettings(
+            policies=args.policies,
+            weeks=args.weeks,
+            budget=args.budget,
+            seed=args.seed,
+            history_days=args.history_days,
+        )
+        params = settings.parameters()
+    except ValueError as error:
+        print(f"{name}: error: {error}", file=err)
+        return EXIT_USAGE
+    urls = {var: db.url_from_env(var) for var in (db.CLOUD_URL_VAR, db.ONPREM_URL_VAR, db.PLAN_URL_VAR)}
+    print(
+        f"backtest: {', '.join(settings.policies)}; {settings.weeks} held-out week(s), budget "
+        f"{settings.budget:,.0f} per review, seed {settings.seed}",
+        file=out,
+    )
+    for var, what in ((db.CLOUD_URL_VAR, "sales"), (db.ONPREM_URL_VAR, "other sources"), (db.PLAN_URL_VAR, "results")):
+        print(f"  {var} ({what}): {db.mask_url(urls[var])}", file=out)
+    out.flush()
+    started = time.perf_counter()
+    backtest_id = str(uuid.uuid4())
+    try:
+        sources = backtest_sources.read_backtest_sources(
+            db.make_engine(urls[db.CLOUD_URL_VAR]), db.make_engine(urls[db.ONPREM_URL_VAR]), sales_days_needed(params)
+        )
+        result = run_backtest(**sources.frames, params=params, policies=settings.policies)
+        seconds = time.perf_counter() - started
+        run = {**result.run, "seconds": seconds, "settings": dataclasses.asdict(settings), "source": "cli"}
+        written = backtest_store.write_backtest(urls[db.PLAN_URL_VAR], backtest_id, run, result.results, result.weekly)
+    except backtest_sources.BacktestSourcesError as error:
+        print(f"{name}: failed: {error}", file=err)
+        return EXIT_FAILED
+    except BacktestInputError as error:
+        print(f"{name}: error: {error}", file=err)
+        return EXIT_USAGE
+    except db.DatabaseError as error:
+        print(f"{name}: failed: {error}", file=err)
+        return EXIT_FAILED
+    except Exception as error:
+        message = f"{type(error).__name__}: {error}"
+        for url in urls.values():
+            message = db.scrub(message, url)
+        print(f"{name}: failed: {message}", file=err)
+        return EXIT_FAILED
+    run_facts = result.run
+    print(
+        f"sales {run_facts['data_start']} .. {run_facts['data_end']}; held out {run_facts['held_out_start']} .. "
+        f"{run_facts['held_out_end']} ({len(run_facts['review_dates'])} reviews, features over "
+        f"{run_facts['history_days']} days); {run_facts['pairs']:,} pairs; {seconds:.1f} s",
+        file=out,
+    )
+    print("", file=out)
+    print(format_comparison(comparison(result.results)), file=out)
+    print("", file=out)
+    print(
+        f"written: backtest {written.backtest_id} ({written.result_rows} rows in backtest_results, "
+        f"{written.weekly_rows} in backtest_weekly, one in backtest_runs) to {db.mask_url(urls[db.PLAN_URL_VAR])}",
+        file=out,
+    )
     out.flush()
     return EXIT_OK
 

@@ -9,6 +9,7 @@ import dagster as dg
 import pandas as pd
 
 from inventory_assets.definitions import defs
+from inventory_assets.defs import constants
 from inventory_assets.demo import data as demo_data
 from inventory_assets.io import db
 
@@ -16,6 +17,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: A demo small enough for a test: 30 products at 1 DC + 2 stores, 45 days of sales.
 TINY = demo_data.DemoSpec(products=30, dcs=1, stores=2, days=45, seed=7)
+#: TINY with enough history for the default backtest (8 held-out weeks and 28 days of features before them).
+BACKTESTABLE = demo_data.DemoSpec(products=30, dcs=1, stores=2, days=84, seed=7)
 
 
 def write_demo(urls: dict[str, str], spec: demo_data.DemoSpec = TINY) -> dict[str, int]:
@@ -45,13 +48,14 @@ def all_assets_and_checks() -> list:
 
 
 def materialize(
-    selection: str | Sequence[str] | dg.AssetSelection = "*",
+    selection: str | Sequence[str] | dg.AssetSelection = constants.PLANNING_SELECTION,
     *,
     instance: dg.DagsterInstance | None = None,
     run_config: dict | dg.RunConfig | None = None,
     raise_on_error: bool = False,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize ``selection`` of the project's definitions in process, against the env's databases."""
+    """Materialize ``selection`` (default: the planning graph, as ``planning_job``) of the project's
+    definitions in process, against the env's databases."""
     return dg.materialize(
         all_assets_and_checks(),
         selection=selection,

@@ -14,7 +14,7 @@ import pytest
 
 from inventory_assets.definitions import defs
 from inventory_assets.io import db, plan_store
-from inventory_assets_tests.helpers import PROJECT_ROOT, write_demo
+from inventory_assets_tests.helpers import BACKTESTABLE, PROJECT_ROOT, write_demo
 
 
 def test_definitions_load() -> None:
@@ -28,7 +28,7 @@ def test_every_asset_has_a_docstring_group_and_kinds() -> None:
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.description and len(node.description) > 30, key
-        assert node.group_name in ("sources", "features", "planning"), key
+        assert node.group_name in ("sources", "features", "planning", "evaluation"), key
         assert node.kinds, key
 
 
@@ -88,7 +88,7 @@ def _project_env(tmp_path: Path) -> dict[str, str]:
 def test_dagster_asset_materialize_twice_makes_two_plans_and_the_second_is_current(tmp_path: Path) -> None:
     """What a user's CI runs: the command line, the package as the module, the project's dagster.yaml."""
     env = _project_env(tmp_path)
-    write_demo({var: env[var] for var in db.DEFAULT_URLS})
+    write_demo({var: env[var] for var in db.DEFAULT_URLS}, BACKTESTABLE)  # '*' includes the backtest
     dagster = Path(sys.executable).parent / "dagster"
     for _ in range(2):
         completed = subprocess.run(

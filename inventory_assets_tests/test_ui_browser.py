@@ -28,7 +28,7 @@ from selenium.webdriver.common.keys import Keys
 
 from inventory_assets.definitions import defs
 from inventory_assets_tests.dagster_server import DagsterServer, dagster_server, wait_for
-from inventory_assets_tests.helpers import PROJECT_ROOT
+from inventory_assets_tests.helpers import BACKTESTABLE, PROJECT_ROOT
 
 #: The plan asset whose page the test opens, and the metadata entries its page must show.
 PLAN_ASSET = "procurement_plan"
@@ -51,7 +51,7 @@ CHROME_ARGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--window-size=2400,1200",
+    "--window-size=2400,1600",  # tall enough for every group of the asset graph at once
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -207,7 +207,10 @@ def test_materialize_everything_from_the_ui_and_read_the_plan(tmp_path: Path) ->
         f"the asset {PLAN_ASSET!r} is not in the definitions (assets: {assets}); the browser test opens its page"
     )
 
-    with dagster_server(tmp_path / "deployment") as server, chromium(tmp_path / "chromium-profile") as driver:
+    with (
+        dagster_server(tmp_path / "deployment", demo=BACKTESTABLE) as server,
+        chromium(tmp_path / "chromium-profile") as driver,
+    ):
         try:
             # The asset graph: every group expanded (the graph's own shortcut, Alt+E), then "Materialize all".
             driver.get(f"{server.url}/asset-groups")

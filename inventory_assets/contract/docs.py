@@ -1,4 +1,5 @@
-"""The column tables of ``docs/data-contract.md`` and ``docs/frames.md``, generated from the contract.
+"""The column tables of ``docs/data-contract.md``, ``docs/frames.md`` and ``docs/backtest.md``, generated
+from the contract.
 
 Each table sits between ``<!-- contract:NAME -->`` and ``<!-- /contract:NAME -->`` in its page;
 :func:`render` replaces every such block with the table generated from ``spec``, and a test fails when a
@@ -21,10 +22,11 @@ BLOCKS: dict[str, Table] = {
     **{f"frame:{name}": table for name, table in spec.FRAMES.items()},
     "plan:procurement_plan": spec.PROCUREMENT_PLAN_ROWS,
     "plan:procurement_plan_runs": spec.PROCUREMENT_PLAN_RUNS,
+    **{f"backtest:{name}": table for name, table in spec.BACKTEST_TABLES.items()},
 }
 """Every generated table, by block name."""
 
-DOC_PAGES: tuple[str, ...] = ("docs/data-contract.md", "docs/frames.md")
+DOC_PAGES: tuple[str, ...] = ("docs/data-contract.md", "docs/frames.md", "docs/backtest.md")
 """The pages holding generated blocks, relative to the project root."""
 
 _BLOCK = re.compile(r"(<!-- contract:(?P<name>[\w:]+) -->\n).*?(<!-- /contract:(?P=name) -->)", re.DOTALL)

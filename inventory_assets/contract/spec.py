@@ -43,6 +43,11 @@ __all__ = [
     "PROCUREMENT_PLAN_ROWS",
     "PROCUREMENT_PLAN_RUNS",
     "FRAMES",
+    "BACKTEST_ALL",
+    "BACKTEST_RUNS",
+    "BACKTEST_RESULTS",
+    "BACKTEST_WEEKLY",
+    "BACKTEST_TABLES",
 ]
 
 # --- values shared by the layers above -------------------------------------------------------------------
@@ -705,3 +710,122 @@ FRAMES: dict[str, Table] = {
     PROCUREMENT_PLAN.name: PROCUREMENT_PLAN,
 }
 """Every frame passed between assets, by asset name."""
+
+# --- the backtest (docs/backtest.md) ------------------------------------------------------------------------
+
+BACKTEST_ALL = "all"
+"""The ``abc_class`` / ``echelon`` of a total row of ``backtest_results``."""
+
+_BACKTEST_ID = Column("backtest_id", "id", "The backtest that wrote the row.", min_length=1)
+_POLICY = Column("policy", "text", "Name of the replayed policy (`plan`, `order_up_to`, `risk_ranked`, ...).")
+
+
+def _count(name: str, doc: str) -> Column:
+    return Column(name, "integer", doc, ge=0)
+
+
+def _figure(name: str, doc: str, *, nullable: bool = False) -> Column:
+    return Column(name, "number", doc, nullable=nullable, ge=0)
+
+
+BACKTEST_RUNS = Table(
+    name="backtest_runs",
+    doc="One row per backtest written: its parameters, windows and counts.",
+    columns=(
+        replace(_BACKTEST_ID, doc="The backtest (CLI: a new UUID; asset: the Dagster run id).", sql_comment=False),
+        Column("run_at", "timestamp", "When the backtest was run (UTC)."),
+        Column("committed_at", "timestamp", "Writer's clock at the write (UTC)."),
+        Column("weeks", "integer", "Held-out weeks: the last 7 x weeks days of the data window.", ge=1),
+        Column("review_days", "integer", "Days between reviews (also the features' review period).", ge=1),
+        Column(
+            "policies",
+            "text",
+            "The replayed policies, comma-separated, in the order given.",
+            length=255,
+        ),
+        Column("budget", "number", "Money for purchases at each review (`plan`, `risk_ranked`).", ge=0),
+        Column("seed", "integer", "Seed of every lead-time draw."),
+        Column("backorders", "flag", "False: unmet demand is lost; True: backordered."),
+        Column("data_start", "day", "First day of the data window (sales read)."),
+        Column("data_end", "day", "Last day of the data window (= last held-out day)."),
+        Column("held_out_start", "day", "First held-out day (the first review)."),
+        Column("held_out_end", "day", "Last held-out day."),
+        Column("history_days", "integer", "Days of sales the features see at each review (rolling).", ge=1),
+        Column("reviews", "integer", "Reviews in the held-out period.", ge=1),
+        Column("pairs", "integer", "Simulated (product, location) pairs: the stocked ones.", ge=0),
+        _figure("held_out_demand_units", "Recorded held-out sales of the stocked pairs (the demand replayed)."),
+        _figure("unstocked_held_out_units", "Held-out sales of pairs not in inventory (ignored)."),
+        Column("result_rows", "integer", "Rows of the backtest in backtest_results.", ge=0),
+        Column("seconds", "number", "Seconds the backtest took (reading excluded).", nullable=True, ge=0),
+        Column("figures", "json", "The whole run record (BacktestResult.run and the caller's facts) as JSON."),
+    ),
+    key=("backtest_id",),
+    unique_key=True,
+    sql_primary_key=("backtest_id",),
+    sql_indexes=(("ix_backtest_runs_newest", ("run_at", "committed_at")),),
+)
+"""The plan database's ``backtest_runs``: one row per backtest."""
+
+BACKTEST_RESULTS = Table(
+    name="backtest_results",
+    doc="One row per (backtest, policy, ABC class, echelon), totals as `all`: the backtest's figures.",
+    columns=(
+        _BACKTEST_ID,
+        _POLICY,
+        Column(
+            "abc_class",
+            "text",
+            "ABC class of the pairs (at the first review), or `all` for every class.",
+            isin=(*ABC_CLASSES, BACKTEST_ALL),
+        ),
+        Column("echelon", "text", "Echelon of the pairs' location as text (`0`, `1`, ...), or `all`."),
+        _count("pairs", "Pairs in the group."),
+        _figure("demand_units", "Held-out demand: sum of the recorded sales."),
+        _figure("served_units", "Units served on the day of demand."),
+        _figure("lost_units", "Demand not served on its day (with backorders: units backordered)."),
+        _figure("lost_value", "lost_units x unit_cost."),
+        _figure("stockout_cost", "lost_units x stockout_cost."),
+        _figure("fill_rate", "served_units / demand_units; NULL without demand.", nullable=True),
+        _count("demand_cycles", "Pair-reviews (a pair over one review period) with demand."),
+        _count("stockout_cycles", "Those with at least one day short."),
+        _figure(
+            "cycle_service_level", "1 - stockout_cycles / demand_cycles; NULL without demand cycles.", nullable=True
+        ),
+        _figure("mean_on_hand_value", "Mean end-of-day on-hand value over the held-out days."),
+        _figure("holding_cost", "End-of-day on-hand value x holding_cost_rate / 365, summed over the days."),
+        _figure("waste_units", "Units expired (perishables)."),
+        _figure("waste_value", "waste_units x waste_cost."),
+        _figure("spend", "Purchases x unit_cost, at the review they were placed."),
+        _count("orders", "Pair-reviews with a positive order (purchases and transfers)."),
+        _count("purchase_orders", "Pair-reviews with a purchase."),
+        _count("transfer_orders", "Pair-reviews with a transfer from the parent."),
+        _figure("units_purchased", "Units bought from suppliers."),
+        _figure("units_transferred", "Units transferred from parents."),
+        _figure("backlog_filled_units", "Backordered units served later (0 with lost sales)."),
+    ),
+    key=("backtest_id", "policy", "abc_class", "echelon"),
+    unique_key=True,
+    sql_primary_key=("backtest_id", "policy", "abc_class", "echelon"),
+)
+"""The plan database's ``backtest_results`` (``BacktestResult.results`` with the backtest id)."""
+
+BACKTEST_WEEKLY = Table(
+    name="backtest_weekly",
+    doc="One row per (backtest, policy, held-out week): demand, served units and fill rate.",
+    columns=(
+        _BACKTEST_ID,
+        _POLICY,
+        Column("week", "integer", "Held-out week, 1 = days 0..6.", ge=1),
+        Column("week_start", "day", "First day of the week."),
+        _figure("demand_units", "Held-out demand in the week."),
+        _figure("served_units", "Units served on the day of demand in the week."),
+        _figure("fill_rate", "served_units / demand_units; NULL without demand.", nullable=True),
+    ),
+    key=("backtest_id", "policy", "week"),
+    unique_key=True,
+    sql_primary_key=("backtest_id", "policy", "week"),
+)
+"""The plan database's ``backtest_weekly`` (``BacktestResult.weekly`` with the backtest id)."""
+
+BACKTEST_TABLES: dict[str, Table] = {t.name: t for t in (BACKTEST_RUNS, BACKTEST_RESULTS, BACKTEST_WEEKLY)}
+"""The backtest's tables in the plan database, by name."""

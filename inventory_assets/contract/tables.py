@@ -2,7 +2,9 @@
 
 ``CLOUD_METADATA`` holds ``sales`` (the cloud database); ``ONPREM_METADATA`` holds ``locations``,
 ``inventory``, ``costs`` and ``receipts`` (the on-premises database); ``PLAN_METADATA`` holds the plan
-store's ``procurement_plan`` and ``procurement_plan_runs``. The demo generator creates the source tables;
+store's ``procurement_plan`` and ``procurement_plan_runs``; ``BACKTEST_METADATA`` the backtest's
+``backtest_runs``, ``backtest_results`` and ``backtest_weekly`` (also in the plan database). The demo
+generator creates the source tables;
 users may bring their own tables with the same columns instead.
 
 Types are chosen to work on every supported dialect (``classes.Column.sql_type``):
@@ -33,6 +35,10 @@ __all__ = [
     "RECEIPTS",
     "PLAN",
     "RUNS",
+    "BACKTEST_METADATA",
+    "BACKTEST_RUNS",
+    "BACKTEST_RESULTS",
+    "BACKTEST_WEEKLY",
     "SOURCE_TABLES",
     "CLOUD_TABLES",
     "ONPREM_TABLES",
@@ -54,6 +60,12 @@ RECEIPTS = spec.RECEIPTS.to_sqlalchemy(ONPREM_METADATA, "source")
 
 PLAN = spec.PROCUREMENT_PLAN_ROWS.to_sqlalchemy(PLAN_METADATA, "plan")
 RUNS = spec.PROCUREMENT_PLAN_RUNS.to_sqlalchemy(PLAN_METADATA, "plan")
+
+# The backtest's tables live in the plan database too, on metadata of their own (created when written).
+BACKTEST_METADATA = sa.MetaData()
+BACKTEST_RUNS = spec.BACKTEST_RUNS.to_sqlalchemy(BACKTEST_METADATA, "plan")
+BACKTEST_RESULTS = spec.BACKTEST_RESULTS.to_sqlalchemy(BACKTEST_METADATA, "plan")
+BACKTEST_WEEKLY = spec.BACKTEST_WEEKLY.to_sqlalchemy(BACKTEST_METADATA, "plan")
 
 CLOUD_TABLES: tuple[sa.Table, ...] = (SALES,)
 ONPREM_TABLES: tuple[sa.Table, ...] = (LOCATIONS, INVENTORY, COSTS, RECEIPTS)

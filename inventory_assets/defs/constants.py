@@ -7,6 +7,10 @@ import dagster as dg
 SOURCES_GROUP = "sources"
 FEATURES_GROUP = "features"
 PLANNING_GROUP = "planning"
+EVALUATION_GROUP = "evaluation"  # the backtest: its own job, never part of planning_job
+
+PLANNING_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.groups(EVALUATION_GROUP)
+"""The planning graph: sources, features, the plan and its write-back (everything but the evaluation)."""
 
 SOURCE_TABLES = ("sales", "inventory", "costs", "locations", "receipts")
 SOURCE_KEYS = {name: dg.AssetKey(name) for name in SOURCE_TABLES}

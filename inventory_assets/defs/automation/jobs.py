@@ -1,4 +1,4 @@
-"""Jobs: the whole planning graph, and the source tables alone."""
+"""Jobs: the planning graph, the source tables alone, and the backtest."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from inventory_assets.defs import constants
 
 planning_job = dg.define_asset_job(
     name="planning_job",
-    selection=dg.AssetSelection.all(),
-    description="The whole graph: read and validate the sources, build the features, solve and write the plan.",
+    selection=constants.PLANNING_SELECTION,
+    description="The whole planning graph: read and validate the sources, build the features, solve and write "
+    "the plan (the evaluation group, the backtest, runs in backtest_job).",
 )
 
 sources_job = dg.define_asset_job(
@@ -18,4 +19,10 @@ sources_job = dg.define_asset_job(
     description="Read and validate the five source tables.",
 )
 
-JOBS = [planning_job, sources_job]
+backtest_job = dg.define_asset_job(
+    name="backtest_job",
+    selection=dg.AssetSelection.groups(constants.EVALUATION_GROUP),
+    description="Replay each policy over the held-out weeks of sales and write the comparison (docs/backtest.md).",
+)
+
+JOBS = [planning_job, sources_job, backtest_job]

@@ -139,7 +139,7 @@ def procurement_plan(
         f"plan {summary['status']}: spend {summary['spend']:,.2f} of budget {summary['budget']:,.2f}, "
         f"objective {summary['objective']:,.2f}, {summary['n_orders']} orders"
     )
-    selected = context.selected_output_names
+    selected = context.op_execution_context.selected_output_names
     if "procurement_plan" in selected:
         yield dg.Output(report.frame, output_name="procurement_plan", metadata=metadata)
         yield validation_check_result(report, check_name=PLAN_CHECK)
