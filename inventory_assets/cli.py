@@ -10,6 +10,12 @@ each policy over the held-out weeks (``inventory_assets.backtest``), prints the 
 and writes the results to ``INVENTORY_PLAN_DB_URL`` (docs/backtest.md). Exit codes: 0 done, 1 a database
 failure or sources that fail validation, 2 a usage error or options the data cannot serve (too many
 held-out weeks, a feature window too short, no sales in the held-out period).
+
+``inventory-assets export-plan`` reads a committed run's purchase and transfer orders back from
+``INVENTORY_PLAN_DB_URL`` and writes ``purchase_orders.csv``, ``transfer_orders.csv`` and ``orders.xlsx``
+under ``<folder>/<run id>/`` (folder: ``--out``, else ``INVENTORY_EXPORT_DIR``, else ``data/exports``;
+docs/operations.md). Exit codes: 0 done, 1 a database failure or files that cannot be written, 2 a usage
+error or a run that has not committed a plan (``latest`` with none committed yet).
 """
 
 from __future__ import annotations
@@ -137,7 +143,111 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="print only errors and the final summary, no progress")
     demo.set_defaults(handler=_demo_data)
     _add_backtest(commands)
+    _add_export_plan(commands)
+    _add_summary(commands)
     return parser
+
+
+def _add_summary(commands: argparse._SubParsersAction) -> None:
+    summary = commands.add_parser(
+        "summary",
+        help="print the plan in use, how the latest planning run went, the largest orders and the exports",
+        description=(
+            "The plan in use from the plan database (run id, time, spend against budget, rows at stock-out risk "
+            "before and after, the five largest purchases and transfers), the latest planning run in the "
+            "Dagster instance of DAGSTER_HOME (failed steps, failed checks, checks not run) and the paths of "
+            "the exports. Exit code 1 when the latest planning run did not succeed."
+        ),
+    )
+    summary.set_defaults(handler=_summary)
+
+
+def _summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from inventory_assets.summary import print_summary
+
+    try:
+        return print_summary(out)
+    except db.DatabaseError as error:
+        print(f"inventory-assets summary: failed: {error}", file=err)
+        return EXIT_FAILED
+
+
+def _add_export_plan(commands: argparse._SubParsersAction) -> None:
+    from inventory_assets.io import plan_export
+
+    plan_url = db.mask_url(db.DEFAULT_URLS[db.PLAN_URL_VAR])
+    export = commands.add_parser(
+        "export-plan",
+        help="write a committed plan's purchase and transfer orders as CSV files and an XLSX workbook",
+        description=(
+            "Read the purchase and transfer orders of a committed plan run back from the plan database "
+            f"({db.PLAN_URL_VAR}, default when unset: {plan_url}) and write purchase_orders.csv, "
+            "transfer_orders.csv and orders.xlsx (a sheet with every purchase and every transfer, then a sheet "
+            "per supplier and per destination, each with a totals row) under <folder>/<run id>/. "
+            "Exporting a run again replaces its files. docs/operations.md"
+        ),
+        epilog=(
+            "Exit codes: 0 done, 1 a database failure or files that cannot be written, 2 a usage error or a run "
+            "that has not committed a plan (latest when none has committed yet)."
+        ),
+    )
+    export.add_argument(
+        "--run",
+        default="latest",
+        metavar="latest|RUN_ID",
+        help="the run to export: latest (default) is the current plan's run (the newest committed); else a "
+        "Dagster run id that committed a plan (procurement_plan_runs.run_id)",
+    )
+    export.add_argument(
+        "--format",
+        choices=plan_export.FORMATS,
+        action="append",
+        dest="formats",
+        help="csv (one file per list) or xlsx (one workbook); repeat for both (default: both)",
+    )
+    export.add_argument(
+        "--out",
+        metavar="DIR",
+        help=f"folder the run's subfolder is written under (default: {plan_export.EXPORT_DIR_VAR} when set, else "
+        f"{plan_export.DEFAULT_EXPORT_DIR})",
+    )
+    export.set_defaults(handler=_export_plan)
+
+
+def _export_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from pathlib import Path
+
+    from inventory_assets.io import plan_export, plan_store
+
+    name = "inventory-assets export-plan"
+    url = db.url_from_env(db.PLAN_URL_VAR)
+    root = Path(args.out).expanduser() if args.out else plan_export.export_root()
+    formats = tuple(dict.fromkeys(args.formats or plan_export.FORMATS))
+    print(f"export-plan: run {args.run} from {db.PLAN_URL_VAR} {db.mask_url(url)}", file=out, flush=True)
+    try:
+        result = plan_export.export_plan(url, args.run, root=root, formats=formats)
+    except plan_store.RunNotFoundError as error:
+        print(f"{name}: error: {error}", file=err)
+        return EXIT_USAGE
+    except db.DatabaseError as error:
+        print(f"{name}: failed: {error}", file=err)
+        return EXIT_FAILED
+    except OSError as error:
+        print(f"{name}: failed: cannot write the files: {error}", file=err)
+        return EXIT_FAILED
+    except Exception as error:
+        print(f"{name}: failed: {db.scrub(f'{type(error).__name__}: {error}', url)}", file=err)
+        return EXIT_FAILED
+    rows = result.rows
+    print(
+        f"run {result.run_id}: {rows[plan_store.PURCHASE_ORDERS_TABLE]:,} purchase(s), "
+        f"{rows[plan_store.TRANSFER_ORDERS_TABLE]:,} transfer(s)",
+        file=out,
+    )
+    for path in result.files.values():
+        print(f"  {path}", file=out)
+    out.flush()
+    return EXIT_OK
 
 
 def _add_backtest(commands: argparse._SubParsersAction) -> None:

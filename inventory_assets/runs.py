@@ -20,7 +20,8 @@ from inventory_assets.defs.automation.schedules import plan_run_config
 def run_config(
     engine: str = executors.IN_PROCESS, *, ops: Mapping[str, Any] | None = None, **options: Any
 ) -> dict[str, Any]:
-    """A whole run config: the plan's config of automated runs (``schedules.plan_run_config``) plus the engine."""
+    """A whole run config: the run config of automated runs (``schedules.plan_run_config``, empty: every knob
+    takes its default, which ``INVENTORY_PLAN_BUDGET`` and the like set) plus ``ops`` and the engine."""
     config = dict(plan_run_config().to_config_dict())
     if ops:
         config["ops"] = {**config.get("ops", {}), **ops}

@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from inventory_assets.io import db
+from inventory_assets.io.plan_export import EXPORT_DIR_VAR
 
 POSTGRES_ADMIN_URL = os.environ.get("INVENTORY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MARIADB_ADMIN_URL = os.environ.get("INVENTORY_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -121,3 +122,18 @@ def database_env(empty_database: str, monkeypatch: pytest.MonkeyPatch) -> dict[s
     for var, url in urls.items():
         monkeypatch.setenv(var, url)
     return urls
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _exports_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every planning run exports its order lists; the tests' go to a temporary folder, not data/exports.
+
+    Subprocesses (the CLI, dagster dev) inherit the variable.
+    """
+    saved = os.environ.get(EXPORT_DIR_VAR)
+    os.environ[EXPORT_DIR_VAR] = str(tmp_path_factory.mktemp("exports"))
+    yield
+    if saved is None:
+        os.environ.pop(EXPORT_DIR_VAR, None)
+    else:
+        os.environ[EXPORT_DIR_VAR] = saved

@@ -3,8 +3,9 @@ driven by Selenium against ``dagster dev`` on a free loopback port, a fresh inst
 
 Open the asset graph, expand the groups, click "Materialize all", wait until the run succeeds and every
 asset and check in the graph is green (cross-checked through the GraphQL API), open the plan's asset page
-and read its metadata. Screenshots go to ``screenshots/`` (git-ignored); the graph and the plan are copied
-to ``docs/ui-asset-graph.png`` and ``docs/ui-procurement-plan.png`` for the README.
+and read its metadata: the headline figures, the preview, the table of the largest purchases and the
+risk chart (a PNG the browser decodes). Screenshots go to ``screenshots/`` (git-ignored); the graph and
+the plan are copied to ``docs/ui-asset-graph.png`` and ``docs/ui-procurement-plan.png`` for the README.
 
 Chromium missing: the test skips saying how to install it, except under CI (``CI=true``), where it fails.
 """
@@ -32,7 +33,9 @@ from inventory_assets_tests.helpers import BACKTESTABLE, PROJECT_ROOT
 
 #: The plan asset whose page the test opens, and the metadata entries its page must show.
 PLAN_ASSET = "procurement_plan"
-PLAN_METADATA_LABELS = ("status", "spend", "budget", "preview")
+PLAN_METADATA_LABELS = ("spend_against_budget", "status", "spend", "budget", "top_purchases", "preview")
+PURCHASE_TABLE = "top_purchases"
+RISK_CHART = "risk_by_class_chart"
 
 UI_TIMEOUT_SECONDS = 600  # materializing everything from the UI, start to green
 SCREENSHOTS = PROJECT_ROOT / "screenshots"
@@ -51,7 +54,7 @@ CHROME_ARGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--window-size=2400,1600",  # tall enough for every group of the asset graph at once
+    "--window-size=2400,2400",  # tall enough for every group of the asset graph at once (orders included)
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -164,6 +167,46 @@ def metadata_rows(driver) -> dict[str, str]:
             cells = row.find_elements(By.XPATH, "./td")
             rows.setdefault(cells[0].text.strip(), cells[2].text.strip())
     return rows
+
+
+def metadata_cell(driver, label: str):
+    """The value cell of the metadata row ``label`` on an asset page."""
+    return driver.find_element(By.XPATH, f"//tr[count(td) = 3][td[1][normalize-space(.)='{label}']]/td[3]")
+
+
+def dialog(driver):
+    return next(iter(driver.find_elements(By.XPATH, "//*[@role='dialog']")), None)
+
+
+def expanded(driver, cell):
+    """Where a metadata value is shown in full: the cell itself, or the dialog its "Show ..." link opens
+    (the UI collapses large markdown and tables behind such a link)."""
+    links = cell.find_elements(By.XPATH, ".//*[contains(text(), 'Show Markdown')]")
+    if not links:
+        return cell
+    links[0].click()
+    return wait_for(lambda: dialog(driver), timeout=30, what="the dialog of a collapsed metadata value")
+
+
+def close_dialog(driver) -> None:
+    shown = dialog(driver)
+    if shown is None:
+        return
+    close = button(driver, "Close")
+    if close is not None:
+        close.click()
+    else:
+        ActionChains(driver).send_keys(Keys.ESCAPE).perform()
+    wait_for(lambda: dialog(driver) is None, timeout=30, what="the dialog to close")
+
+
+def loaded_png(driver, element) -> bool:
+    """``element`` holds an ``<img>`` with a PNG data URI that the browser decoded (non-zero width)."""
+    for image in element.find_elements(By.XPATH, ".//img[starts-with(@src, 'data:image/png;base64,')]"):
+        with contextlib.suppress(Exception):
+            if driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image):
+                return True
+    return False
 
 
 def screenshot(driver, name: str) -> Path:
@@ -302,6 +345,23 @@ def test_materialize_everything_from_the_ui_and_read_the_plan(tmp_path: Path) ->
                 screenshot(driver, "04-plan-preview.png")
             else:
                 assert "product_id" in preview.text, preview.text
+            close_dialog(driver)
+
+            # What a buyer acts on: the largest purchases as a table, and the risk chart (a PNG).
+            purchases = expanded(driver, metadata_cell(driver, PURCHASE_TABLE))
+            wait_for(
+                lambda: "supplier" in purchases.text and "product_id" in purchases.text,
+                timeout=30,
+                what="the purchase table with its rows",
+            )
+            screenshot(driver, "05-plan-purchases.png")
+            close_dialog(driver)
+            chart_cell = metadata_cell(driver, RISK_CHART)
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", chart_cell)
+            chart = expanded(driver, chart_cell)
+            wait_for(lambda: loaded_png(driver, chart), timeout=30, what="the risk chart drawn as an image")
+            screenshot(driver, "06-plan-risk-chart.png")
+            close_dialog(driver)
         except BaseException:
             with contextlib.suppress(Exception):
                 screenshot(driver, "99-failure.png")

@@ -39,7 +39,9 @@ __all__ = [
 ]
 
 INVENTORY_COLUMNS: tuple[str, ...] = tuple(spec.INVENTORY.column_names)
-COST_COLUMNS: tuple[str, ...] = tuple(c for c in spec.COSTS.column_names if c != "product_id")
+COST_COLUMNS: tuple[str, ...] = tuple(
+    c for c in spec.COSTS.column_names if c in spec.MERGED_DATASET.column_names and c != "product_id"
+)  # the costs the plan reads; the names (product_name, supplier_id, supplier_name) stay in `costs`
 LOCATION_COLUMNS: tuple[str, ...] = tuple(
     c for c in spec.MERGED_DATASET.column_names if c in spec.LOCATIONS.column_names and c != "location_id"
 )

@@ -26,7 +26,7 @@ BLOCKS: dict[str, Table] = {
 }
 """Every generated table, by block name."""
 
-DOC_PAGES: tuple[str, ...] = ("docs/data-contract.md", "docs/frames.md", "docs/backtest.md")
+DOC_PAGES: tuple[str, ...] = ("docs/data-contract.md", "docs/frames.md", "docs/plan-store.md", "docs/backtest.md")
 """The pages holding generated blocks, relative to the project root."""
 
 _BLOCK = re.compile(r"(<!-- contract:(?P<name>[\w:]+) -->\n).*?(<!-- /contract:(?P=name) -->)", re.DOTALL)

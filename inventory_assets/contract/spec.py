@@ -42,6 +42,11 @@ __all__ = [
     "PLAN_TABLE_FRONT",
     "PROCUREMENT_PLAN_ROWS",
     "PROCUREMENT_PLAN_RUNS",
+    "PURCHASE_ORDERS",
+    "TRANSFER_ORDERS",
+    "PURCHASE_ORDERS_ROWS",
+    "TRANSFER_ORDERS_ROWS",
+    "ORDER_TABLES",
     "FRAMES",
     "BACKTEST_ALL",
     "BACKTEST_RUNS",
@@ -197,6 +202,29 @@ COSTS = Table(
             optional=True,
             gt=0,
             finite=True,
+        ),
+        Column(
+            "product_name",
+            "text",
+            "Display name of the product; NULL: lists show the product id.",
+            nullable=True,
+            optional=True,
+            length=200,
+        ),
+        Column(
+            "supplier_id",
+            "id",
+            "Supplier the product is bought from; NULL = unknown (its purchases are listed without one).",
+            nullable=True,
+            optional=True,
+        ),
+        Column(
+            "supplier_name",
+            "text",
+            "Display name of the supplier; NULL: lists show the supplier id.",
+            nullable=True,
+            optional=True,
+            length=200,
         ),
     ),
     key=("product_id",),
@@ -703,11 +731,114 @@ PROCUREMENT_PLAN_RUNS = Table(
     sql_indexes=(("ix_procurement_plan_runs_newest", ("planned_at", "commit_seq")),),
 )
 
+# --- the buyer's lists: purchase and transfer orders (docs/plan-store.md) ------------------------------------
+
+_NAME_LENGTH = 200
+_REASON_LENGTH = 255
+
+
+def _name(name: str, doc: str) -> Column:
+    return Column(name, "text", doc, length=_NAME_LENGTH)
+
+
+def _order_columns(*party: Column) -> tuple[Column, ...]:
+    """The columns of an order list: who supplies (``party``), what, where, how much, when and why."""
+    return (
+        *party,
+        Column("product_id", "id", "Product.", min_length=1),
+        _name("product_name", "Product name (costs.product_name; the product id when missing)."),
+        Column("location_id", "id", "Receiving location.", min_length=1),
+        _name("location_name", "Receiving location's name (locations.name; the location id when missing)."),
+        Column("order_qty", "number", "Units to order (> 0): a whole number of order_multiple.", gt=0),
+        Column("order_multiple", "number", "Case pack (units per pack).", gt=0),
+        Column("packs", "integer", "order_qty / order_multiple: whole packs.", ge=1),
+        Column("unit_cost", "number", "Purchase price per unit.", ge=0),
+        Column("order_value", "number", "order_qty x unit_cost for purchases; 0 for transfers.", ge=0),
+        Column("order_date", "day", "The run's planning day (the day the order is placed)."),
+        Column(
+            "lead_time_days",
+            "integer",
+            "Lead time in whole days: ceil(lead_time_mean) of the row's features.",
+            ge=0,
+        ),
+        Column("expected_arrival", "day", "order_date + lead_time_days."),
+        Column("reason_code", "text", "The plan row's reason code (docs/model.md).", isin=REASON_CODES),
+        Column(
+            "reason",
+            "text",
+            "The reason in words with its numbers, e.g. 'below target 146 by 52; budget exhausted after 40'.",
+            length=_REASON_LENGTH,
+        ),
+    )
+
+
+PURCHASE_ORDERS = Table(
+    name="purchase_orders",
+    doc="One row per purchase of the plan: a (product, location) bought from its supplier.",
+    schema_name="PurchaseOrdersSchema",
+    schema_doc="The plan's purchases (order_qty > 0, no source location), ready for a buyer.",
+    columns=_order_columns(
+        Column(
+            "supplier_id",
+            "id",
+            "Supplier (costs.supplier_id); null when the source does not name one.",
+            nullable=True,
+        ),
+        _name(
+            "supplier_name", "Supplier's name (costs.supplier_name; the supplier id, or `no supplier`, when missing)."
+        ),
+    ),
+    key=("product_id", "location_id"),
+    unique_key=True,
+)
+"""The ``purchase_orders`` asset's frame: the plan rows bought from suppliers, with names, dates and reasons."""
+
+TRANSFER_ORDERS = Table(
+    name="transfer_orders",
+    doc="One row per transfer of the plan: a (product, location) replenished from its parent location.",
+    schema_name="TransferOrdersSchema",
+    schema_doc="The plan's transfers (order_qty > 0 from a source location), ready for the warehouse.",
+    columns=_order_columns(
+        Column(
+            "source_location_id", "id", "Location that ships the units (the receiving location's parent).", min_length=1
+        ),
+        _name("source_location_name", "Source location's name (locations.name; the location id when missing)."),
+    ),
+    key=("product_id", "location_id"),
+    unique_key=True,
+)
+"""The ``transfer_orders`` asset's frame: the plan rows transferred from a parent location."""
+
+
+def _stored(frame: Table) -> Table:
+    """``frame`` as the plan store keeps it: ``run_id`` first, keyed by run, product and location."""
+    return Table(
+        name=frame.name,
+        doc=frame.doc.replace("One row per", "One row per run and", 1),
+        columns=(
+            Column("run_id", "id", "The run that wrote the row (its plan is in procurement_plan)."),
+            *frame.columns,
+        ),
+        key=("run_id", *frame.key),
+        unique_key=True,
+        sql_primary_key=("run_id", *frame.key),
+    )
+
+
+PURCHASE_ORDERS_ROWS = _stored(PURCHASE_ORDERS)
+"""The plan store's ``purchase_orders`` table: ``run_id`` and the frame's columns, written with the plan."""
+TRANSFER_ORDERS_ROWS = _stored(TRANSFER_ORDERS)
+"""The plan store's ``transfer_orders`` table: ``run_id`` and the frame's columns, written with the plan."""
+ORDER_TABLES: dict[str, Table] = {t.name: t for t in (PURCHASE_ORDERS_ROWS, TRANSFER_ORDERS_ROWS)}
+"""The order lists in the plan database, by name."""
+
 FRAMES: dict[str, Table] = {
     **SOURCE_FRAMES,
     MERGED_DATASET.name: MERGED_DATASET,
     ABC_RISK_FEATURES.name: ABC_RISK_FEATURES,
     PROCUREMENT_PLAN.name: PROCUREMENT_PLAN,
+    PURCHASE_ORDERS.name: PURCHASE_ORDERS,
+    TRANSFER_ORDERS.name: TRANSFER_ORDERS,
 }
 """Every frame passed between assets, by asset name."""
 

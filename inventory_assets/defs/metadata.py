@@ -1,10 +1,13 @@
-"""Dagster metadata built from frames and validation reports (shared by every asset and check)."""
+"""Dagster metadata built from frames, charts and validation reports (shared by every asset and check)."""
 
 from __future__ import annotations
 
+import base64
+import math
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from inventory_assets.contract.classes import Column, Table
@@ -41,6 +44,53 @@ def column_schema(frame: pd.DataFrame, contract: Contract | None = None) -> dg.T
             for name, dtype in frame.dtypes.items()
         ]
     )
+
+
+def png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
+    """A PNG shown inline in the UI: markdown with a base64 data URI (Dagster's documented way to attach an
+    image to a materialization)."""
+    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})")
+
+
+def _cell(value: Any) -> str | int | float | bool | None:
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if not isinstance(value, str) and pd.isna(value):
+        return None
+    return str(value)
+
+
+def _column_type(dtype: Any) -> str:
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    return "string"
+
+
+def frame_table(frame: pd.DataFrame, descriptions: dict[str, str] | None = None) -> dg.MetadataValue:
+    """A small frame as a native ``dg.MetadataValue.table`` (NaN shown as empty)."""
+    descriptions = descriptions or {}
+    schema = dg.TableSchema(
+        columns=[
+            dg.TableColumn(name=str(n), type=_column_type(t), description=descriptions.get(str(n)))
+            for n, t in frame.dtypes.items()
+        ]
+    )
+    records = [
+        dg.TableRecord(data={str(n): _cell(v) for n, v in zip(frame.columns, row, strict=True)})
+        for row in frame.itertuples(index=False)
+    ]
+    return dg.MetadataValue.table(records=records, schema=schema)
 
 
 def frame_metadata(

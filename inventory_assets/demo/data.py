@@ -27,7 +27,8 @@ What the data looks like (a retailer with distribution centres (DCs) and stores)
   margin (and above a year's holding cost); about a third of products are perishable (shelf life 3-30
   days, waste cost about the unit cost; 0 for the others, which never expire); case packs of 1/6/12/24 (a
   few unknown), minimum order quantities in whole cases for some products;
-* each product has a supplier with its own mean lead time (2-21 days) and variability; stores receive
+* each product has a supplier (``costs.supplier_id`` and ``supplier_name``; products carry readable
+  ``product_name`` s) with its own mean lead time (2-21 days) and variability; stores receive
   from their DC in 1-3 days; a few receipts per pair within the window;
 * stock on hand is demand x days of cover with a spread: some pairs are out of stock or below two days of
   cover, some hold more than 60 days; stores hold about twelve days (median), DCs about five days of
@@ -147,7 +148,52 @@ _TOWNS = (
 
 # Stream tags: each part of the data draws from its own seeded stream, so changing one part's logic
 # or size never shifts another part's random numbers.
-_S_PRODUCTS, _S_LOCATIONS, _S_PAIRS, _S_INVENTORY, _S_RECEIPTS, _S_SALES = range(1, 7)
+_S_PRODUCTS, _S_LOCATIONS, _S_PAIRS, _S_INVENTORY, _S_RECEIPTS, _S_SALES, _S_NAMES = range(1, 8)
+
+# Names: drawn from their own stream, so naming never shifts a number (the same seed, the same plan).
+_SUPPLIER_KINDS = ("Foods", "Wholesale", "Trading", "Farms", "Imports", "Distribution", "Brands", "Supply")
+_FRESH_ITEMS = (
+    "Milk",
+    "Yogurt",
+    "Cheddar",
+    "Butter",
+    "Eggs",
+    "Sourdough",
+    "Baguette",
+    "Strawberries",
+    "Salad Mix",
+    "Chicken Breast",
+    "Salmon Fillet",
+    "Hummus",
+    "Orange Juice",
+    "Tortillas",
+    "Mozzarella",
+    "Blueberries",
+)
+_SHELF_ITEMS = (
+    "Coffee Beans",
+    "Green Tea",
+    "Pasta",
+    "Basmati Rice",
+    "Olive Oil",
+    "Tomato Sauce",
+    "Peanut Butter",
+    "Oat Flakes",
+    "Dark Chocolate",
+    "Sea Salt Crisps",
+    "Dish Soap",
+    "Paper Towels",
+    "Laundry Liquid",
+    "Shampoo",
+    "Toothpaste",
+    "Batteries",
+    "Sparkling Water",
+    "Canned Tuna",
+    "Honey",
+    "Granola",
+)
+_BRANDS = ("Harvest", "Northfield", "Blue Hill", "Golden Acre", "Maple & Co", "Everyday", "Summit", "Riverbend")
+_SIZES = ("250 g", "500 g", "1 kg", "1 l", "6-pack", "12-pack", "family size", "2 l")
 
 
 def _rng(spec: DemoSpec, *stream: int) -> np.random.Generator:
@@ -173,6 +219,8 @@ class _World:
     moq: np.ndarray  # NaN = none
     supplier_lead: np.ndarray  # mean supplier lead time of the product (days)
     supplier_cv: np.ndarray
+    supplier: np.ndarray  # supplier index of each product
+    n_suppliers: int
     units_per_line: np.ndarray
     trend: np.ndarray
     # store pairs, (products, stores)
@@ -254,6 +302,8 @@ def _world(spec: DemoSpec) -> _World:
         moq=moq,
         supplier_lead=s_lead[supplier],
         supplier_cv=s_cv[supplier],
+        supplier=supplier,
+        n_suppliers=n_suppliers,
         units_per_line=units_per_line,
         trend=trend,
         stocked=stocked,
@@ -284,8 +334,35 @@ def _costs(w: _World) -> pd.DataFrame:
             "shelf_life_days": pd.Series(shelf, dtype="Int64").mask(~w.perishable),
             "min_order_qty": w.moq,
             "order_multiple": w.pack,
+            "product_name": pd.array(_product_names(w), dtype="str"),
+            "supplier_id": pd.array(_ids("SUP", w.n_suppliers, 3)[w.supplier], dtype="str"),
+            "supplier_name": pd.array(_supplier_names(w.n_suppliers)[w.supplier], dtype="str"),
         }
     )
+
+
+def _supplier_names(count: int) -> np.ndarray:
+    """Readable supplier names, unique: a town and a trade (``Springfield Foods``), numbered past 160."""
+    names = []
+    for i in range(count):
+        town, kind = _TOWNS[i % len(_TOWNS)], _SUPPLIER_KINDS[(i // len(_TOWNS)) % len(_SUPPLIER_KINDS)]
+        lap = i // (len(_TOWNS) * len(_SUPPLIER_KINDS))
+        names.append(f"{town} {kind}" + (f" {lap + 1}" if lap else ""))
+    return np.array(names, dtype=object)
+
+
+def _product_names(w: _World) -> list[str]:
+    """Readable product names (brand, item, size): fresh items for perishables, shelf goods otherwise."""
+    P = w.spec.products
+    rng = _rng(w.spec, _S_NAMES)
+    brand = rng.integers(0, len(_BRANDS), P)
+    fresh = rng.integers(0, len(_FRESH_ITEMS), P)
+    shelf = rng.integers(0, len(_SHELF_ITEMS), P)
+    size = rng.integers(0, len(_SIZES), P)
+    return [
+        f"{_BRANDS[b]} {_FRESH_ITEMS[f] if perishable else _SHELF_ITEMS[g]} {_SIZES[z]}"
+        for b, f, g, z, perishable in zip(brand, fresh, shelf, size, w.perishable.tolist(), strict=True)
+    ]
 
 
 def _position(w: _World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

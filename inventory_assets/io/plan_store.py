@@ -12,8 +12,10 @@ Plain SQLAlchemy 2 + pandas, no Dagster. See ``docs/plan-store.md`` for the tabl
 * The current plan is the plan of the newest run: the greatest ``planned_at``, ties broken by the
   greater ``commit_seq``. The view ``current_procurement_plan`` and :func:`current_plan` return it.
 
-:func:`write_plan` writes one run in ONE transaction (its rows and its run row together or not at all),
-deleting any earlier copy of the same ``run_id`` first, so a retried write leaves one copy. Writers are
+:func:`write_plan` writes one run in ONE transaction (its rows, its order lists in ``purchase_orders`` and
+``transfer_orders``, and its run row together or not at all), deleting any earlier copy of the same
+``run_id`` first, so a retried write leaves one copy. :func:`run_orders` reads a committed run's order lists
+back (:func:`resolve_run` finds ``latest`` or a given run id). Writers are
 serialised per database (PostgreSQL: a table lock; MariaDB/MySQL: a named lock; SQLite: its write
 lock). Transient faults are retried with backoff around the whole transaction (:func:`db.retry`).
 """
@@ -34,7 +36,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from inventory_assets.contract import tables
+from inventory_assets.contract import spec, tables
 from inventory_assets.contract.classes import ID_LENGTH, TEXT_LENGTH, UtcDateTime
 from inventory_assets.contract.classes import is_mysql as _is_mysql
 from inventory_assets.contract.classes import utc as _utc
@@ -43,6 +45,10 @@ from inventory_assets.io import bulk, db
 __all__ = [
     "PLAN_TABLE",
     "RUNS_TABLE",
+    "PURCHASE_ORDERS_TABLE",
+    "TRANSFER_ORDERS_TABLE",
+    "ORDER_TABLES",
+    "ORDERS_METADATA",
     "CURRENT_VIEW",
     "METADATA",
     "PLAN",
@@ -55,6 +61,9 @@ __all__ = [
     "current_plan",
     "current_run",
     "plan_history",
+    "resolve_run",
+    "run_orders",
+    "RunNotFoundError",
     "view_sql",
     "UtcDateTime",
 ]
@@ -84,6 +93,21 @@ PLAN_COLUMNS: tuple[str, ...] = tuple(c.name for c in PLAN.columns)
 """Columns of ``procurement_plan`` (and of :func:`current_plan`'s frame), in order."""
 
 RUN_COLUMNS: tuple[str, ...] = tuple(c.name for c in RUNS.columns)
+
+PURCHASE_ORDERS_TABLE = spec.PURCHASE_ORDERS_ROWS.name
+TRANSFER_ORDERS_TABLE = spec.TRANSFER_ORDERS_ROWS.name
+ORDERS_METADATA = sa.MetaData()
+"""The order lists' tables (in the plan database, created by :func:`ensure_tables`)."""
+ORDER_TABLES: dict[str, sa.Table] = {
+    name: table.to_sqlalchemy(ORDERS_METADATA, "plan") for name, table in spec.ORDER_TABLES.items()
+}
+"""``purchase_orders`` and ``transfer_orders``: ``run_id`` and the columns of ``spec.PURCHASE_ORDERS`` /
+``spec.TRANSFER_ORDERS``, written in the plan's transaction."""
+ORDER_SORT: dict[str, tuple[str, ...]] = {
+    PURCHASE_ORDERS_TABLE: ("supplier_name", "location_id", "product_id"),
+    TRANSFER_ORDERS_TABLE: ("source_location_id", "location_id", "product_id"),
+}
+"""The order of each list's rows as read back (and as ``reporting.orders`` builds them)."""
 
 _RUN_TEXTS: dict[str, tuple[str, ...]] = {
     "status": ("status",),
@@ -135,20 +159,23 @@ def ensure_tables(engine: sa.Engine | str) -> None:
     lacks a column of this version raises :class:`db.DatabaseError` naming the columns.
     """
     engine = _as_engine(engine)
-    for attempt in range(3):
+    attempts = 8  # two writers creating the four tables and the view may collide on each in turn
+    for attempt in range(attempts):
         try:
             METADATA.create_all(engine, checkfirst=True)
+            ORDERS_METADATA.create_all(engine, checkfirst=True)
             inspector = sa.inspect(engine)
             if CURRENT_VIEW not in inspector.get_view_names():
                 with engine.begin() as conn:
                     conn.exec_driver_sql(view_sql(conn.dialect))
             break
         except sa.exc.SQLAlchemyError as error:
-            if attempt == 2 or not _is_creation_race(error):
+            if attempt == attempts - 1 or not _is_creation_race(error):
                 raise
             log.info("another process created the plan tables at the same time; checking again")
+            time.sleep(0.05 * (attempt + 1))
     inspector = sa.inspect(engine)
-    for table in (PLAN, RUNS):
+    for table in (PLAN, RUNS, *ORDER_TABLES.values()):
         have = {c["name"] for c in inspector.get_columns(table.name)}
         missing = [c.name for c in table.columns if c.name not in have]
         if missing:
@@ -226,6 +253,50 @@ def _prepare(plan: pd.DataFrame) -> list[_Column]:
     return prepared
 
 
+def _prepare_orders(name: str, frame: pd.DataFrame) -> list[tuple]:
+    """The rows of order list ``name`` as driver values (without ``run_id``), checked like the plan's."""
+    table = ORDER_TABLES[name]
+    columns = [c for c in table.columns if c.name != "run_id"]
+    missing = [c.name for c in columns if c.name not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks the columns {', '.join(missing)} (see contract.spec)")
+    values: list[list[Any]] = []
+    problems: list[str] = []
+    for column in columns:
+        series = frame[column.name]
+        isna = series.isna().to_numpy()
+        if not column.nullable and isna.any():
+            problems.append(f"{column.name}: {int(isna.sum())} missing value(s) (NOT NULL)")
+            continue
+        type_ = column.type
+        out: np.ndarray
+        if isinstance(type_, sa.String):
+            out = series.astype(object).to_numpy(dtype=object).copy()
+            out[~isna] = [str(v) for v in out[~isna]]
+            out[isna] = None
+            if type_.length is not None and any(len(v) > type_.length for v in out[~isna]):
+                problems.append(f"{column.name}: text longer than {type_.length} characters")
+        elif isinstance(type_, sa.Date):
+            days = pd.to_datetime(series)
+            out = np.array([None if pd.isna(d) else d.date() for d in days], dtype=object)
+        elif isinstance(type_, sa.Integer):
+            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+            if np.isnan(numbers[~isna]).any() or (numbers[~isna] != np.round(numbers[~isna])).any():
+                problems.append(f"{column.name}: not whole numbers")
+                continue
+            out = np.array([None if n else int(v) for v, n in zip(numbers, isna, strict=True)], dtype=object)
+        else:
+            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+            if (~np.isfinite(numbers) & ~isna).any():
+                problems.append(f"{column.name}: non-finite or non-numeric value(s)")
+                continue
+            out = np.array([None if n else float(v) for v, n in zip(numbers, isna, strict=True)], dtype=object)
+        values.append(out.tolist())
+    if problems:
+        raise ValueError(f"{name} cannot be written: " + "; ".join(problems))
+    return list(zip(*values, strict=True)) if values and len(frame) else []
+
+
 def _jsonable(value: Any) -> Any:
     """``value`` as JSON-ready data: numpy scalars to Python, NaN/inf to None, frames to records."""
     if value is None or isinstance(value, (bool, str)):
@@ -288,6 +359,8 @@ class WriteResult:
     planned_at: datetime
     commit_seq: int
     attempts: int
+    order_rows: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    """Rows written to ``purchase_orders`` and ``transfer_orders`` (empty when no lists were given)."""
 
 
 Progress = Callable[[int], Any]
@@ -304,8 +377,9 @@ def write_plan(
     batch_rows: int = 50_000,
     retry_attempts: int = 4,
     allow_empty: bool = False,
+    orders: Mapping[str, pd.DataFrame] | None = None,
 ) -> WriteResult:
-    """Commit ``plan`` as run ``run_id``: its rows and its run row in one transaction.
+    """Commit ``plan`` as run ``run_id``: its rows, its order lists and its run row in one transaction.
 
     ``plan`` has the columns of ``ProcurementPlanSchema`` (extra columns are ignored); ``run`` holds the
     run's figures (``status``, ``budget``, ``spend``, ``objective``, ``solver``, ``solver_status``,
@@ -316,6 +390,10 @@ def write_plan(
     retried ``retry_attempts`` times in all with backoff; permanent ones raise :class:`db.DatabaseError`
     at once; a plan that cannot be stored raises ``ValueError`` before anything is written. An empty
     plan is refused unless ``allow_empty`` (it would replace a good current plan with nothing).
+
+    ``orders`` maps ``purchase_orders`` / ``transfer_orders`` to the lists of ``reporting.orders`` (the
+    columns of ``spec.PURCHASE_ORDERS`` / ``spec.TRANSFER_ORDERS``); they are written with the run id in
+    the same transaction, after the plan's rows. Any earlier copy of the run's lists is deleted either way.
     """
     engine = _as_engine(engine)
     if not isinstance(run_id, str) or not run_id or len(run_id) > ID_LENGTH:
@@ -327,6 +405,10 @@ def write_plan(
     if dataclasses.is_dataclass(run) and not isinstance(run, type):
         run = {f.name: getattr(run, f.name) for f in dataclasses.fields(run)}
     columns = _prepare(plan)
+    unknown = sorted(set(orders or {}) - set(ORDER_TABLES))
+    if unknown:
+        raise ValueError(f"unknown order lists {unknown}; known: {sorted(ORDER_TABLES)}")
+    order_rows = {name: _prepare_orders(name, frame) for name, frame in (orders or {}).items()}
     run_row = _run_values(run)
     stamp = _utc(planned_at) if planned_at is not None else _utc(datetime.now(timezone.utc))
     n_rows = len(plan)
@@ -340,12 +422,20 @@ def write_plan(
     def attempt() -> int:
         nonlocal attempts
         attempts += 1
-        return _write_once(engine, run_id, stamp, columns, n_rows, run_row, progress, batch_rows)
+        return _write_once(engine, run_id, stamp, columns, n_rows, run_row, progress, batch_rows, order_rows)
 
     seq = db.retry(attempt, attempts=retry_attempts, what=f"writing plan run {run_id!r}", url=url)
     seconds = time.perf_counter() - t0
     log.info("plan run %s: %d rows committed in %.2f s (%d attempt(s))", run_id, n_rows, seconds, attempts)
-    return WriteResult(run_id=run_id, rows=n_rows, seconds=seconds, planned_at=stamp, commit_seq=seq, attempts=attempts)
+    return WriteResult(
+        run_id=run_id,
+        rows=n_rows,
+        seconds=seconds,
+        planned_at=stamp,
+        commit_seq=seq,
+        attempts=attempts,
+        order_rows={name: len(rows) for name, rows in order_rows.items()},
+    )
 
 
 def _write_once(
@@ -357,8 +447,10 @@ def _write_once(
     run_row: dict[str, Any],
     progress: Progress | None,
     batch_rows: int,
+    order_rows: Mapping[str, list[tuple]],
 ) -> int:
-    """One attempt: lock, delete the run's old copy, insert rows in batches, insert the run row, commit."""
+    """One attempt: lock, delete the run's old copy, insert rows in batches, the order lists, the run row,
+    commit."""
     with engine.connect() as conn:
         named_lock = None
         try:
@@ -372,8 +464,12 @@ def _write_once(
                 # First statement a write: on SQLite it takes the write lock, so writers take turns.
                 conn.execute(PLAN.delete().where(PLAN.c.run_id == run_id))
                 conn.execute(RUNS.delete().where(RUNS.c.run_id == run_id))
+                for table in ORDER_TABLES.values():
+                    conn.execute(table.delete().where(table.c.run_id == run_id))
                 seq = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(RUNS.c.commit_seq), 0))).scalar_one()) + 1
                 _load_rows(conn, run_id, planned_at, columns, n_rows, progress, batch_rows)
+                for name, rows in order_rows.items():
+                    _load_orders(conn, ORDER_TABLES[name], run_id, rows, batch_rows)
                 conn.execute(
                     RUNS.insert().values(
                         run_id=run_id,
@@ -445,8 +541,29 @@ def _load_rows(
             progress(written)
 
 
+def _load_orders(conn: sa.Connection, table: sa.Table, run_id: str, rows: list[tuple], batch_rows: int) -> None:
+    """One order list's rows with ``run_id`` in front, through the bulk loader (as the plan's rows)."""
+    loader = bulk.BulkLoader(
+        conn, table, copy_types=[_PG_COPY_TYPES[type(c.type)] for c in table.columns], chunk_rows=batch_rows
+    )
+    processors: list[Any] = [None] * len(table.columns)
+    if loader.driver_values and conn.dialect.name != "postgresql":
+        processors = [
+            c.type.bind_processor(conn.dialect) if isinstance(c.type, sa.Date) else None for c in table.columns
+        ]
+    for start in range(0, len(rows), batch_rows):
+        batch = [(run_id, *row) for row in rows[start : start + batch_rows]]
+        if any(processors):
+            batch = [
+                tuple(v if f is None or v is None else f(v) for f, v in zip(processors, row, strict=True))
+                for row in batch
+            ]
+        loader.load(batch)
+
+
 _PG_COPY_TYPES = {
     sa.String: "varchar",
+    sa.Date: "date",
     sa.Double: "float8",
     sa.BigInteger: "int8",
     sa.Boolean: "bool",
@@ -597,3 +714,72 @@ def current_run(engine: sa.Engine | str, *, retry_attempts: int = 4) -> dict[str
         return out
 
     return db.retry(read, attempts=retry_attempts, what="reading the current run", url=engine.url)
+
+
+class RunNotFoundError(LookupError):
+    """No committed run has the asked run id (or, for ``latest``, no run has committed yet)."""
+
+
+def resolve_run(engine: sa.Engine | str, run: str = "latest", *, retry_attempts: int = 4) -> dict[str, Any]:
+    """The committed run ``run`` (a run id, or ``latest``: the current plan's run) as a dict, ``figures``
+    parsed; raises :class:`RunNotFoundError` when there is none."""
+    engine = _as_engine(engine)
+    if run == "latest":
+        found = current_run(engine, retry_attempts=retry_attempts)
+        if found is None:
+            raise RunNotFoundError(f"no plan has been committed to {db.mask_url(engine.url)} yet")
+        return found
+
+    def read() -> dict[str, Any] | None:
+        if not _tables_exist(engine):
+            return None
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(*RUNS.columns).where(RUNS.c.run_id == run)).mappings().first()
+        return None if row is None else {**row, "figures": json.loads(row["figures"])}
+
+    out = db.retry(read, attempts=retry_attempts, what=f"reading plan run {run!r}", url=engine.url)
+    if out is None:
+        raise RunNotFoundError(f"run {run!r} has committed no plan to {db.mask_url(engine.url)}")
+    return out
+
+
+def _orders_frame(table: sa.Table, rows: Sequence[Any]) -> pd.DataFrame:
+    """Rows of an order table as the list's frame (without ``run_id``): the same dtypes on every dialect."""
+    names = [c.name for c in table.columns]
+    raw = pd.DataFrame.from_records(list(rows), columns=names)
+    out: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name == "run_id":
+            continue
+        values = raw[column.name]
+        if isinstance(column.type, sa.Date):
+            out[column.name] = pd.to_datetime(values.astype(object).map(str), format="ISO8601").astype("datetime64[ns]")
+        elif isinstance(column.type, sa.Integer):
+            out[column.name] = values.astype(np.int64)
+        elif isinstance(column.type, sa.Double):
+            out[column.name] = pd.to_numeric(values).astype(float)
+        else:
+            out[column.name] = pd.Series(values.astype(object).where(values.notna(), None), dtype="str")
+    frame = pd.DataFrame(out, columns=[n for n in names if n != "run_id"])
+    return frame.sort_values(list(ORDER_SORT[table.name]), kind="stable", ignore_index=True)
+
+
+def run_orders(engine: sa.Engine | str, run_id: str, *, retry_attempts: int = 4) -> dict[str, pd.DataFrame]:
+    """The order lists committed with run ``run_id``: ``purchase_orders`` and ``transfer_orders`` (empty
+    frames with the columns when the run has none, or the tables do not exist), sorted as built."""
+    engine = _as_engine(engine)
+
+    def read() -> dict[str, pd.DataFrame]:
+        present = set(sa.inspect(engine).get_table_names())
+        out: dict[str, pd.DataFrame] = {}
+        with engine.connect() as conn:
+            for name, table in ORDER_TABLES.items():
+                rows = (
+                    conn.execute(sa.select(*table.columns).where(table.c.run_id == run_id)).all()
+                    if name in present
+                    else []
+                )
+                out[name] = _orders_frame(table, rows)
+        return out
+
+    return db.retry(read, attempts=retry_attempts, what=f"reading the orders of run {run_id!r}", url=engine.url)

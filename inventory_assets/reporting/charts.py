@@ -2,22 +2,44 @@
 
 * :func:`fill_rate_vs_inventory_png`: fill rate against mean on-hand inventory value, one labelled
   point per policy (the backtest's trade-off: service bought with stock);
-* :func:`weekly_fill_rate_png`: the weekly fill rate of each policy, one line each.
+* :func:`weekly_fill_rate_png`: the weekly fill rate of each policy, one line each;
+* :func:`abc_pareto_png`: the Pareto curve of annual consumption value (cumulative share of value against
+  the share of products, coloured by ABC class, with the class cut-offs);
+* :func:`risk_by_class_png`: rows with a stock-out risk above the threshold, before and after the plan,
+  per ABC class (grouped bars).
 
-Each returns the PNG's bytes; the frames are ``backtest_results`` totals and ``backtest_weekly`` rows
-(docs/backtest.md), so the charts can be drawn from a stored backtest as well as from a fresh one.
+Each returns the PNG's bytes; the backtest's frames are ``backtest_results`` totals and
+``backtest_weekly`` rows (docs/backtest.md), so the charts can be drawn from a stored backtest as well as
+from a fresh one; the Pareto takes ``abc_risk_features`` (or any frame with ``product_id``,
+``annual_value``, ``abc_class``), the risk chart the table of ``analytics.service.at_risk_by_class``.
 """
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-__all__ = ["PNG_MAGIC", "fill_rate_vs_inventory_png", "weekly_fill_rate_png"]
+from inventory_assets.analytics.service import at_risk_by_class
+
+__all__ = [
+    "PLAN_CHARTS",
+    "PNG_MAGIC",
+    "abc_pareto_png",
+    "fill_rate_vs_inventory_png",
+    "plan_charts",
+    "risk_by_class_png",
+    "save_plan_charts",
+    "weekly_fill_rate_png",
+]
+
+PLAN_CHARTS = ("abc-pareto.png", "risk-by-class.png")
+"""File names of :func:`plan_charts` (the README shows them from ``docs/``)."""
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 """The first eight bytes of every PNG file."""
@@ -81,3 +103,111 @@ def weekly_fill_rate_png(weekly: pd.DataFrame, *, title: str = "Weekly fill rate
         axes.legend(fontsize=9)
     axes.set_title(title)
     return _png(figure)
+
+
+_CLASS_COLOURS = {"A": "#c0392b", "B": "#e67e22", "C": "#2980b9"}
+
+
+def abc_pareto_png(
+    features: pd.DataFrame,
+    *,
+    a_cutoff: float = 0.80,
+    b_cutoff: float = 0.95,
+    title: str = "Pareto of annual consumption value (ABC)",
+) -> bytes:
+    """Cumulative share of annual value (y) held by the top share of products (x), one point per product,
+    coloured by its ABC class, with dashed lines at the A and B cut-offs.
+
+    ``features``: rows with ``product_id``, ``annual_value`` and ``abc_class`` (one product may repeat
+    over locations: its first row counts)."""
+    missing = {"product_id", "annual_value", "abc_class"} - set(features.columns)
+    if missing:
+        raise ValueError(f"the features lack the columns {', '.join(sorted(missing))}")
+    per = features.loc[:, ["product_id", "annual_value", "abc_class"]].drop_duplicates("product_id")
+    per = per.sort_values(["annual_value", "product_id"], ascending=[False, True], kind="stable")
+    values = per["annual_value"].to_numpy(dtype=float)
+    total = float(values.sum())
+    n = len(per)
+    x = np.arange(1, n + 1) / n if n else np.zeros(0)
+    y = np.cumsum(values) / total if total > 0 else np.zeros(n)
+    classes = per["abc_class"].astype(str).to_numpy()
+    figure = Figure(figsize=_SIZE)
+    axes = figure.add_subplot()
+    axes.plot(np.r_[0.0, x], np.r_[0.0, y], color="#555555", linewidth=1, zorder=2)
+    for name in sorted(set(classes)):
+        at = classes == name
+        count = int(at.sum())
+        share = float(values[at].sum() / total) if total > 0 else 0.0
+        axes.scatter(
+            x[at],
+            y[at],
+            s=8 if n > 200 else 18,
+            color=_CLASS_COLOURS.get(name, "#7f8c8d"),
+            label=f"{name}: {count:,} products, {share:.0%} of value",
+            zorder=3,
+        )
+    for cutoff in (a_cutoff, b_cutoff):
+        axes.axhline(cutoff, linestyle="--", color="#999999", linewidth=0.8)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1.02)
+    axes.set_xlabel("share of products, by annual value")
+    axes.set_ylabel("cumulative share of annual value")
+    axes.xaxis.set_major_formatter(PercentFormatter(1.0))
+    axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axes.grid(True, alpha=0.3)
+    if n:
+        axes.legend(fontsize=9, loc="lower right")
+    axes.set_title(title)
+    return _png(figure)
+
+
+def risk_by_class_png(
+    table: pd.DataFrame, *, threshold: float = 0.5, title: str = "Rows at stock-out risk, before and after the plan"
+) -> bytes:
+    """Grouped bars per ``abc_class``: ``before`` and ``after`` (rows whose stock-out risk exceeds
+    ``threshold``), each bar labelled with its count."""
+    missing = {"abc_class", "before", "after"} - set(table.columns)
+    if missing:
+        raise ValueError(f"the table lacks the columns {', '.join(sorted(missing))}")
+    figure = Figure(figsize=_SIZE)
+    axes = figure.add_subplot()
+    names = [str(c) for c in table["abc_class"]]
+    at = np.arange(len(names))
+    width = 0.38
+    for offset, column, colour in ((-width / 2, "before", "#c0392b"), (width / 2, "after", "#27ae60")):
+        counts = table[column].to_numpy(dtype=float)
+        bars = axes.bar(at + offset, counts, width, label=f"{column} the plan", color=colour)
+        axes.bar_label(bars, labels=[f"{int(c):,}" for c in counts], fontsize=9, padding=2)
+    axes.set_xticks(at, [f"class {n}" for n in names])
+    axes.set_ylabel(f"rows with stock-out risk > {threshold:.0%}")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_formatter(FuncFormatter(_money))
+    axes.margins(y=0.15)
+    axes.grid(True, axis="y", alpha=0.3)
+    axes.legend(fontsize=9)
+    axes.set_title(title)
+    return _png(figure)
+
+
+def plan_charts(
+    features: pd.DataFrame, plan: pd.DataFrame, *, a_cutoff: float = 0.80, b_cutoff: float = 0.95
+) -> dict[str, bytes]:
+    """The charts of the plan pages, by file name (:data:`PLAN_CHARTS`): the Pareto of ``features``
+    (``abc_risk_features``) and the rows at risk before and after of ``plan`` (``procurement_plan``)."""
+    risk = at_risk_by_class(plan["abc_class"], plan["stockout_risk_before"], plan["stockout_risk_after"])
+    return {
+        PLAN_CHARTS[0]: abc_pareto_png(features, a_cutoff=a_cutoff, b_cutoff=b_cutoff),
+        PLAN_CHARTS[1]: risk_by_class_png(risk.iloc[:-1]),
+    }
+
+
+def save_plan_charts(features: pd.DataFrame, plan: pd.DataFrame, folder: Path | str) -> list[Path]:
+    """Write :func:`plan_charts` as PNG files into ``folder`` (created if missing); the paths written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, png in plan_charts(features, plan).items():
+        path = folder / name
+        path.write_bytes(png)
+        written.append(path)
+    return written

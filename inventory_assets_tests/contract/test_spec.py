@@ -63,7 +63,14 @@ def test_generated_sql_tables_have_the_contracts_columns(table: Table, sql: sa.T
 
 def test_the_default_selects_keys_and_null_defaults_come_from_the_contract() -> None:
     assert {name: t.column_names for name, t in spec.SOURCE_TABLES.items()} == queries.CONTRACT_COLUMNS
-    assert queries.OPTIONAL_COLUMNS["costs"] == {"shelf_life_days", "min_order_qty", "order_multiple"}
+    assert queries.OPTIONAL_COLUMNS["costs"] == {
+        "shelf_life_days",
+        "min_order_qty",
+        "order_multiple",
+        "product_name",
+        "supplier_id",
+        "supplier_name",
+    }
     assert queries.OPTIONAL_COLUMNS["sales"] == {"sale_id", "unit_price"}
     assert queries.SALES_REQUIRED == ["sold_at", "product_id", "location_id", "quantity"]
     assert validation.KEYS["inventory"] == ["product_id", "location_id"]

@@ -35,6 +35,9 @@ def costs_frame() -> pd.DataFrame:
             "shelf_life_days": [7, None],
             "min_order_qty": [None, 12],
             "order_multiple": [6, None],
+            "product_name": ["Oat Milk 1 l", None],
+            "supplier_id": ["SUP1", None],
+            "supplier_name": [None, None],
         }
     )
 

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import base64
+import re
+from collections.abc import Mapping
+
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 
 from inventory_assets.demo import data as demo_data
 from inventory_assets.io import db, plan_store
+from inventory_assets.reporting.charts import PLAN_CHARTS, PNG_MAGIC, save_plan_charts
 from inventory_assets_tests.conftest import backend_params
-from inventory_assets_tests.helpers import check_results, materialize, materialized_keys, value, write_demo
+from inventory_assets_tests.helpers import (
+    PROJECT_ROOT,
+    check_results,
+    materialize,
+    materialized_keys,
+    metadata_text,
+    value,
+    write_demo,
+)
 
 SMALL = demo_data.PRESETS["small"]
 
@@ -61,6 +74,77 @@ def test_the_full_graph_on_the_small_demo_plans_within_budget(database_env: dict
     stored = plan_store.current_plan(db.make_engine(database_env[db.PLAN_URL_VAR]))
     assert len(stored) == len(plan)
     assert stored["order_value"].sum() == pytest.approx(spend)
+    # The small demo's charts, for the README (as the browser test copies its screenshots to docs/).
+    written = save_plan_charts(value(result, "abc_risk_features"), plan, PROJECT_ROOT / "docs")
+    assert [p.name for p in written] == list(PLAN_CHARTS)
+
+
+HEADLINE = (
+    "spend_against_budget",
+    "expected_fill_rate",
+    "rows_at_risk",
+    "expected_lost_sales",
+    "expected_waste",
+    "more_budget",
+)
+
+
+def _materialization(result: dg.ExecuteInProcessResult, asset: str) -> Mapping[str, dg.MetadataValue]:
+    return next(
+        e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(asset)
+    ).materialization.metadata
+
+
+def _png(entry: dg.MetadataValue) -> bytes:
+    """The PNG inside a markdown image entry with a base64 data URI."""
+    match = re.search(r"\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", metadata_text(entry))
+    assert match, metadata_text(entry)[:200]
+    return base64.b64decode(match.group(1))
+
+
+@pytest.mark.parametrize("empty_database", backend_params("sqlite"), indirect=True)
+def test_the_plan_page_leads_with_what_a_planner_acts_on(database_env: dict[str, str]) -> None:
+    write_demo(database_env)
+    result = materialize(raise_on_error=True)
+    plan = value(result, "procurement_plan")
+    metadata = _materialization(result, "procurement_plan")
+    assert list(metadata)[: len(HEADLINE)] == list(HEADLINE)
+    spend = metadata_text(metadata["spend_against_budget"])
+    assert re.match(r"\$[\d,]+ of \$100,000 \(", spend), spend
+    assert "e+" not in spend
+    assert "%" in metadata_text(metadata["expected_fill_rate"])
+    before = int((plan["stockout_risk_before"] > 0.5).sum())
+    after = int((plan["stockout_risk_after"] > 0.5).sum())
+    assert metadata["rows_at_risk_before"].value == before and metadata["rows_at_risk_after"].value == after
+    assert metadata_text(metadata["rows_at_risk"]).startswith(f"{before:,} rows with stock-out risk above 50 %")
+    fill_after = metadata["expected_fill_rate_after"].value
+    assert isinstance(fill_after, float) and 0.0 <= fill_after <= 1.0
+    assert "units" in metadata_text(metadata["expected_lost_sales"])
+    words = metadata_text(metadata["more_budget"])
+    assert "$1,000 of budget" in words or "does not bind" in words
+    # the two native tables: purchases from the supplier, largest value first; transfers from a location
+    purchases = metadata["top_purchases"]
+    transfers = metadata["top_transfers"]
+    assert isinstance(purchases, dg.TableMetadataValue) and isinstance(transfers, dg.TableMetadataValue)
+    bought = plan[(plan["order_qty"] > 0) & plan["source_location_id"].isna()]
+    moved = plan[(plan["order_qty"] > 0) & plan["source_location_id"].notna()]
+    assert len(purchases.records) == min(10, len(bought)) > 0
+    assert len(transfers.records) == min(10, len(moved)) > 0
+    assert {r.data["source"] for r in purchases.records} == {"supplier"}
+    assert "supplier" not in {r.data["source"] for r in transfers.records}
+    values = [float(r.data["value"] or 0.0) for r in purchases.records]
+    assert values == sorted(values, reverse=True) and values[0] == pytest.approx(bought["order_value"].max())
+    # the chart, the solver's internals in one entry, the figures other code reads
+    assert _png(metadata["risk_by_class_chart"]).startswith(PNG_MAGIC)
+    solver = metadata["solver"]
+    assert isinstance(solver, dg.JsonMetadataValue) and solver.value is not None
+    assert {"engine", "n_variables", "solve_seconds"} <= set(solver.value)
+    assert "n_variables" not in metadata and "reason_limited_by_budget" not in metadata
+    for key in ("status", "spend", "budget", "budget_shadow_price", "objective", "n_orders", "reason_counts"):
+        assert key in metadata, key
+    assert "preview" in metadata and "dagster/row_count" in metadata
+    # the Pareto as a chart on the features' page
+    assert _png(_materialization(result, "abc_risk_features")["pareto_chart"]).startswith(PNG_MAGIC)
 
 
 @pytest.mark.parametrize("empty_database", backend_params("sqlite"), indirect=True)

@@ -30,6 +30,9 @@ CONTRACT_COLUMNS = {
         "shelf_life_days",
         "min_order_qty",
         "order_multiple",
+        "product_name",
+        "supplier_id",
+        "supplier_name",
     ],
     "receipts": ["product_id", "location_id", "ordered_at", "received_at", "quantity"],
 }
@@ -209,6 +212,21 @@ def test_costs_rules(small: dict[str, pd.DataFrame]) -> None:
     assert 0.2 < moq.isna().mean() < 0.6
     with_moq = moq.notna()
     assert ((moq[with_moq] % packs[with_moq].fillna(1)) == 0).all()
+
+
+def test_costs_name_products_and_their_suppliers(small: dict[str, pd.DataFrame]) -> None:
+    costs = small["costs"]
+    assert costs[["product_name", "supplier_id", "supplier_name"]].notna().all().all()
+    assert not costs["product_name"].eq(costs["product_id"]).any()
+    assert costs["product_name"].nunique() > len(costs) // 2  # readable and varied
+    assert costs["supplier_id"].str.fullmatch(r"SUP\d{3}").all()
+    # One name per supplier, one supplier per name; a few suppliers serve many products.
+    pairs = costs[["supplier_id", "supplier_name"]].drop_duplicates()
+    assert pairs["supplier_id"].is_unique and pairs["supplier_name"].is_unique
+    assert 6 <= len(pairs) <= 20 and costs["supplier_id"].value_counts().max() >= 10
+    # Seeded like the rest: the same spec gives the same names.
+    again = demo_data.generate(PRESETS["small"])["costs"]
+    pd.testing.assert_frame_equal(costs, again)
 
 
 def test_receipts_rules(small: dict[str, pd.DataFrame]) -> None:

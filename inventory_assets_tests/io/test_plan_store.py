@@ -148,6 +148,8 @@ def test_a_plan_reads_back_identically(empty_database: str) -> None:
         assert sorted(tables) == [
             (plan_store.PLAN_TABLE, "InnoDB", "utf8mb4_bin"),
             (plan_store.RUNS_TABLE, "InnoDB", "utf8mb4_bin"),
+            (plan_store.PURCHASE_ORDERS_TABLE, "InnoDB", "utf8mb4_bin"),
+            (plan_store.TRANSFER_ORDERS_TABLE, "InnoDB", "utf8mb4_bin"),
         ]
 
 
@@ -386,3 +388,7 @@ def test_the_doc_lists_every_column() -> None:
     doc = (PROJECT_ROOT / "docs" / "plan-store.md").read_text()
     for name in (*plan_store.PLAN_COLUMNS, *plan_store.RUN_COLUMNS, plan_store.CURRENT_VIEW):
         assert f"`{name}`" in doc, name
+    for table in plan_store.ORDER_TABLES.values():
+        assert f"`{table.name}`" in doc, table.name
+        for column in table.columns:
+            assert f"`{column.name}`" in doc, f"{table.name}.{column.name}"

@@ -1,4 +1,5 @@
-"""The backtest's PNG charts: real PNG bytes, from stored-shaped frames, without a display."""
+"""The PNG charts (the backtest's, the ABC Pareto, the risk by class): real PNG bytes, from stored-shaped
+frames, at small and medium sizes, without a display."""
 
 from __future__ import annotations
 
@@ -11,7 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inventory_assets.reporting.charts import PNG_MAGIC, fill_rate_vs_inventory_png, weekly_fill_rate_png
+from inventory_assets.analytics.service import at_risk_by_class
+from inventory_assets.reporting.charts import (
+    PLAN_CHARTS,
+    PNG_MAGIC,
+    abc_pareto_png,
+    fill_rate_vs_inventory_png,
+    plan_charts,
+    risk_by_class_png,
+    save_plan_charts,
+    weekly_fill_rate_png,
+)
 
 TOTALS = pd.DataFrame(
     {
@@ -80,3 +91,61 @@ def test_drawing_needs_no_display_and_never_imports_pyplot() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def _features(products: int, locations: int, seed: int = 3) -> pd.DataFrame:
+    """Feature-shaped rows: a Pareto-like annual value per product, repeated over the locations."""
+    rng = np.random.default_rng(seed)
+    value = np.sort(rng.pareto(1.2, products) * 1_000)[::-1]
+    share = np.cumsum(value) / value.sum()
+    abc = np.where(share <= 0.80, "A", np.where(share <= 0.95, "B", "C"))
+    return pd.DataFrame(
+        {
+            "product_id": np.repeat([f"P{i:06d}" for i in range(products)], locations),
+            "location_id": np.tile([f"L{j:02d}" for j in range(locations)], products),
+            "annual_value": np.repeat(value, locations),
+            "abc_class": np.repeat(abc, locations),
+        }
+    )
+
+
+def _plan(features: pd.DataFrame, seed: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    before = rng.uniform(0, 1, len(features))
+    return features.assign(stockout_risk_before=before, stockout_risk_after=before * rng.uniform(0, 1, len(features)))
+
+
+SMALL_FEATURES = _features(30, 3)
+MEDIUM_FEATURES = _features(5_000, 12)  # the medium demo's size: 5,000 products at 12 locations
+
+
+@pytest.mark.parametrize("features", [SMALL_FEATURES, MEDIUM_FEATURES], ids=["small", "medium"])
+def test_the_pareto_and_the_risk_chart_are_pngs_at_small_and_medium_sizes(features: pd.DataFrame) -> None:
+    plan = _plan(features)
+    risk = at_risk_by_class(plan["abc_class"], plan["stockout_risk_before"], plan["stockout_risk_after"])
+    for png in (abc_pareto_png(features), risk_by_class_png(risk.iloc[:-1])):
+        assert png.startswith(PNG_MAGIC) and png[12:16] == b"IHDR"
+        width, height = _size(png)
+        assert width > 300 and height > 200
+
+
+def test_the_plan_charts_on_empty_frames_are_still_pngs(tmp_path) -> None:
+    empty = SMALL_FEATURES.iloc[:0]
+    charts = plan_charts(empty, _plan(empty))
+    assert list(charts) == list(PLAN_CHARTS)
+    assert all(png.startswith(PNG_MAGIC) for png in charts.values())
+    written = save_plan_charts(SMALL_FEATURES, _plan(SMALL_FEATURES), tmp_path / "docs")
+    assert [p.name for p in written] == list(PLAN_CHARTS)
+    assert all(p.read_bytes().startswith(PNG_MAGIC) for p in written)
+
+
+@pytest.mark.parametrize(
+    ("draw", "frame", "missing"),
+    [
+        (abc_pareto_png, SMALL_FEATURES.drop(columns=["annual_value"]), "annual_value"),
+        (risk_by_class_png, pd.DataFrame({"abc_class": ["A"], "before": [1]}), "after"),
+    ],
+)
+def test_the_plan_charts_name_missing_columns(draw, frame: pd.DataFrame, missing: str) -> None:
+    with pytest.raises(ValueError, match=missing):
+        draw(frame)

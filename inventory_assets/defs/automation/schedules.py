@@ -1,4 +1,4 @@
-"""The daily schedule of the planning job, and the one place the run config of a planned run is made.
+"""The daily schedule of the planning job, and the run config of automated runs (empty: the defaults).
 
 Cron, time zone and default status come from environment variables read when the code location loads
 (the definitions are built then), with defaults for the demo:
@@ -13,6 +13,10 @@ variable                           default          meaning
 
 An invalid value fails the code location's load with an error naming the variable (never a silent
 fallback to the default). See ``docs/operations.md``.
+
+The plan's knobs (the budget, ...) are not set here: their one source for every launch path is the run
+config's default, which ``INVENTORY_PLAN_BUDGET`` and the other ``INVENTORY_PLAN_<KNOB>`` variables set
+when the code location loads (``PlanConfig``, ``defs/config.py``).
 """
 
 from __future__ import annotations
@@ -24,8 +28,6 @@ from collections.abc import Mapping
 import dagster as dg
 
 from inventory_assets.defs.automation.jobs import planning_job
-from inventory_assets.defs.planning.assets import PlanConfig
-from inventory_assets.optimization.params import PlanParameters
 
 PLAN_CRON_VAR = "INVENTORY_PLAN_CRON"
 PLAN_TIMEZONE_VAR = "INVENTORY_PLAN_TIMEZONE"
@@ -39,21 +41,17 @@ SCHEDULE_NAME = "planning_job_schedule"
 #: Tags on every run the automation requests (the UI filters runs by them).
 TRIGGER_TAG = "inventory/trigger"
 SCHEDULED_FOR_TAG = "inventory/scheduled_for"
-BUDGET_VAR = "INVENTORY_PLAN_BUDGET"
 
 
-def plan_run_config(environ: Mapping[str, str] | None = None) -> dg.RunConfig:
-    """The run config of an automated run: used by the schedule, the new-sales sensor and the GraphQL test.
+def plan_run_config() -> dg.RunConfig:
+    """The run config of an automated run (the schedule, the new-sales sensor, ``runs.run_config``): empty.
 
-    This is the one place the plan's parameters of an automated run are set: the budget comes from
-    ``INVENTORY_PLAN_BUDGET`` (default 100,000); every other field keeps its ``PlanConfig`` default.
+    Every knob takes its run-config default, the one source shared with the UI, the CLI and ``dg launch``:
+    ``INVENTORY_PLAN_BUDGET`` (and the other variables of docs/operations.md) when set, else the core's
+    default. Overriding a knob here would make automated runs plan differently from the other launch
+    paths; the place for an engine (``execution``) that only automated runs use is here.
     """
-    text = (_environ(environ).get(BUDGET_VAR) or "").strip()
-    try:
-        budget = float(text) if text else PlanParameters().budget
-    except ValueError:
-        raise ValueError(f"{BUDGET_VAR} must be a number, got {text!r}") from None
-    return dg.RunConfig(ops={"procurement_plan": PlanConfig.model_validate({"budget": budget})})
+    return dg.RunConfig()
 
 
 def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -108,7 +106,8 @@ def build_planning_job_schedule(environ: Mapping[str, str] | None = None) -> dg.
         default_status=default_status_from_env(PLAN_SCHEDULE_STATUS_VAR, environ),
         description=(
             f"Makes the procurement plan on the cron '{cron}' ({timezone}): one run of the whole planning "
-            f"graph with the plan's run config. Set {PLAN_CRON_VAR} / {PLAN_TIMEZONE_VAR} to change when."
+            f"graph with the run config's defaults (INVENTORY_PLAN_BUDGET, ...). Set {PLAN_CRON_VAR} / "
+            f"{PLAN_TIMEZONE_VAR} to change when."
         ),
     )
     def planning_job_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:

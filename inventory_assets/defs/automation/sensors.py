@@ -5,7 +5,8 @@ Each tick reads the highest watermark (``MAX(sale_id) FROM sales`` unless config
 cursor (the watermark of the last run it requested):
 
 * higher (or no cursor yet) -> one ``RunRequest`` of ``planning_job`` with the run key
-  ``sales-<watermark>`` and the plan's run config, and the cursor moves to the watermark. The run key
+  ``sales-<watermark>`` and the run config of automated runs (empty: every knob takes its default, which
+  ``INVENTORY_PLAN_BUDGET`` and the like set), and the cursor moves to the watermark. The run key
   makes the request idempotent: after a cursor reset the same watermark asks for the same key and Dagster
   launches no second run;
 * the same (or an empty table) -> ``SkipReason`` saying so;

@@ -7,7 +7,6 @@ and ``reporting.charts`` (the PNG charts). Runs in its own job, ``backtest_job``
 the ``evaluation`` group out. docs/backtest.md.
 """
 
-import base64
 import dataclasses
 import math
 import time
@@ -28,6 +27,7 @@ from inventory_assets.backtest import (
 from inventory_assets.backtest.settings import FIELD_DOCS
 from inventory_assets.defs import constants
 from inventory_assets.defs.config import ParametersConfig, config_class
+from inventory_assets.defs.metadata import png_markdown
 from inventory_assets.defs.resources import SqlDatabase
 from inventory_assets.io import backtest_sources, backtest_store, db, queries
 from inventory_assets.optimization.errors import PlanError
@@ -60,11 +60,6 @@ def _source_specs(cloud_db: SqlDatabase, onprem_db: SqlDatabase) -> dict[str, qu
 
 def _permanent(error: BaseException) -> dg.Failure:
     return dg.Failure(description=f"{type(error).__name__}: {error}", allow_retries=False)
-
-
-def png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
-    """A PNG shown inline in the UI: markdown with a base64 data URI."""
-    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})")
 
 
 def _number(value: Any) -> float | None:

@@ -20,7 +20,8 @@ from inventory_assets.contract.sales import SalesFrame
 from inventory_assets.contract.validation import validate_frame
 from inventory_assets.defs import constants
 from inventory_assets.defs.config import ParametersConfig, config_class
-from inventory_assets.defs.metadata import frame_metadata, validation_check_result
+from inventory_assets.defs.metadata import frame_metadata, png_markdown, validation_check_result
+from inventory_assets.reporting.charts import abc_pareto_png
 from inventory_assets.reporting.markdown import markdown_table, pareto_markdown
 
 KINDS = {"pandas", "pandera"}
@@ -32,13 +33,17 @@ if TYPE_CHECKING:  # classes made at run time: type checkers see their base
     MergeConfig = ParametersConfig
     FeatureConfig = ParametersConfig
 else:
-    MergeConfig = config_class(
-        "MergeConfig", merge_core.MergeParameters, doc="How lead times are found where receipts are few."
+    MergeConfig = config_class(  # defaults from INVENTORY_MERGE_<KNOB> when set (docs/operations.md)
+        "MergeConfig",
+        merge_core.MergeParameters,
+        doc="How lead times are found where receipts are few.",
+        env_prefix="INVENTORY_MERGE_",
     )
-    FeatureConfig = config_class(
+    FeatureConfig = config_class(  # defaults from INVENTORY_FEATURES_<KNOB> when set (docs/operations.md)
         "FeatureConfig",
         feature_core.FeatureParameters,
         doc="ABC/XYZ cut-offs, service levels and the review period (docs/features.md).",
+        env_prefix="INVENTORY_FEATURES_",
     )
 
 
@@ -140,6 +145,10 @@ def abc_risk_features(config: FeatureConfig, merged_dataset: pd.DataFrame) -> As
             name: dg.MetadataValue.float(float(v)) if isinstance(v, float) else dg.MetadataValue.int(int(v))
             for name, v in summary.numbers().items()
         }
+    )
+    metadata["pareto_chart"] = png_markdown(
+        abc_pareto_png(result.frame, a_cutoff=params.abc_a_cutoff, b_cutoff=params.abc_b_cutoff),
+        "Pareto of annual consumption value by ABC class",
     )
     metadata["pareto"] = dg.MetadataValue.md(pareto_markdown(summary.pareto, params.abc_a_cutoff, params.abc_b_cutoff))
     metadata["riskiest_items"] = dg.MetadataValue.md(markdown_table(summary.riskiest, params.riskiest_count))

@@ -5,6 +5,7 @@ Thin wiring around ``inventory_assets.optimization`` (model, guarded solve, extr
 the latest evaluation of an upstream blocking check failed, also in a run that selects only them.
 """
 
+import math
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -12,20 +13,23 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 import pandas as pd
 
+from inventory_assets.analytics import service
 from inventory_assets.contract.plan import ProcurementPlanSchema, plan_violations
 from inventory_assets.contract.validation import FAILURE_COLUMNS, ValidationResult, validate_frame
 from inventory_assets.defs import constants, gates
 from inventory_assets.defs.config import ParametersConfig, config_class
 from inventory_assets.defs.features.assets import FEATURE_ASSETS
-from inventory_assets.defs.metadata import frame_metadata, validation_check_result
+from inventory_assets.defs.metadata import frame_metadata, frame_table, png_markdown, validation_check_result
 from inventory_assets.defs.resources import SqlDatabase
 from inventory_assets.defs.sources.assets import SOURCE_ASSETS
 from inventory_assets.defs.sources.checks import SOURCE_CHECKS
-from inventory_assets.io import db, plan_store
+from inventory_assets.io import db, plan_export, plan_store
 from inventory_assets.optimization.errors import PlanError
+from inventory_assets.optimization.extract import PlanSummary
 from inventory_assets.optimization.params import FIELD_DOCS, PlanParameters
 from inventory_assets.optimization.plan import plan_procurement
-from inventory_assets.reporting.markdown import markdown_table
+from inventory_assets.reporting.charts import risk_by_class_png
+from inventory_assets.reporting.markdown import TOP_ORDERS, largest_orders, markdown_table, money, percent, units
 
 PLAN_CHECK = "procurement_plan_valid"
 PLAN_SUMMARY = "plan_summary"
@@ -36,8 +40,12 @@ AssetEvents = Iterator[dg.Output | dg.AssetCheckResult]
 if TYPE_CHECKING:  # a class made at run time: type checkers see its base
     PlanConfig = ParametersConfig
 else:
-    PlanConfig = config_class(
-        "PlanConfig", PlanParameters, FIELD_DOCS, doc="Run-time knobs of the procurement plan (docs/model.md)."
+    PlanConfig = config_class(  # defaults from INVENTORY_PLAN_<KNOB> when set (docs/operations.md)
+        "PlanConfig",
+        PlanParameters,
+        FIELD_DOCS,
+        doc="Run-time knobs of the procurement plan (docs/model.md).",
+        env_prefix="INVENTORY_PLAN_",
     )
 
 
@@ -70,7 +78,155 @@ def _violations_result(plan: pd.DataFrame, params: PlanParameters) -> Validation
     return ValidationResult(table="procurement_plan", frame=result.frame, failures=failures)
 
 
-def _plan_metadata(summary: dict[str, Any]) -> dict[str, dg.MetadataValue]:
+SOLVER_FIGURES = (
+    "is_optimal",
+    "engine",
+    "solver",
+    "relaxed",
+    "solver_objective",
+    "rounding_gap",
+    "mip_gap",
+    "mip_start_objective",
+    "n_rows",
+    "n_variables",
+    "n_constraints",
+    "n_integer",
+    "n_nonzeros",
+    "build_seconds",
+    "solve_seconds",
+    "extract_seconds",
+    "total_seconds",
+)
+"""The solve's internals, grouped in one ``solver`` entry of the plan's metadata."""
+
+PLAN_NUMBERS = (
+    "spend",
+    "budget",
+    "budget_shadow_price",
+    "objective",
+    "holding_cost",
+    "shortfall_cost",
+    "waste_cost",
+    "n_orders",
+    "n_purchases",
+    "n_transfers",
+    "units_ordered",
+)
+"""The plan's figures kept as numbers, so the UI plots them across runs."""
+
+ORDER_DESCRIPTIONS = {
+    "source": "supplier (a purchase) or the parent location the stock comes from (a transfer)",
+    "order_qty": "units",
+    "packs": "order_qty / order_multiple",
+    "value": "purchases: order value ($, spends budget); transfers: quantity x unit cost (no budget)",
+    "risk_before": "stock-out risk over the protection interval before the plan",
+    "risk_after": "stock-out risk after the plan",
+    "reason_code": "why this quantity (docs/model.md)",
+}
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _aligned_features(plan: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """The features' rows in the plan's row order (missing rows: no demand)."""
+    keyed = features.assign(**{k: features[k].astype(str) for k in KEY}).set_index(KEY)
+    aligned = keyed.reindex(pd.MultiIndex.from_frame(plan[KEY].astype(str))).reset_index()
+    return aligned.fillna(
+        {
+            "safety_stock_method": "none",
+            "demand_over_protection": 0.0,
+            "demand_std_over_protection": 0.0,
+            "unit_cost": 0.0,
+            "expected_waste_units": 0.0,
+            "expected_waste_value": 0.0,
+        }
+    )
+
+
+def shadow_price_words(price: float, spend: float, budget: float) -> str:
+    """The budget's shadow price for a planner: what one more $1,000 of budget would save."""
+    if not math.isfinite(price):
+        return "unknown (the solver reported no dual for the budget)"
+    if price <= 1e-9:
+        return f"the budget does not bind ({money(spend)} of {money(budget)} spent): more budget would save nothing"
+    return (
+        f"one more $1,000 of budget would save about {money(1000 * price)} of cost (holding, stock-outs, waste); "
+        f"each extra dollar saves ${price:,.2f}"
+    )
+
+
+def _plan_metadata(summary: PlanSummary, plan: pd.DataFrame, features: pd.DataFrame) -> dict[str, dg.MetadataValue]:
+    """The plan page for a planner: spend, service, risk and money first; lists and a chart; then the
+    figures as numbers and the solver's internals in one entry."""
+    aligned = _aligned_features(plan, features)
+    served = service.service_figures(aligned, plan["position_before"], plan["position_after"])
+    risk = service.at_risk_by_class(plan["abc_class"], plan["stockout_risk_before"], plan["stockout_risk_after"])
+    total = risk.iloc[-1]
+    by_class = ", ".join(f"{r.abc_class} {int(r.before):,} -> {int(r.after):,}" for r in risk.iloc[:-1].itertuples())
+    waste_units = float(plan["expected_waste_after"].sum())
+    waste_value = float(plan["waste_cost"].sum())
+    share = summary.spend / summary.budget if summary.budget > 0 else float("nan")
+    purchases = largest_orders(plan, "purchase", TOP_ORDERS)
+    transfers = largest_orders(plan, "transfer", TOP_ORDERS)
+    figures = summary.to_dict()
+    metadata: dict[str, dg.MetadataValue] = {
+        "spend_against_budget": dg.MetadataValue.text(
+            f"{money(summary.spend)} of {money(summary.budget)} ({percent(share)}) on {summary.n_purchases:,} "
+            f"purchases; {summary.n_transfers:,} transfers move stock within the network"
+        ),
+        "expected_fill_rate": dg.MetadataValue.text(
+            f"{percent(served.fill_rate_after)} of expected demand served from stock after the plan "
+            f"({percent(served.fill_rate_before)} before), over the protection interval of the "
+            f"{served.rows:,} customer-facing rows"
+        ),
+        "rows_at_risk": dg.MetadataValue.text(
+            f"{int(total.before):,} rows with stock-out risk above 50 % before the plan, {int(total.after):,} after "
+            f"(by ABC class: {by_class})"
+        ),
+        "expected_lost_sales": dg.MetadataValue.text(
+            f"{units(served.lost_units_after)} units ({money(served.lost_value_after)} at cost) after the plan; "
+            f"{units(served.lost_units_before)} units ({money(served.lost_value_before)}) before"
+        ),
+        "expected_waste": dg.MetadataValue.text(
+            f"{units(waste_units)} units of perishables ({money(waste_value)}) expected to expire after the plan; "
+            f"{units(float(aligned['expected_waste_units'].sum()))} units "
+            f"({money(float(aligned['expected_waste_value'].sum()))}) before"
+        ),
+        "more_budget": dg.MetadataValue.text(
+            shadow_price_words(summary.budget_shadow_price, summary.spend, summary.budget)
+        ),
+        "risk_by_class_chart": png_markdown(risk_by_class_png(risk.iloc[:-1]), "rows at stock-out risk by ABC class"),
+        "risk_by_class": frame_table(risk),
+        "top_purchases": frame_table(purchases, ORDER_DESCRIPTIONS),
+        "top_transfers": frame_table(transfers, ORDER_DESCRIPTIONS),
+        "status": dg.MetadataValue.text(summary.status),
+    }
+    for name in PLAN_NUMBERS:
+        value = figures[name]
+        metadata[name] = dg.MetadataValue.int(value) if isinstance(value, int) else dg.MetadataValue.float(value)
+    metadata.update(
+        {
+            "expected_fill_rate_after": dg.MetadataValue.float(served.fill_rate_after),
+            "expected_fill_rate_before": dg.MetadataValue.float(served.fill_rate_before),
+            "expected_lost_units_after": dg.MetadataValue.float(served.lost_units_after),
+            "expected_lost_value_after": dg.MetadataValue.float(served.lost_value_after),
+            "expected_waste_units_after": dg.MetadataValue.float(waste_units),
+            "rows_at_risk_before": dg.MetadataValue.int(int(total.before)),
+            "rows_at_risk_after": dg.MetadataValue.int(int(total.after)),
+            "reason_counts": dg.MetadataValue.json(summary.reason_counts),
+            "top_orders": dg.MetadataValue.md(markdown_table(summary.top_orders, TOP_ORDERS * 2, floatfmt=",.2f")),
+            "solver": dg.MetadataValue.json({k: _json_number(figures[k]) for k in SOLVER_FIGURES}),
+        }
+    )
+    return metadata
+
+
+def _figures_metadata(summary: dict[str, Any]) -> dict[str, dg.MetadataValue]:
+    """Every figure of ``plan_summary`` as its own number or text (the asset's own page)."""
     metadata: dict[str, dg.MetadataValue] = {}
     for name, value in summary.items():
         if name == "top_orders_markdown":
@@ -131,23 +287,21 @@ def procurement_plan(
         raise dg.Failure(description=f"{type(error).__name__}: {error}", allow_retries=False) from None
     summary = result.summary.to_dict()
     report = _violations_result(result.plan, params)
-    metadata = frame_metadata(report.frame, ProcurementPlanSchema)
-    metadata.update(_plan_metadata(summary))
-    metadata["top_orders"] = dg.MetadataValue.md(markdown_table(result.summary.top_orders, 20))
-    metadata["reason_counts"] = dg.MetadataValue.json(result.summary.reason_counts)
     context.log.info(
         f"plan {summary['status']}: spend {summary['spend']:,.2f} of budget {summary['budget']:,.2f}, "
         f"objective {summary['objective']:,.2f}, {summary['n_orders']} orders"
     )
     selected = context.op_execution_context.selected_output_names
     if "procurement_plan" in selected:
+        metadata: dict[str, Any] = _plan_metadata(result.summary, report.frame, abc_risk_features)
+        metadata.update(frame_metadata(report.frame, ProcurementPlanSchema))
         yield dg.Output(report.frame, output_name="procurement_plan", metadata=metadata)
         yield validation_check_result(report, check_name=PLAN_CHECK)
     if PLAN_SUMMARY in selected:
         # The run that made the plan travels with its figures (published_plan may run in a later run).
         figures = {k: v for k, v in summary.items() if k != "top_orders_markdown"}
         figures["plan_run_id"] = context.run.run_id
-        yield dg.Output(figures, output_name=PLAN_SUMMARY, metadata=_plan_metadata(figures))
+        yield dg.Output(figures, output_name=PLAN_SUMMARY, metadata=_figures_metadata(figures))
 
 
 WRITE_BLOCKING_CHECKS = [*UPSTREAM_BLOCKING_CHECKS, dg.AssetCheckKey(dg.AssetKey("procurement_plan"), PLAN_CHECK)]
@@ -165,12 +319,17 @@ def published_plan(
     plan_db: SqlDatabase,
     procurement_plan: pd.DataFrame,
     plan_summary: dict[str, Any],
+    purchase_orders: pd.DataFrame,
+    transfer_orders: pd.DataFrame,
 ) -> dg.MaterializeResult:
     """The plan written back to the plan database: this run's rows appended to the `procurement_plan`
-    history and its figures to `procurement_plan_runs`, in one transaction (all or nothing, one copy per
+    history, its purchase and transfer orders to `purchase_orders` and `transfer_orders` (with the run
+    id), and its figures to `procurement_plan_runs`, in one transaction (all or nothing, one copy per
     run). The current plan is the newest committed run's (view `current_procurement_plan`). Writes run
     one at a time (concurrency pool `plan_db_writes`, limit 1) and never publish a plan whose checks, or
-    whose upstream blocking checks, failed."""
+    whose upstream blocking checks, failed. After the commit the run's lists are read back and exported:
+    `purchase_orders.csv`, `transfer_orders.csv` and `orders.xlsx` (a sheet per supplier and per
+    destination, with totals) under `<INVENTORY_EXPORT_DIR or data/exports>/<run id>/` (`dagster/uri`)."""
     gates.require_passed_checks(context, WRITE_BLOCKING_CHECKS, "publish the plan")
     figures = dict(plan_summary)
     # A run's plan is stamped with the run's start, so a run that started earlier but commits later never
@@ -188,14 +347,28 @@ def published_plan(
             planned_at=planned_at,
             progress=lambda rows: context.log.debug(f"{rows:,} rows written"),
             retry_attempts=plan_db.retry_attempts,
+            orders={
+                plan_store.PURCHASE_ORDERS_TABLE: purchase_orders,
+                plan_store.TRANSFER_ORDERS_TABLE: transfer_orders,
+            },
         )
     except db.DatabaseError as error:
         raise dg.Failure(description=str(error), allow_retries=error.transient) from None
     except ValueError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
+    try:
+        exported = plan_export.export_plan(plan_db.engine, written.run_id, retry_attempts=plan_db.retry_attempts)
+    except (OSError, db.DatabaseError) as error:  # the plan is committed; a retry rewrites it and exports again
+        raise dg.Failure(
+            description=f"plan run {written.run_id} committed, but its exports failed: {error}",
+            allow_retries=not isinstance(error, db.DatabaseError) or error.transient,
+        ) from None
+    context.log.info(f"exported the purchase and transfer orders to {exported.folder}")
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": dg.MetadataValue.int(written.rows),
+            "dagster/uri": dg.MetadataValue.path(str(exported.folder)),
+            "exports": dg.MetadataValue.json({name: str(path) for name, path in exported.files.items()}),
             "database": dg.MetadataValue.text(plan_db.masked_url),
             "table": dg.MetadataValue.text(plan_store.PLAN_TABLE),
             "current_view": dg.MetadataValue.text(plan_store.CURRENT_VIEW),
@@ -203,6 +376,8 @@ def published_plan(
             "write_seconds": dg.MetadataValue.float(written.seconds),
             "write_attempts": dg.MetadataValue.int(written.attempts),
             "spend": dg.MetadataValue.float(float(procurement_plan["order_value"].sum())),
+            "purchase_orders": dg.MetadataValue.int(written.order_rows.get(plan_store.PURCHASE_ORDERS_TABLE, 0)),
+            "transfer_orders": dg.MetadataValue.int(written.order_rows.get(plan_store.TRANSFER_ORDERS_TABLE, 0)),
         }
     )
 

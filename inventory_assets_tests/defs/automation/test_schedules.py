@@ -1,4 +1,5 @@
-"""``planning_job_schedule``: cron and time zone from the environment, the plan's run config on every run."""
+"""``planning_job_schedule``: cron and time zone from the environment; its runs plan with the run config's
+defaults (``INVENTORY_PLAN_BUDGET`` for every launch path: ``inventory_assets_tests/test_budget_paths.py``)."""
 
 from __future__ import annotations
 
@@ -36,21 +37,18 @@ def test_a_tick_requests_one_run_with_the_plans_run_config() -> None:
     assert request.tags[schedules.SCHEDULED_FOR_TAG] == "2025-03-04T06:00:00+00:00"
 
 
-def test_the_plans_run_config_is_valid_for_the_planning_job() -> None:
+def test_the_run_config_of_automated_runs_sets_no_knob_and_is_valid() -> None:
+    """Empty: every knob keeps the run config's default, the same for every launch path."""
     job = defs().resolve_job_def("planning_job")
     config = plan_run_config()
     assert isinstance(config, dg.RunConfig)
-    assert job.run_config_schema.config_type is not None
+    assert not config.ops and not config.resources and not config.execution
     result = dg.validate_run_config(job, config.to_config_dict())
-    assert isinstance(result, dict)
+    assert (
+        result["ops"]["procurement_plan"]["config"]
+        == dg.validate_run_config(job, {})["ops"]["procurement_plan"]["config"]
+    )
     assert result["ops"]["procurement_plan"]["config"]["budget"] == 100_000.0
-
-
-def test_the_budget_of_automated_runs_comes_from_the_environment() -> None:
-    config = plan_run_config({schedules.BUDGET_VAR: "250000"}).to_config_dict()
-    assert config["ops"]["procurement_plan"]["config"]["budget"] == 250_000.0
-    with pytest.raises(ValueError, match=schedules.BUDGET_VAR):
-        plan_run_config({schedules.BUDGET_VAR: "a lot"})
 
 
 def test_cron_time_zone_and_status_come_from_the_environment() -> None:

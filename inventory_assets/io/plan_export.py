@@ -1,0 +1,205 @@
+"""Exporting a committed plan's order lists: CSV files and one XLSX workbook per run.
+
+Pure pandas + openpyxl, no Dagster. :func:`export_plan` reads a committed run's ``purchase_orders`` and
+``transfer_orders`` back from the plan database (``plan_store.run_orders``; ``latest`` is the current
+plan's run) and writes them under ``<root>/<run_id>/``:
+
+* ``purchase_orders.csv`` and ``transfer_orders.csv``: the rows as stored (the contract's columns, dates as
+  ``YYYY-MM-DD``), no totals;
+* ``orders.xlsx``: a sheet ``Purchases`` and a sheet ``Transfers`` with every row, then a sheet per
+  supplier (``PO <supplier name>``) and a sheet per destination (``TO <location name>``), each with a
+  totals row (``TOTAL`` in the first column; quantity, packs and value summed). A list without rows still
+  gets its sheet (``Purchases`` / ``Transfers``) with the header row and no totals.
+
+The root is ``INVENTORY_EXPORT_DIR`` when set, else ``data/exports`` under the project root
+(:func:`export_root`). Each file is written to a temporary name and renamed, so a reader never sees half a
+file; exporting a run again replaces its files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from inventory_assets.io import db, plan_store
+
+__all__ = [
+    "EXPORT_DIR_VAR",
+    "DEFAULT_EXPORT_DIR",
+    "FORMATS",
+    "WORKBOOK",
+    "TOTAL_LABEL",
+    "ExportResult",
+    "export_root",
+    "export_plan",
+    "write_exports",
+    "sheet_name",
+    "workbook_sheets",
+]
+
+EXPORT_DIR_VAR = "INVENTORY_EXPORT_DIR"
+DEFAULT_EXPORT_DIR = db.DATA_DIR / "exports"
+FORMATS: tuple[str, ...] = ("csv", "xlsx")
+WORKBOOK = "orders.xlsx"
+TOTAL_LABEL = "TOTAL"
+PURCHASES_SHEET = "Purchases"
+TRANSFERS_SHEET = "Transfers"
+SUM_COLUMNS: tuple[str, ...] = ("order_qty", "packs", "order_value")
+"""The columns a totals row sums."""
+
+DAY = "%Y-%m-%d"
+FLOAT = "%.12g"
+"""Numbers in the CSV files: 12 significant digits (``3852.78``, not the double's ``3852.7799999999997``)."""
+
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+_SHEET_MAX = 31
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What :func:`export_plan` wrote: the run, its folder, the files by name and the rows per list."""
+
+    run_id: str
+    folder: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def export_root(environ: Mapping[str, str] | None = None) -> Path:
+    """The folder the exports go under: ``INVENTORY_EXPORT_DIR`` when set and not empty, else
+    ``data/exports`` under the project root."""
+    value = (os.environ if environ is None else environ).get(EXPORT_DIR_VAR, "").strip()
+    return Path(value).expanduser() if value else DEFAULT_EXPORT_DIR
+
+
+def sheet_name(text: str, taken: Iterable[str] = ()) -> str:
+    """``text`` as a valid Excel sheet name: ``[]:*?/\\`` replaced, no leading or trailing apostrophe, at
+    most 31 characters, not empty, and unique (case-insensitively, as Excel compares) among ``taken``."""
+    name = _SHEET_BAD.sub("_", text).strip().strip("'").strip() or "Sheet"
+    if name.lower() == "history":  # reserved by Excel
+        name = "History_"
+    name = name[:_SHEET_MAX]
+    used = {t.lower() for t in taken}
+    candidate, n = name, 1
+    while candidate.lower() in used:
+        n += 1
+        suffix = f" ({n})"
+        candidate = name[: _SHEET_MAX - len(suffix)] + suffix
+    return candidate
+
+
+def _with_total(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` and a last row: ``TOTAL`` in the first column, the sums of ``SUM_COLUMNS``, else blank (an
+    empty list stays empty: its header only)."""
+    if frame.empty:
+        return frame
+    total: dict[str, object] = {c: None for c in frame.columns}
+    total[frame.columns[0]] = TOTAL_LABEL
+    for column in SUM_COLUMNS:
+        if column in frame.columns:
+            total[column] = round(float(frame[column].sum()), 6) if column != "packs" else int(frame[column].sum())
+    return pd.concat([frame.astype(object), pd.DataFrame([total], columns=frame.columns)], ignore_index=True)
+
+
+def workbook_sheets(purchases: pd.DataFrame, transfers: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The workbook's sheets in order, by (valid, unique) sheet name, each with its totals row."""
+    sheets: dict[str, pd.DataFrame] = {
+        PURCHASES_SHEET: _with_total(purchases),
+        TRANSFERS_SHEET: _with_total(transfers),
+    }
+    groups: list[tuple[str, pd.DataFrame]] = [
+        (f"PO {name}", rows) for name, rows in purchases.groupby("supplier_name", sort=True, dropna=False)
+    ]
+    groups += [(f"TO {name}", rows) for name, rows in transfers.groupby("location_name", sort=True, dropna=False)]
+    for title, rows in groups:
+        sheets[sheet_name(title, sheets)] = _with_total(rows.reset_index(drop=True))
+    return sheets
+
+
+def _replace(path: Path, write) -> None:
+    """Write ``path`` through ``write(tmp_path)`` and rename: never half a file under the final name."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_workbook(path: Path, sheets: Mapping[str, pd.DataFrame]) -> None:
+    with pd.ExcelWriter(path, engine="openpyxl", date_format="YYYY-MM-DD", datetime_format="YYYY-MM-DD") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            sheet.freeze_panes = "A2"
+            for i, column in enumerate(frame.columns, start=1):
+                width = max([len(str(column)), *(len(str(v)) for v in frame[column].head(200))]) + 2
+                sheet.column_dimensions[sheet.cell(row=1, column=i).column_letter].width = min(width, 60)
+
+
+def write_exports(
+    folder: Path,
+    orders: Mapping[str, pd.DataFrame],
+    formats: Sequence[str] = FORMATS,
+) -> dict[str, Path]:
+    """Write ``orders`` (``purchase_orders``, ``transfer_orders``) into ``folder`` in ``formats``; return the
+    files by name (``purchase_orders.csv``, ``transfer_orders.csv``, ``orders.xlsx``)."""
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise ValueError(f"unknown export formats {unknown}; known: {list(FORMATS)}")
+    folder.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    if "csv" in formats:
+        for name in (plan_store.PURCHASE_ORDERS_TABLE, plan_store.TRANSFER_ORDERS_TABLE):
+            path = folder / f"{name}.csv"
+            frame = orders[name]
+            _replace(path, lambda tmp, frame=frame: frame.to_csv(tmp, index=False, date_format=DAY, float_format=FLOAT))
+            files[path.name] = path
+    if "xlsx" in formats:
+        path = folder / WORKBOOK
+        sheets = workbook_sheets(orders[plan_store.PURCHASE_ORDERS_TABLE], orders[plan_store.TRANSFER_ORDERS_TABLE])
+        _replace(path, lambda tmp: _write_workbook(tmp, sheets))
+        files[path.name] = path
+    return files
+
+
+def export_plan(
+    engine: sa.Engine | str,
+    run: str = "latest",
+    *,
+    root: Path | None = None,
+    formats: Sequence[str] = FORMATS,
+    retry_attempts: int = 4,
+) -> ExportResult:
+    """Read committed run ``run`` (a run id or ``latest``) from the plan database and write its order lists
+    under ``<root>/<run_id>/`` (root: :func:`export_root`). Raises ``plan_store.RunNotFoundError`` when the
+    run has not committed, :class:`db.DatabaseError` on a database failure, ``OSError`` when the files
+    cannot be written."""
+    engine = db.make_engine(engine) if isinstance(engine, str) else engine
+    database = engine.url.database
+    if (
+        engine.url.get_backend_name() == "sqlite"
+        and database
+        and database != ":memory:"
+        and not Path(database).exists()
+    ):
+        # Reading would create an empty database file: there is no plan to export.
+        raise plan_store.RunNotFoundError(f"no plan database at {db.mask_url(engine.url)}: no plan has been committed")
+    found = plan_store.resolve_run(engine, run, retry_attempts=retry_attempts)
+    run_id = str(found["run_id"])
+    orders = plan_store.run_orders(engine, run_id, retry_attempts=retry_attempts)
+    folder = (root if root is not None else export_root()) / _folder_name(run_id)
+    files = write_exports(folder, orders, formats)
+    return ExportResult(run_id=run_id, folder=folder, files=files, rows={k: len(v) for k, v in orders.items()})
+
+
+def _folder_name(run_id: str) -> str:
+    """A run id as a folder name (Dagster's run ids are UUIDs; anything else is made path-safe)."""
+    safe = re.sub(r"[^\w.\-]", "_", run_id).strip(".")
+    return safe or "run"
