@@ -132,6 +132,34 @@ def test_orders_commit_with_the_plan_and_export_back(empty_database: str, tmp_pa
         plan_export.export_plan(engine, "no-such-run", root=tmp_path)
 
 
+def test_the_automatic_export_skips_a_workbook_too_long_to_open_and_says_why(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    plan = make_plan(30, seed=3)
+    lists = lists_of(plan)
+    plan_store.write_plan(engine, "run-1", plan, RUN, planned_at=T0, orders=lists)
+    lines = len(lists[PURCHASES]) + len(lists[TRANSFERS])
+
+    capped = plan_export.export_plan(engine, "run-1", root=tmp_path / "capped", max_workbook_rows=lines - 1)
+    assert set(capped.files) == {"purchase_orders.csv", "transfer_orders.csv"}
+    assert not (capped.folder / plan_export.WORKBOOK).exists()
+    reason = capped.skipped[plan_export.WORKBOOK]
+    assert f"{lines:,} order lines exceed {lines - 1:,}" in reason and plan_export.XLSX_MAX_ROWS_VAR in reason
+    stored = plan_store.run_orders(engine, "run-1")
+    for name in (PURCHASES, TRANSFERS):  # the CSV files still hold every line
+        assert len(pd.read_csv(capped.files[f"{name}.csv"])) == len(stored[name]) > 0
+
+    at_limit = plan_export.export_plan(engine, "run-1", root=tmp_path / "at_limit", max_workbook_rows=lines)
+    assert plan_export.WORKBOOK in at_limit.files and not at_limit.skipped
+
+
+def test_the_workbook_limit_comes_from_the_environment() -> None:
+    assert plan_export.xlsx_max_rows({}) == plan_export.DEFAULT_XLSX_MAX_ROWS
+    assert plan_export.xlsx_max_rows({plan_export.XLSX_MAX_ROWS_VAR: " 250 "}) == 250
+    for bad in ("-1", "many", "1.5"):
+        with pytest.raises(ValueError, match=plan_export.XLSX_MAX_ROWS_VAR):
+            plan_export.xlsx_max_rows({plan_export.XLSX_MAX_ROWS_VAR: bad})
+
+
 @all_backends
 def test_a_plan_without_orders_exports_empty_sheets_with_headers(empty_database: str, tmp_path: Path) -> None:
     engine = db.make_engine(empty_database)

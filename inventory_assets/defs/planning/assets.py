@@ -357,18 +357,26 @@ def published_plan(
     except ValueError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     try:
-        exported = plan_export.export_plan(plan_db.engine, written.run_id, retry_attempts=plan_db.retry_attempts)
+        exported = plan_export.export_plan(
+            plan_db.engine,
+            written.run_id,
+            retry_attempts=plan_db.retry_attempts,
+            max_workbook_rows=plan_export.xlsx_max_rows(),
+        )
     except (OSError, db.DatabaseError) as error:  # the plan is committed; a retry rewrites it and exports again
         raise dg.Failure(
             description=f"plan run {written.run_id} committed, but its exports failed: {error}",
             allow_retries=not isinstance(error, db.DatabaseError) or error.transient,
         ) from None
     context.log.info(f"exported the purchase and transfer orders to {exported.folder}")
+    for name, reason in exported.skipped.items():
+        context.log.info(f"{name} not written: {reason}")
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": dg.MetadataValue.int(written.rows),
             "dagster/uri": dg.MetadataValue.path(str(exported.folder)),
             "exports": dg.MetadataValue.json({name: str(path) for name, path in exported.files.items()}),
+            "exports_skipped": dg.MetadataValue.json(exported.skipped),
             "database": dg.MetadataValue.text(plan_db.masked_url),
             "table": dg.MetadataValue.text(plan_store.PLAN_TABLE),
             "current_view": dg.MetadataValue.text(plan_store.CURRENT_VIEW),
