@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 
 from inventory_assets.demo import data as demo_data
 from inventory_assets.io import db
+from inventory_assets.io.plan_export import EXPORT_DIR_VAR
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -223,6 +224,8 @@ def _descendants(root: int) -> set[int]:
 
 def _server_env(home: Path, urls: Mapping[str, str], extra: Mapping[str, str] | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INVENTORY_", "DAGSTER_"))}
+    if EXPORT_DIR_VAR in os.environ:  # the tests' exports stay in their temporary folder
+        env[EXPORT_DIR_VAR] = os.environ[EXPORT_DIR_VAR]
     env.update(urls)
     env["DAGSTER_HOME"] = str(home)
     env["PYTHONUNBUFFERED"] = "1"

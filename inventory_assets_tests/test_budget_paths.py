@@ -37,6 +37,7 @@ import pytest
 
 from inventory_assets.definitions import defs
 from inventory_assets.io import db, plan_store
+from inventory_assets.io.plan_export import EXPORT_DIR_VAR
 from inventory_assets_tests.helpers import PROJECT_ROOT, TINY, materialize, point_databases_at, write_demo
 
 BUDGET_VAR = "INVENTORY_PLAN_BUDGET"
@@ -199,6 +200,8 @@ def _subprocess_env(tmp_path: Path) -> dict[str, str]:
     home.mkdir()
     shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVENTORY_")}
+    if EXPORT_DIR_VAR in os.environ:  # the tests' exports stay in their temporary folder
+        env[EXPORT_DIR_VAR] = os.environ[EXPORT_DIR_VAR]
     env["DAGSTER_HOME"] = str(home)
     env["VIRTUAL_ENV"] = str(Path(sys.executable).parent.parent)  # dg warns about an unset or other venv
     for var in db.DEFAULT_URLS:

@@ -14,6 +14,7 @@ import pytest
 
 from inventory_assets.definitions import defs
 from inventory_assets.io import db, plan_store
+from inventory_assets.io.plan_export import EXPORT_DIR_VAR
 from inventory_assets_tests.helpers import BACKTESTABLE, PROJECT_ROOT, write_demo
 
 
@@ -78,6 +79,8 @@ def _project_env(tmp_path: Path) -> dict[str, str]:
     home.mkdir()
     shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVENTORY_")}
+    if EXPORT_DIR_VAR in os.environ:  # the tests' exports stay in their temporary folder
+        env[EXPORT_DIR_VAR] = os.environ[EXPORT_DIR_VAR]
     env["DAGSTER_HOME"] = str(home)
     for var in db.DEFAULT_URLS:
         env[var] = f"sqlite:///{tmp_path / (var.lower() + '.db')}"
