@@ -205,7 +205,7 @@ def merge_dataset(
 
     Raises :class:`MissingCostsError` (a ``ValueError``) naming every stocked product without costs,
     :class:`UnknownLocationsError` for stocked locations missing from ``locations``, and
-    :class:`~inventory_assets.analytics.network.NetworkError` for a network with a cycle.
+    :class:`~inventory_assets.contract.network.NetworkError` for a network with a cycle.
     """
     start = _as_day(window_start, "window_start")
     end = _as_day(window_end, "window_end")

@@ -20,20 +20,29 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["exceedance_probability", "stockout_risk"]
+__all__ = ["distribution_rows", "exceedance_probability", "stockout_risk"]
+
+
+def distribution_rows(
+    method: np.ndarray, mean: np.ndarray, std: np.ndarray, position: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rows' distribution (method, mean, std) as arrays and ``position`` broadcast to one value per
+    row (a fresh array); NaN positions are refused."""
+    method = np.asarray(method, dtype=object)
+    mean = np.asarray(mean, dtype=float)
+    std = np.asarray(std, dtype=float)
+    pos = np.broadcast_to(np.asarray(position, dtype=float), (len(method),)).copy()
+    if np.isnan(pos).any():
+        raise ValueError("position must not be NaN")
+    return method, mean, std, pos
 
 
 def exceedance_probability(
     method: np.ndarray, mean: np.ndarray, std: np.ndarray, position: np.ndarray | float
 ) -> np.ndarray:
     """``P(D > position)`` per row for the given distributions (see the module docstring)."""
-    method = np.asarray(method, dtype=object)
-    mean = np.asarray(mean, dtype=float)
-    std = np.asarray(std, dtype=float)
+    method, mean, std, pos = distribution_rows(method, mean, std, position)
     n = len(method)
-    pos = np.broadcast_to(np.asarray(position, dtype=float), (n,)).copy()
-    if np.isnan(pos).any():
-        raise ValueError("position must not be NaN")
     risk = np.zeros(n)
     demand = (method != "none") & (mean > 0)
     empty = demand & (pos <= 0)

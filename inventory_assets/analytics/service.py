@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from inventory_assets.analytics.risk import distribution_rows
+
 __all__ = [
     "ServiceFigures",
     "at_risk_by_class",
@@ -62,13 +64,9 @@ def expected_shortage(
     method: np.ndarray, mean: np.ndarray, std: np.ndarray, position: np.ndarray | float
 ) -> np.ndarray:
     """``E[(D - max(position, 0))+]`` per row, in units (see the module docstring)."""
-    method = np.asarray(method, dtype=object)
-    mean = np.asarray(mean, dtype=float)
-    std = np.asarray(std, dtype=float)
+    method, mean, std, position_rows = distribution_rows(method, mean, std, position)
     n = len(method)
-    y = np.maximum(np.broadcast_to(np.asarray(position, dtype=float), (n,)), 0.0)
-    if np.isnan(y).any():
-        raise ValueError("position must not be NaN")
+    y = np.maximum(position_rows, 0.0)
     unknown = ~np.isin(method, _METHODS)
     if unknown.any():
         raise ValueError(f"unknown safety_stock_method values: {sorted(set(method[unknown]))}")

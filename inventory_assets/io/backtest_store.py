@@ -69,26 +69,17 @@ _PG_COPY_TYPES: dict[type, str] = {
 }
 
 
-def _as_engine(engine: sa.Engine | str) -> sa.Engine:
-    return db.make_engine(engine) if isinstance(engine, str) else engine
-
-
-def _is_creation_race(error: sa.exc.SQLAlchemyError) -> bool:
-    text = str(getattr(error, "orig", error)).lower()
-    return "already exists" in text or ("duplicate key" in text and "pg_" in text)
-
-
 def ensure_tables(engine: sa.Engine | str) -> None:
     """Create the three backtest tables if they are missing (before any data transaction: MariaDB
     commits every DDL statement). A lost creation race is ignored; an existing table that lacks a column
     raises :class:`db.DatabaseError` naming them."""
-    engine = _as_engine(engine)
+    engine = db.as_engine(engine)
     for attempt in range(3):
         try:
             METADATA.create_all(engine, checkfirst=True)
             break
         except sa.exc.SQLAlchemyError as error:
-            if attempt == 2 or not _is_creation_race(error):
+            if attempt == 2 or not db.is_creation_race(error):
                 raise
     inspector = sa.inspect(engine)
     for table in _TABLES:
@@ -244,7 +235,7 @@ def write_backtest(
     written is replaced (one copy). Values that cannot be stored raise ``ValueError`` before anything is
     written; empty results are refused.
     """
-    engine = _as_engine(engine)
+    engine = db.as_engine(engine)
     if not isinstance(backtest_id, str) or not backtest_id or len(backtest_id) > ID_LENGTH:
         raise ValueError(f"backtest_id must be a non-empty text of at most {ID_LENGTH} characters")
     if len(results) == 0:
@@ -358,7 +349,7 @@ def _newest_id() -> sa.ScalarSelect:
 
 def backtest_history(engine: sa.Engine | str, *, retry_attempts: int = 4) -> pd.DataFrame:
     """``backtest_runs``, newest first (``figures`` is JSON text); empty with the columns when none."""
-    engine = _as_engine(engine)
+    engine = db.as_engine(engine)
 
     def read() -> pd.DataFrame:
         if not _tables_exist(engine):
@@ -378,7 +369,7 @@ def backtest_results(
 
     ``(None, empty, empty)`` when there is no such backtest. Results are in the order they were
     written: policies as run, then total, classes, echelons and cells (``BacktestResult.results``)."""
-    engine = _as_engine(engine)
+    engine = db.as_engine(engine)
 
     def read() -> tuple[dict[str, Any] | None, pd.DataFrame, pd.DataFrame]:
         empty = (None, _frame(RESULTS, []), _frame(WEEKLY, []))

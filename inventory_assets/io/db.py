@@ -345,3 +345,14 @@ def transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     """One transaction: everything inside commits together or not at all."""
     with engine.begin() as conn:
         yield conn
+
+
+def as_engine(engine: sa.Engine | str) -> sa.Engine:
+    """``engine``, or the pooled engine of a URL (:func:`make_engine`)."""
+    return make_engine(engine) if isinstance(engine, str) else engine
+
+
+def is_creation_race(error: sa.exc.SQLAlchemyError) -> bool:
+    """Whether a CREATE failed because another process created the same table or view first."""
+    text = str(getattr(error, "orig", error)).lower()
+    return "already exists" in text or ("duplicate key" in text and "pg_" in text)

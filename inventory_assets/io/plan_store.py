@@ -142,15 +142,6 @@ def view_sql(dialect: sa.Dialect) -> str:
     return f"CREATE VIEW {dialect.identifier_preparer.quote(CURRENT_VIEW)} AS {body}"
 
 
-def _as_engine(engine: sa.Engine | str) -> sa.Engine:
-    return db.make_engine(engine) if isinstance(engine, str) else engine
-
-
-def _is_creation_race(error: sa.exc.SQLAlchemyError) -> bool:
-    text = str(getattr(error, "orig", error)).lower()
-    return "already exists" in text or ("duplicate key" in text and "pg_" in text)
-
-
 def ensure_tables(engine: sa.Engine | str) -> None:
     """Create ``procurement_plan``, ``procurement_plan_runs`` and the view if they are missing.
 
@@ -158,7 +149,7 @@ def ensure_tables(engine: sa.Engine | str) -> None:
     statement). Safe to call concurrently (a lost creation race is ignored). An existing table that
     lacks a column of this version raises :class:`db.DatabaseError` naming the columns.
     """
-    engine = _as_engine(engine)
+    engine = db.as_engine(engine)
     attempts = 8  # two writers creating the four tables and the view may collide on each in turn
     for attempt in range(attempts):
         try:
@@ -170,7 +161,7 @@ def ensure_tables(engine: sa.Engine | str) -> None:
                     conn.exec_driver_sql(view_sql(conn.dialect))
             break
         except sa.exc.SQLAlchemyError as error:
-            if attempt == attempts - 1 or not _is_creation_race(error):
+            if attempt == attempts - 1 or not db.is_creation_race(error):
                 raise
             log.info("another process created the plan tables at the same time; checking again")
             time.sleep(0.05 * (attempt + 1))
@@ -395,7 +386,7 @@ def write_plan(
     columns of ``spec.PURCHASE_ORDERS`` / ``spec.TRANSFER_ORDERS``); they are written with the run id in
     the same transaction, after the plan's rows. Any earlier copy of the run's lists is deleted either way.
     """
-    engine = _as_engine(engine)
+    engine = db.as_engine(engine)
     if not isinstance(run_id, str) or not run_id or len(run_id) > ID_LENGTH:
         raise ValueError(f"run_id must be a non-empty text of at most {ID_LENGTH} characters")
     if batch_rows < 1:
@@ -657,7 +648,7 @@ def current_plan(engine: sa.Engine | str, *, retry_attempts: int = 4) -> pd.Data
     Empty (with the columns) when no run has committed yet. Timestamps are UTC-aware, ids ``str`` (a
     NULL ``source_location_id`` is missing), flags ``bool``, numbers ``float64``, ``echelon`` int64.
     """
-    engine = _as_engine(engine)
+    engine = db.as_engine(engine)
 
     def read() -> pd.DataFrame:
         if not _tables_exist(engine):
@@ -685,7 +676,7 @@ def _runs_frame(rows: Sequence[Any]) -> pd.DataFrame:
 
 def plan_history(engine: sa.Engine | str, *, retry_attempts: int = 4) -> pd.DataFrame:
     """The runs table, newest first (the first row is the current plan's run); ``figures`` is JSON text."""
-    engine = _as_engine(engine)
+    engine = db.as_engine(engine)
 
     def read() -> pd.DataFrame:
         if not _tables_exist(engine):
@@ -699,7 +690,7 @@ def plan_history(engine: sa.Engine | str, *, retry_attempts: int = 4) -> pd.Data
 
 def current_run(engine: sa.Engine | str, *, retry_attempts: int = 4) -> dict[str, Any] | None:
     """The newest committed run's row as a dict (``figures`` parsed from JSON), or None if none yet."""
-    engine = _as_engine(engine)
+    engine = db.as_engine(engine)
 
     def read() -> dict[str, Any] | None:
         if not _tables_exist(engine):
@@ -723,7 +714,7 @@ class RunNotFoundError(LookupError):
 def resolve_run(engine: sa.Engine | str, run: str = "latest", *, retry_attempts: int = 4) -> dict[str, Any]:
     """The committed run ``run`` (a run id, or ``latest``: the current plan's run) as a dict, ``figures``
     parsed; raises :class:`RunNotFoundError` when there is none."""
-    engine = _as_engine(engine)
+    engine = db.as_engine(engine)
     if run == "latest":
         found = current_run(engine, retry_attempts=retry_attempts)
         if found is None:
@@ -767,7 +758,7 @@ def _orders_frame(table: sa.Table, rows: Sequence[Any]) -> pd.DataFrame:
 def run_orders(engine: sa.Engine | str, run_id: str, *, retry_attempts: int = 4) -> dict[str, pd.DataFrame]:
     """The order lists committed with run ``run_id``: ``purchase_orders`` and ``transfer_orders`` (empty
     frames with the columns when the run has none, or the tables do not exist), sorted as built."""
-    engine = _as_engine(engine)
+    engine = db.as_engine(engine)
 
     def read() -> dict[str, pd.DataFrame]:
         present = set(sa.inspect(engine).get_table_names())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from inventory_assets.analytics.network import (
+from inventory_assets.contract.network import (
     NetworkError,
     ancestor_pairs,
     locations_with_children,
