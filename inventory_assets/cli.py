@@ -284,7 +284,7 @@ def _add_backtest(commands: argparse._SubParsersAction) -> None:
         type=_names,
         default=DEFAULT_POLICIES,
         metavar="P1,P2,...",
-        help=f"comma-separated policies to compare, among {', '.join(POLICIES)} (default: all four)",
+        help=f"comma-separated policies to compare, among {', '.join(POLICIES)} (default: all of them)",
     )
     backtest.add_argument(
         "--budget",

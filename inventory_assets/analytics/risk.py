@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["distribution_rows", "exceedance_probability", "stockout_risk"]
+__all__ = ["demand_quantile", "distribution_rows", "exceedance_probability", "stockout_risk"]
 
 
 def distribution_rows(
@@ -74,6 +74,36 @@ def exceedance_probability(
     if unknown.any():
         raise ValueError(f"unknown safety_stock_method values: {sorted(set(method[unknown]))}")
     return np.clip(risk, 0.0, 1.0)
+
+
+def demand_quantile(
+    method: np.ndarray, mean: np.ndarray, std: np.ndarray, probability: np.ndarray | float
+) -> np.ndarray:
+    """The smallest ``y`` with ``P(D <= y) >= probability`` per row (the inverse of the module's
+    distributions; a real number for the normal, whole units for the counts; 0 without demand).
+
+    The newsvendor level of a row is this quantile at its critical fractile."""
+    method, mean, std, p = distribution_rows(method, mean, std, probability)
+    p = np.clip(p, 0.0, 1.0 - 1e-12)
+    out = np.zeros(len(method))
+    live = (method != "none") & (mean > 0)
+    normal = live & (method == "normal")
+    if normal.any():
+        out[normal] = mean[normal] + std[normal] * stats.norm.ppf(p[normal])
+    var = std * std
+    poisson = live & ((method == "poisson") | ((method == "negative_binomial") & (var <= mean)))
+    if poisson.any():
+        out[poisson] = stats.poisson.ppf(p[poisson], mean[poisson])
+    negbin = live & (method == "negative_binomial") & (var > mean)
+    if negbin.any():
+        m, v = mean[negbin], var[negbin]
+        with np.errstate(all="ignore"):
+            q = stats.nbinom.ppf(p[negbin], m * m / (v - m), m / v)
+        bad = ~np.isfinite(q)
+        if bad.any():
+            q[bad] = stats.poisson.ppf(p[negbin][bad], m[bad])
+        out[negbin] = q
+    return np.maximum(out, 0.0)
 
 
 def stockout_risk(features: pd.DataFrame, position: np.ndarray | pd.Series | float) -> np.ndarray:

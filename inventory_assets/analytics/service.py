@@ -61,9 +61,18 @@ def normal_loss(z: np.ndarray | float) -> np.ndarray:
 
 
 def expected_shortage(
-    method: np.ndarray, mean: np.ndarray, std: np.ndarray, position: np.ndarray | float
+    method: np.ndarray,
+    mean: np.ndarray,
+    std: np.ndarray,
+    position: np.ndarray | float,
+    *,
+    at_most_mean: bool = True,
 ) -> np.ndarray:
-    """``E[(D - max(position, 0))+]`` per row, in units (see the module docstring)."""
+    """``E[(D - max(position, 0))+]`` per row, in units (see the module docstring).
+
+    ``at_most_mean=False`` keeps the normal's value where it exceeds the mean: for ``y >= 0`` it is
+    exactly ``E[(max(N, 0) - y)+]``, the loss of the normal demand with its negative part counted as
+    no demand, which stays convex in ``y`` (the optimisation needs that; clipped at ``m`` it is not)."""
     method, mean, std, position_rows = distribution_rows(method, mean, std, position)
     n = len(method)
     y = np.maximum(position_rows, 0.0)
@@ -97,6 +106,8 @@ def expected_shortage(
             out[bad] = m[bad] * stats.poisson.sf(kk[bad] - 1, m[bad]) - yy[bad] * stats.poisson.sf(kk[bad], m[bad])
         loss[negbin] = out
     # Round-off can leave -1e-17 where the loss vanishes; the loss never exceeds the mean at y >= 0.
+    if not at_most_mean:
+        return np.where(live, np.maximum(loss, 0.0), 0.0)
     return np.clip(loss, 0.0, np.where(live, mean, 0.0))
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "allocate_transfers",
     "order_up_to_policy",
     "plan_policy",
+    "plan_target_gap_policy",
     "replace_sold_policy",
     "risk_ranked_policy",
 ]
@@ -248,8 +249,15 @@ def plan_policy(inp: PolicyInput) -> Orders:
     return Orders(quantity=qty, transfer=transfer, info=info)
 
 
+def plan_target_gap_policy(inp: PolicyInput) -> Orders:
+    """`plan_policy` with the earlier ``target_gap`` objective (the deterministic gap to the order-up-to
+    level), whatever the configured objective: the baseline the ``expected_cost`` plan is judged against."""
+    return plan_policy(replace(inp, plan_parameters=replace(inp.plan_parameters, objective="target_gap")))
+
+
 POLICIES: dict[str, Policy] = {
     "plan": plan_policy,
+    "plan_target_gap": plan_target_gap_policy,
     "order_up_to": order_up_to_policy,
     "risk_ranked": risk_ranked_policy,
     "replace_sold": replace_sold_policy,

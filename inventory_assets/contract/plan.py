@@ -202,7 +202,10 @@ def plan_violations(plan: pd.DataFrame, params: PlanRules) -> pd.DataFrame:
         )
     )
 
-    critical = plan["abc_class"].astype(object).isin(list(params.critical_classes)).to_numpy()
+    # a critical row the plan could not reach (nothing to transfer, capacity full) is reported with
+    # reason ``critical_unreachable`` instead of making the whole plan infeasible (docs/model.md)
+    reachable = plan["reason_code"].astype(object).to_numpy() != "critical_unreachable"
+    critical = plan["abc_class"].astype(object).isin(list(params.critical_classes)).to_numpy() & reachable
     after = plan["position_after"].to_numpy(dtype=float)
     safety = plan["safety_stock"].to_numpy(dtype=float)
     bad = below_safety_stock(critical, after, safety)

@@ -64,6 +64,7 @@ SAFETY_STOCK_METHODS: tuple[str, ...] = ("none", "normal", "poisson", "negative_
 ABC_CLASSES: tuple[str, ...] = ("A", "B", "C")
 XYZ_CLASSES: tuple[str, ...] = ("X", "Y", "Z")
 REASON_CODES: tuple[str, ...] = (
+    "critical_unreachable",
     "critical_minimum",
     "limited_by_parent_stock",
     "limited_by_budget",
@@ -629,20 +630,23 @@ PROCUREMENT_PLAN = Table(
         Column(
             "expected_shortfall_after",
             "number",
-            "Units below order_up_to after the plan: max(0, order_up_to - position_after).",
+            "Expected lost sales over the protection interval after the plan, E[(D - y)+] under the row's demand "
+            "distribution; a location that supplies others: of its echelon (its stock and everything below it) "
+            "against the pooled demand.",
             ge=0,
         ),
         Column(
             "expected_waste_after",
             "number",
-            "Perishables: units beyond what sells within the shelf life, "
-            "max(0, position_after - echelon_demand_mean x shelf_life_days); 0 otherwise.",
+            "Perishables: expected units left unsold when the shelf life ends, E[(y - S)+] with S the demand "
+            "over the shelf life (echelon for a supplying location); 0 otherwise.",
             ge=0,
         ),
         Column(
             "holding_cost",
             "number",
-            "unit_cost x holding_cost_rate / 365 x review days x position_after.",
+            "unit_cost x holding_cost_rate / 365 x review days x the expected stock left at the end of the "
+            "interval (a supplying location: x position_after).",
             ge=0,
         ),
         Column("shortfall_cost", "number", "stockout_cost x expected_shortfall_after.", ge=0),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from inventory_assets.analytics.risk import demand_quantile
 from inventory_assets.contract.network import NetworkError, depths
 from inventory_assets.contract.plan import QTY_TOL
 from inventory_assets.contract.validation import fill_null
@@ -41,8 +42,13 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "review_days",
     "safety_stock",
     "order_up_to",
+    "demand_over_protection",
+    "demand_std_over_protection",
+    "safety_stock_method",
 )
 """Columns of `abc_risk_features` (docs/frames.md) the model reads."""
+
+_TEXT_COLUMNS = ("abc_class", "safety_stock_method")
 
 NO_PARENT = -1
 """`PlanData.parent` value of a row without a parent row (a root, or an orphan)."""
@@ -89,6 +95,8 @@ class PlanData:
     """The features, sorted by (product_id, location_id), fresh RangeIndex (rows of the plan)."""
     budget: float
     """Budget of the cycle (run config)."""
+    objective: str
+    """``expected_cost`` or ``target_gap`` (`PlanParameters.objective`)."""
     relax: bool
     """True: LP relaxation + rounding; False: exact MIP."""
     critical_classes: tuple[str, ...]
@@ -144,6 +152,22 @@ class PlanData:
     """D_i = min(on_hand_i, sum of children's U): the most the children can pull from i."""
     upper: np.ndarray
     """U_i: most row i may receive (rounded up to a feasible pack quantity); 0 when blocked."""
+    demand_method: np.ndarray
+    """`safety_stock_method`: the distribution of demand over the protection interval."""
+    demand_mean: np.ndarray
+    """`demand_over_protection`: mean demand over the protection interval (an upper echelon's is pooled)."""
+    demand_std: np.ndarray
+    """`demand_std_over_protection`."""
+    shelf_mean: np.ndarray
+    """Perishables: mean demand over the shelf life, echelon_demand_mean x shelf_life_days (0 otherwise)."""
+    shelf_std: np.ndarray
+    """Perishables: its standard deviation, demand_std_over_protection x sqrt(shelf life / protection days)."""
+    has_children: np.ndarray
+    """Some row of the same product at a child location is replenished from this row."""
+    critical_exempt: np.ndarray
+    """Critical rows the plan cannot bring to safety stock (`diagnose.exempt_unreachable_critical`)."""
+    exempt_cause: np.ndarray
+    """Per row: '' or why a critical row is exempt (``no_source``, ``parent_stock``, ``capacity``)."""
 
     @property
     def n(self) -> int:
@@ -196,6 +220,46 @@ def _check(frame: pd.DataFrame, bad: np.ndarray, column: str, rule: str) -> None
     rows = np.flatnonzero(bad)
     if len(rows):
         raise PlanDataError(f"features violate '{rule}': {_keys(frame, rows, column)}")
+
+
+def _distributions(
+    frame: pd.DataFrame, num: dict[str, np.ndarray], perishable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Demand over the protection interval (method, mean, sd) and, for perishables, over the shelf life
+    (mean, sd): the distributions the ``expected_cost`` objective prices (docs/model.md)."""
+    method = frame["safety_stock_method"].astype(object).to_numpy()
+    d_mean = num["demand_over_protection"]
+    d_std = num["demand_std_over_protection"]
+    for values, column in ((d_mean, "demand_over_protection"), (d_std, "demand_std_over_protection")):
+        _check(frame, ~(np.isfinite(values) & (values >= 0)), column, f"{column} finite and >= 0")
+    daily = np.nan_to_num(num["echelon_demand_mean"])
+    shelf = np.nan_to_num(num["shelf_life_days"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        protection_days = np.where(daily > 0, d_mean / np.where(daily > 0, daily, 1.0), 0.0)
+        ratio = np.where(protection_days > 0, shelf / np.where(protection_days > 0, protection_days, 1.0), 0.0)
+    shelf_mean = np.where(perishable, daily * shelf, 0.0)
+    shelf_std = np.where(perishable, d_std * np.sqrt(ratio), 0.0)
+    return method, d_mean, d_std, shelf_mean, shelf_std
+
+
+def _highest_useful_position(
+    objective: str,
+    target: np.ndarray,
+    critical_safety: np.ndarray,
+    num: dict[str, np.ndarray],
+    hold: np.ndarray,
+    method: np.ndarray,
+) -> np.ndarray:
+    """The position U_i is sized to reach: the target (or critical safety stock) and, under
+    ``expected_cost``, the newsvendor level (demand quantile at c^s / (c^s + c^h))."""
+    floor = np.maximum(target, critical_safety)
+    if objective != "expected_cost":
+        return floor
+    stockout = num["stockout_cost"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fractile = np.where(stockout > 0, stockout / (stockout + hold), 0.0)
+    level = demand_quantile(method, num["demand_over_protection"], num["demand_std_over_protection"], fractile)
+    return np.maximum(floor, level)
 
 
 def build_plan_data(features: pd.DataFrame, params: PlanParameters) -> PlanData:
@@ -269,7 +333,7 @@ def build_plan_data(features: pd.DataFrame, params: PlanParameters) -> PlanData:
     level = loc_level[loc_codes]
 
     # --- numbers --------------------------------------------------------------------------
-    num = {c: _numeric(frame, c) for c in REQUIRED_COLUMNS[3:] if c != "abc_class"}
+    num = {c: _numeric(frame, c) for c in REQUIRED_COLUMNS[3:] if c not in _TEXT_COLUMNS}
     on_hand = num["on_hand"]
     on_order = fill_null(num["on_order"], "on_order")
     min_order_qty = fill_null(num["min_order_qty"], "min_order_qty")
@@ -330,11 +394,17 @@ def build_plan_data(features: pd.DataFrame, params: PlanParameters) -> PlanData:
     over_capacity = base_at_location > capacity
     inbound_blocked = is_orphan | over_capacity[loc_codes]
 
+    method, d_mean, d_std, shelf_mean, shelf_std = _distributions(frame, num, perishable)
+
+    has_children = np.zeros(n, dtype=bool)
+    has_children[parent[parent != NO_PARENT]] = True
+
     # --- U_i and D_i, bottom-up over the echelons --------------------------------------------
     upper = np.zeros(n)
     max_pull = np.zeros(n)
     child_upper_sum = np.zeros(n)
-    floor_target = np.maximum(target, np.where(critical, safety, 0.0))
+    objective = params.objective
+    floor_target = _highest_useful_position(objective, target, np.where(critical, safety, 0.0), num, hold, method)
     budget_packs = round_down_to_pack(params.budget / unit_cost, order_multiple, min_qty)
     parent_on_hand = np.where(parent != NO_PARENT, on_hand[np.maximum(parent, 0)], 0.0)
     parent_packs = round_down_to_pack(parent_on_hand, order_multiple, min_qty)
@@ -353,6 +423,7 @@ def build_plan_data(features: pd.DataFrame, params: PlanParameters) -> PlanData:
     return PlanData(
         frame=frame,
         budget=float(params.budget),
+        objective=objective,
         relax=params.relaxes(len(frame)),
         critical_classes=params.critical_classes,
         product_id=frame["product_id"].astype(object).to_numpy(),
@@ -385,4 +456,12 @@ def build_plan_data(features: pd.DataFrame, params: PlanParameters) -> PlanData:
         inbound_blocked=inbound_blocked,
         max_pull=max_pull,
         upper=upper,
+        demand_method=method,
+        demand_mean=d_mean,
+        demand_std=d_std,
+        shelf_mean=shelf_mean,
+        shelf_std=shelf_std,
+        has_children=has_children,
+        critical_exempt=np.zeros(n, dtype=bool),
+        exempt_cause=np.full(n, "", dtype=object),
     )

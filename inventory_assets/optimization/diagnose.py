@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import highspy
 import numpy as np
@@ -62,6 +63,67 @@ def critical_minimum_inbound(data: PlanData) -> tuple[np.ndarray, np.ndarray]:
 def round_rows(data: PlanData, rows: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Round ``q`` (aligned with ``rows``) up to each row's pack and MOQ."""
     return round_up_to_pack(q, data.order_multiple[rows], data.min_qty[rows])
+
+
+EXEMPT_CAUSES: dict[str, str] = {
+    "no_source": "its parent location does not stock the product, so nothing can be transferred",
+    "parent_stock": "its parent has too little on hand for the critical locations it supplies",
+    "capacity": "the critical minimum does not fit its location's capacity (or the location is over it)",
+}
+"""Why a critical row can be left below its safety stock (reason code ``critical_unreachable``)."""
+
+
+def exempt_unreachable_critical(data: PlanData) -> PlanData:
+    """Take the critical rows that no plan can bring to safety stock out of the critical minimum.
+
+    From the least inbound that puts every critical row at its safety stock
+    (`critical_minimum_inbound`): a critical row that needs inbound but cannot receive (its
+    parent location does not stock the product, its location is over capacity), whose parent
+    has less on hand than the critical children need, or whose location cannot hold the
+    critical minimum, is exempted with its cause (`EXEMPT_CAUSES`); repeated until none is left
+    (an exemption lowers what the others pull). The money check stays: the budget is the
+    planner's to raise (`check_critical_feasibility`). Every other row is planned as usual.
+    """
+    critical = data.critical.copy()
+    exempt = data.critical_exempt.copy()
+    cause = data.exempt_cause.copy()
+    for _ in range(int(data.level.max(initial=0)) + 2 * data.n_locations + 1):
+        current = replace(data, critical=critical)
+        inbound, pulls = critical_minimum_inbound(current)
+        needs = critical & (inbound > 0)
+        found = np.zeros(data.n, dtype=bool)
+        no_source = needs & data.is_orphan
+        full = needs & data.over_capacity[data.loc] & ~data.is_orphan
+        transfer = needs & (data.parent != NO_PARENT)
+        short_parent = _overflow(transfer, data.parent, inbound, data.on_hand)
+        free = np.maximum(data.capacity, data.base_at_location) - data.base_at_location
+        own_pulls = np.bincount(data.loc, weights=pulls, minlength=data.n_locations)
+        no_room = _overflow(needs & ~data.over_capacity[data.loc], data.loc, inbound, free + own_pulls)
+        for mask, name in ((no_source, "no_source"), (full | no_room, "capacity"), (short_parent, "parent_stock")):
+            new = mask & ~found
+            cause[new] = name
+            found |= new
+        if not found.any():
+            break
+        critical &= ~found
+        exempt |= found
+    return replace(data, critical=critical, critical_exempt=exempt, exempt_cause=cause)
+
+
+def _overflow(rows: np.ndarray, group: np.ndarray, need: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Rows (mask) that do not fit their group's ``limit`` when the group's rows are served in
+    increasing ``need`` (ties: row order); ``limit`` is indexed by group."""
+    idx = np.flatnonzero(rows)
+    out = np.zeros(len(rows), dtype=bool)
+    if not len(idx):
+        return out
+    idx = idx[np.lexsort((idx, need[idx], group[idx]))]
+    g = group[idx]
+    cum = np.cumsum(need[idx])
+    first = np.r_[True, g[1:] != g[:-1]]
+    before = np.maximum.accumulate(np.where(first, cum - need[idx], 0.0))
+    out[idx] = cum - before > limit[g] + QTY_TOL
+    return out
 
 
 def check_critical_feasibility(data: PlanData) -> None:

@@ -1,7 +1,14 @@
 """Evaluate any inbound vector x against the model: positions, costs, hard-constraint checks.
 
 Used for the plan that is returned (the rounded LP plan, the MIP plan), so the reported
-costs are always those of the quantities actually recommended.
+costs are always those of the quantities actually recommended.  Two sets of figures:
+
+* the *expected* ones, under each row's demand distribution (`expected_cost.evaluate_rows`):
+  what the plan columns and the summary report, whichever objective was optimised;
+* the deterministic gaps of the ``target_gap`` objective (units below the order-up-to level,
+  beyond what sells in the shelf life), which that objective minimises and the reason codes read.
+
+`PlanEvaluation.objective` is the value of the objective the run optimised, evaluated exactly.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import numpy as np
 
 from inventory_assets.contract import plan as rules
 from inventory_assets.optimization.data import PlanData
+from inventory_assets.optimization.expected_cost import evaluate_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -22,18 +30,27 @@ class PlanEvaluation:
     pulls: np.ndarray
     position: np.ndarray
     shortfall_units: np.ndarray
-    """max(0, order_up_to - position after)."""
+    """max(0, order_up_to - position after): the gap to the target (``target_gap`` objective)."""
     waste_units: np.ndarray
-    """max(0, position after - echelon demand x shelf life), perishables only."""
+    """max(0, position after - echelon demand x shelf life), perishables only (``target_gap``)."""
+    lost_units: np.ndarray
+    """Expected lost sales E[(D - Y)+] (a supplying row: of its echelon position and pooled demand)."""
+    expiring_units: np.ndarray
+    """Expected units that expire unsold (perishables; 0 otherwise)."""
     holding: np.ndarray
-    shortfall_cost: np.ndarray
-    waste_cost: np.ndarray
+    """Expected holding: on the expected leftover for a store, on the position for a supplying row, $."""
+    lost_cost: np.ndarray
+    """stockout_cost x lost_units, $."""
+    expiry_cost: np.ndarray
+    """waste_cost x expiring_units, $."""
     spend: float
     """Supplier purchases: sum over root rows of unit_cost x."""
+    objective: float
+    """The optimised objective at x: the expected cost (sum of the three cost arrays) or the target gap cost."""
 
     @property
-    def objective(self) -> float:
-        return float(self.holding.sum() + self.shortfall_cost.sum() + self.waste_cost.sum())
+    def expected_cost(self) -> float:
+        return float(self.holding.sum() + self.lost_cost.sum() + self.expiry_cost.sum())
 
 
 def evaluate_plan(data: PlanData, x: np.ndarray) -> PlanEvaluation:
@@ -43,16 +60,29 @@ def evaluate_plan(data: PlanData, x: np.ndarray) -> PlanEvaluation:
     position = data.base + x - pulls
     shortfall = np.maximum(data.target - position, 0.0)
     waste = np.where(data.perishable, np.maximum(position - data.sellable, 0.0), 0.0)
+    expected = evaluate_rows(data, np.arange(data.n), x)
+    holding = data.hold * np.where(data.has_children, position, expected.leftover_units)
+    lost_cost = data.stockout_cost * expected.lost_units
+    expiry_cost = data.waste_cost * expected.waste_units
+    if data.objective == "target_gap":
+        objective = float(
+            np.dot(data.hold, position) + np.dot(data.shortfall_penalty, shortfall) + np.dot(data.waste_cost, waste)
+        )
+    else:
+        objective = float(holding.sum() + lost_cost.sum() + expiry_cost.sum())
     return PlanEvaluation(
         x=x,
         pulls=pulls,
         position=position,
         shortfall_units=shortfall,
         waste_units=waste,
-        holding=data.hold * position,
-        shortfall_cost=data.shortfall_penalty * shortfall,
-        waste_cost=data.waste_cost * waste,
+        lost_units=expected.lost_units,
+        expiring_units=expected.waste_units,
+        holding=holding,
+        lost_cost=lost_cost,
+        expiry_cost=expiry_cost,
         spend=float(np.dot(data.unit_cost[data.is_root], x[data.is_root])),
+        objective=objective,
     )
 
 

@@ -54,11 +54,11 @@ def extract_plan(data: PlanData, ev: PlanEvaluation) -> pd.DataFrame:
             "safety_stock": data.safety,
             "stockout_risk_before": _stockout_risk(frame, data.base),
             "stockout_risk_after": _stockout_risk(frame, ev.position),
-            "expected_shortfall_after": ev.shortfall_units,
-            "expected_waste_after": ev.waste_units,
+            "expected_shortfall_after": ev.lost_units,
+            "expected_waste_after": ev.expiring_units,
             "holding_cost": ev.holding,
-            "shortfall_cost": ev.shortfall_cost,
-            "waste_cost": ev.waste_cost,
+            "shortfall_cost": ev.lost_cost,
+            "waste_cost": ev.expiry_cost,
             "reason_code": pd.Series(reason_codes(data, ev), dtype="str"),
         }
     )
@@ -79,11 +79,25 @@ class PlanSummary:
     """HiGHS method: ``mip``, ``simplex`` or ``ipm``."""
     relaxed: bool
     """True: LP relaxation rounded to packs/MOQs (`relax_integrality`)."""
+    objective_name: str
+    """``expected_cost`` or ``target_gap``: what the plan minimised."""
     objective: float
-    """Total cost of the returned plan: holding + shortfall + waste, $."""
+    """The minimised objective at the returned plan, evaluated exactly, $."""
+    expected_cost: float
+    """Expected holding + lost sales + expiry of the returned plan (= holding_cost + shortfall_cost +
+    waste_cost), whichever objective was minimised, $."""
     holding_cost: float
     shortfall_cost: float
+    """Expected lost sales x stockout_cost, every row (a supplying row: its echelon's), $."""
     waste_cost: float
+    expected_lost_units: float
+    """Expected lost sales of the customer-facing rows (locations that supply no other), units."""
+    expected_fill_rate: float
+    """1 - expected lost / expected demand of the customer-facing rows."""
+    critical_unreachable: int
+    """Critical rows no plan can bring to safety stock (reason ``critical_unreachable``)."""
+    pwl_max_error: float
+    """Largest chord error of the piecewise-linear expected cost at a segment midpoint, $ (0 for target_gap)."""
     solver_objective: float
     """HiGHS's objective (for a relaxed run: the LP bound before rounding)."""
     rounding_gap: float
@@ -147,12 +161,19 @@ def summarize(
     """Build the `PlanSummary` from the evaluated plan and the solve figures."""
     counts = Counter(plan["reason_code"].tolist())
     ordered = ev.x > 0
-    objective = ev.objective
+    facing = ~data.has_children
+    demand = float(data.demand_mean[facing].sum())
+    lost = float(ev.lost_units[facing].sum())
     return PlanSummary(
-        objective=objective,
+        objective_name=data.objective,
+        objective=ev.objective,
+        expected_cost=ev.expected_cost,
         holding_cost=float(ev.holding.sum()),
-        shortfall_cost=float(ev.shortfall_cost.sum()),
-        waste_cost=float(ev.waste_cost.sum()),
+        shortfall_cost=float(ev.lost_cost.sum()),
+        waste_cost=float(ev.expiry_cost.sum()),
+        expected_lost_units=lost,
+        expected_fill_rate=1.0 - lost / demand if demand > 0 else 1.0,
+        critical_unreachable=int(data.critical_exempt.sum()),
         spend=ev.spend,
         budget=data.budget,
         n_rows=data.n,

@@ -32,8 +32,10 @@ COL_FAMILIES: tuple[str, ...] = (
     "order_placed",
     "inbound_segment",
     "partial_sum",
+    "cost_segment",
 )
-"""Column families: x, s, w, k, y, z, and the partial sums of split dense rows (index = code)."""
+"""Column families: x, s, w, k, y, the segments of the target-gap segment form, the partial sums of
+split dense rows, and the expected-cost segments z (index = code)."""
 ROW_FAMILIES: tuple[str, ...] = (
     "shortfall",
     "waste",
@@ -45,10 +47,11 @@ ROW_FAMILIES: tuple[str, ...] = (
     "moq_min",
     "moq_max",
     "partial_sum",
+    "cost_link",
 )
 """Row families (index = code); the names of the Pyomo constraint components (``partial_sum``:
 a chunk of a split dense row, see `split_dense_rows`)."""
-PYOMO_VAR_TO_FAMILY = {"x": 0, "s": 1, "w": 2, "k": 3, "y": 4}
+PYOMO_VAR_TO_FAMILY = {"x": 0, "s": 1, "w": 2, "k": 3, "y": 4, "z": 7}
 PYOMO_CON_TO_FAMILY = {
     "shortfall_def": 0,
     "waste_def": 1,
@@ -59,6 +62,7 @@ PYOMO_CON_TO_FAMILY = {
     "pack_def": 6,
     "moq_min": 7,
     "moq_max": 8,
+    "cost_link": 10,
 }
 
 
@@ -171,7 +175,10 @@ def build_matrix(data: PlanData, sets: ModelSets | None = None) -> MatrixLP:
     start = n + len(sets.shortfall) + len(sets.waste)
     k_col = start + np.arange(len(sets.packs))
     y_col = start + len(sets.packs) + np.arange(len(sets.moq))
-    n_cols = start + len(sets.packs) + len(sets.moq)
+    curves = sets.curves
+    n_seg = 0 if curves is None else curves.n_segments
+    z_col = start + len(sets.packs) + len(sets.moq) + np.arange(n_seg)
+    n_cols = start + len(sets.packs) + len(sets.moq) + n_seg
 
     c = np.zeros(n_cols)
     hold_parent = np.where(has_parent, data.hold[np.maximum(data.parent, 0)], 0.0)
@@ -179,12 +186,17 @@ def build_matrix(data: PlanData, sets: ModelSets | None = None) -> MatrixLP:
     c[s_col] = data.shortfall_penalty[sets.shortfall]
     c[w_col] = data.waste_cost[sets.waste]
     offset = float(np.dot(data.hold, data.base))
+    if curves is not None:
+        c[z_col] = curves.seg_slope
+        offset += float(curves.value_at_zero.sum())
 
     col_lower = np.zeros(n_cols)
     col_upper = np.full(n_cols, INF)
     col_upper[:n] = data.upper
     col_upper[k_col] = np.round(data.upper[sets.packs] / data.order_multiple[sets.packs])
     col_upper[y_col] = 1.0
+    if curves is not None:
+        col_upper[z_col] = curves.seg_len
     integrality = np.zeros(n_cols, dtype=np.uint8)
     integrality[k_col] = 1
     integrality[y_col] = 1
@@ -195,9 +207,13 @@ def build_matrix(data: PlanData, sets: ModelSets | None = None) -> MatrixLP:
             np.full(len(w_col), 2, np.int8),
             np.full(len(k_col), 3, np.int8),
             np.full(len(y_col), 4, np.int8),
+            np.full(n_seg, 7, np.int8),
         ]
     )
-    col_owner = np.concatenate([np.arange(n), sets.shortfall, sets.waste, sets.packs, sets.moq]).astype(np.int64)
+    seg_row = np.zeros(0, np.int64) if curves is None else curves.seg_row
+    col_owner = np.concatenate([np.arange(n), sets.shortfall, sets.waste, sets.packs, sets.moq, seg_row]).astype(
+        np.int64
+    )
 
     # ---- rows --------------------------------------------------------------------------------
     trip = _Triplets()
@@ -247,11 +263,20 @@ def build_matrix(data: PlanData, sets: ModelSets | None = None) -> MatrixLP:
     trip.add_entries(r, x_col[own], 1.0)
     trip.add_entries(r, y_col, -data.upper[own])
 
+    own = sets.cost_rows  # x_i - sum_k z_ik = 0
+    r = trip.new_rows(10, own, 0.0, 0.0)
+    trip.add_entries(r, x_col[own], 1.0)
+    row_of = np.full(n, -1, dtype=np.int64)
+    row_of[own] = r
+    trip.add_entries(row_of[seg_row], z_col, -1.0)
+
     rows = np.concatenate(trip.rows)
     cols = np.concatenate(trip.cols)
     vals = np.concatenate(trip.vals)
     A = sp.csr_array((vals, (rows, cols)), shape=(trip.n_rows, n_cols))
     A.sum_duplicates()
+    col_segment = np.full(n_cols, -1, dtype=np.int64)
+    col_segment[z_col] = np.arange(n_seg)
     return MatrixLP(
         c=c,
         offset=offset,
@@ -269,6 +294,7 @@ def build_matrix(data: PlanData, sets: ModelSets | None = None) -> MatrixLP:
         budget_row=budget_row,
         build_seconds=time.perf_counter() - t0,
         source="matrix",
+        extra={"col_segment": col_segment},
     )
 
 
@@ -289,10 +315,13 @@ def compile_pyomo(model, data: PlanData) -> MatrixLP:
     col_upper = np.empty(n_cols)
     integrality = np.zeros(n_cols, dtype=np.uint8)
     x_col = np.full(data.n, -1, dtype=np.int64)
+    col_segment = np.full(n_cols, -1, dtype=np.int64)
     for j, var in enumerate(info.columns):
         fam = PYOMO_VAR_TO_FAMILY[var.parent_component().local_name]
         col_family[j] = fam
-        col_owner[j] = var.index()
+        col_owner[j] = model.segment_row[var.index()] if fam == 7 else var.index()
+        if fam == 7:
+            col_segment[j] = var.index()
         lb, ub = var.bounds
         col_lower[j] = -INF if lb is None else lb
         col_upper[j] = INF if ub is None else ub
@@ -339,6 +368,7 @@ def compile_pyomo(model, data: PlanData) -> MatrixLP:
         budget_row=budget_row,
         build_seconds=time.perf_counter() - t0,
         source="pyomo",
+        extra={"col_segment": col_segment},
     )
 
 
@@ -442,6 +472,61 @@ def to_segment_form(lp: MatrixLP, data: PlanData, sets: ModelSets) -> MatrixLP:
         build_seconds=lp.build_seconds + time.perf_counter() - t0,
         source=lp.source + "+segments",
         x_offset=x_offset,
+        x_map=x_map,
+    )
+
+
+def eliminate_links(lp: MatrixLP) -> MatrixLP:
+    """Substitute ``x_i = sum_k z_ik`` (the ``cost_link`` rows) into every other row.
+
+    Each segment column z_ik takes the coefficients x_i had in the other rows (and x_i's cost on
+    top of its slope); the x_i column and its link row go.  Same optimum, n fewer rows and
+    columns: the form the LP relaxation of the ``expected_cost`` objective is solved in at scale.
+    """
+    link = lp.row_family == ROW_FAMILIES.index("cost_link")
+    if not link.any():
+        return lp
+    t0 = time.perf_counter()
+    linked = lp.row_owner[link]  # plan rows whose x is a sum of segments
+    seg = np.flatnonzero(lp.col_family == COL_FAMILIES.index("cost_segment"))
+    drop_col = np.zeros(lp.n_cols, dtype=bool)
+    drop_col[lp.x_col[linked]] = True
+    keep_cols = np.flatnonzero(~drop_col)
+    source = np.arange(lp.n_cols)
+    source[seg] = lp.x_col[lp.col_owner[seg]]  # a segment column carries its x's coefficients
+    keep_rows = np.flatnonzero(~link)
+    A = lp.A.tocsc()[:, source[keep_cols]].tocsr()[keep_rows]
+    c = lp.c[keep_cols].copy()
+    new_index = np.full(lp.n_cols, -1, dtype=np.int64)
+    new_index[keep_cols] = np.arange(len(keep_cols))
+    c[new_index[seg]] += lp.c[lp.x_col[lp.col_owner[seg]]]
+    n = len(lp.x_col)
+    x_col = np.where(lp.x_col >= 0, new_index[np.maximum(lp.x_col, 0)], -1)
+    x_col[linked] = -1
+    direct = np.flatnonzero(x_col >= 0)
+    map_rows = np.r_[direct, lp.col_owner[seg]]
+    map_cols = np.r_[x_col[direct], new_index[seg]]
+    x_map = sp.csr_array((np.ones(len(map_rows)), (map_rows, map_cols)), shape=(n, len(keep_cols)))
+    row_index = np.full(lp.n_rows, -1, dtype=np.int64)
+    row_index[keep_rows] = np.arange(len(keep_rows))
+    return MatrixLP(
+        c=c,
+        offset=lp.offset,
+        col_lower=lp.col_lower[keep_cols],
+        col_upper=lp.col_upper[keep_cols],
+        integrality=lp.integrality[keep_cols],
+        A=sp.csr_array(A),
+        row_lower=lp.row_lower[keep_rows],
+        row_upper=lp.row_upper[keep_rows],
+        col_family=lp.col_family[keep_cols],
+        col_owner=lp.col_owner[keep_cols],
+        row_family=lp.row_family[keep_rows],
+        row_owner=lp.row_owner[keep_rows],
+        x_col=x_col,
+        budget_row=int(row_index[lp.budget_row]) if lp.budget_row >= 0 else -1,
+        build_seconds=lp.build_seconds + time.perf_counter() - t0,
+        source=lp.source + "+links",
+        x_offset=np.zeros(n),
         x_map=x_map,
     )
 

@@ -75,6 +75,18 @@ def declare_sets(m: pyo.ConcreteModel, data: PlanData, sets: ModelSets) -> None:
         ordered=True,
         doc="rows whose smallest order (MOQ in packs) exceeds one pack: order/no-order binary (MIP only)",
     )
+    n_seg = 0 if sets.curves is None else sets.curves.n_segments
+    m.COST_ROWS = pyo.Set(
+        within=m.ROWS,
+        initialize=sets.cost_rows.tolist(),
+        ordered=True,
+        doc="E: rows whose expected cost varies with their inbound (expected_cost objective, U_i > 0)",
+    )
+    m.SEGMENTS = pyo.Set(
+        initialize=range(n_seg),
+        ordered=True,
+        doc="segments (i, k) of the expected-cost chords, flat; a row's segments adjacent, slopes increasing",
+    )
 
 
 def declare_parameters(m: pyo.ConcreteModel, data: PlanData, sets: ModelSets) -> None:
@@ -124,6 +136,17 @@ def declare_parameters(m: pyo.ConcreteModel, data: PlanData, sets: ModelSets) ->
     m.budget = pyo.Param(
         initialize=data.budget, mutable=True, within=pyo.NonNegativeReals, doc="B = PlanParameters.budget, $"
     )
+    if sets.curves is not None:
+        segments = np.arange(sets.curves.n_segments)
+        m.segment_slope = param(
+            m.SEGMENTS, segments, sets.curves.seg_slope, "g_ik: slope of the chord of phi_i on segment k, $ per unit"
+        )
+        m.segment_row = pyo.Param(
+            m.SEGMENTS,
+            initialize=_by_index(segments, sets.curves.seg_row.astype(float)),
+            within=pyo.NonNegativeIntegers,
+            doc="the row i a segment belongs to",
+        )
 
 
 def declare_variables(m: pyo.ConcreteModel, data: PlanData, sets: ModelSets) -> None:
@@ -149,6 +172,13 @@ def declare_variables(m: pyo.ConcreteModel, data: PlanData, sets: ModelSets) -> 
         doc="k_i: whole packs received (x_i = m_i k_i), MIP only",
     )
     m.y = pyo.Var(m.MOQ_ROWS, domain=pyo.Binary, doc="y_i: 1 if row i receives anything (MOQ switch), MIP only")
+    seg_len = np.zeros(0) if sets.curves is None else sets.curves.seg_len
+    m.z = pyo.Var(
+        m.SEGMENTS,
+        domain=pyo.NonNegativeReals,
+        bounds=lambda _, k: (0.0, float(seg_len[k])),
+        doc="z_ik: units of x_i on segment k of the expected-cost chords (length x_ik - x_i,k-1)",
+    )
 
 
 def declare_position(m: pyo.ConcreteModel, data: PlanData, sets: ModelSets) -> None:
@@ -232,6 +262,27 @@ def declare_budget(m: pyo.ConcreteModel, data: PlanData, sets: ModelSets) -> Non
     m.budget_limit = pyo.Constraint(expr=m.spend <= m.budget, doc="budget: spend <= budget")
 
 
+def declare_cost_link(m: pyo.ConcreteModel, sets: ModelSets) -> None:
+    """x_i = sum of its segments (expected_cost objective; empty for target_gap)."""
+    x, z = m.x, m.z
+    rows = sets.cost_rows
+    seg_row = sets.curves.seg_row if sets.curves is not None else np.zeros(0, np.int64)
+    ptr = np.searchsorted(seg_row, rows, side="left")
+    end = np.searchsorted(seg_row, rows, side="right")
+    bounds = {int(i): (int(a), int(b)) for i, a, b in zip(rows.tolist(), ptr, end, strict=True)}
+
+    def rule(_, i):
+        a, b = bounds[i]
+        return (
+            LinearExpression(
+                constant=0.0, linear_coefs=[1.0] + [-1.0] * (b - a), linear_vars=[x[i]] + [z[k] for k in range(a, b)]
+            )
+            == 0.0
+        )
+
+    m.cost_link = pyo.Constraint(m.COST_ROWS, rule=rule, doc="cost link: x_i = sum_k z_ik")
+
+
 def declare_pack_moq(m: pyo.ConcreteModel) -> None:
     """Whole packs, and either nothing or at least the MOQ (MIP only; empty sets when relaxed)."""
     m.pack_def = pyo.Constraint(
@@ -272,10 +323,22 @@ def declare_objective(m: pyo.ConcreteModel, data: PlanData, sets: ModelSets) -> 
         ),
         doc="waste = sum_{i in W} waste_cost_i w_i, $",
     )
+    if sets.curves is not None:
+        m.expected_cost = pyo.Expression(
+            expr=LinearExpression(
+                constant=float(sets.curves.value_at_zero.sum()),
+                linear_coefs=sets.curves.seg_slope.tolist(),
+                linear_vars=list(m.z.values()),
+            ),
+            doc="expected cost = sum_i phi_i(0) + sum_ik g_ik z_ik, $ (lost sales, leftover, expiry)",
+        )
+        priced = m.holding_cost + m.expected_cost
+    else:
+        priced = m.holding_cost + m.shortfall_cost + m.waste_cost_total
     m.total_cost = pyo.Objective(
-        expr=m.holding_cost + m.shortfall_cost + m.waste_cost_total,
+        expr=priced,
         sense=pyo.minimize,
-        doc="total cost = holding + shortfall + waste, $",
+        doc="total cost = holding + shortfall + waste (target_gap) or holding + expected cost (expected_cost), $",
     )
 
 
@@ -294,5 +357,6 @@ def build_model(data: PlanData, sets: ModelSets | None = None) -> pyo.ConcreteMo
     declare_capacity(m, data, sets)
     declare_budget(m, data, sets)
     declare_pack_moq(m)
+    declare_cost_link(m, sets)
     declare_objective(m, data, sets)
     return m

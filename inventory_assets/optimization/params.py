@@ -8,6 +8,11 @@ from dataclasses import dataclass, field, fields
 DEFAULT_BUDGET = 100_000.0
 """Procurement budget of one cycle in currency units (the second seed's $100,000)."""
 
+OBJECTIVES: tuple[str, ...] = ("expected_cost", "target_gap")
+"""What the plan minimises (docs/model.md, "Objective"): ``expected_cost`` prices expected lost sales,
+leftover stock and expiry under each row's demand distribution; ``target_gap`` is the earlier
+deterministic gap to the order-up-to level (kept so that the backtest can compare the two)."""
+
 
 @dataclass(frozen=True)
 class PlanParameters:
@@ -27,12 +32,24 @@ class PlanParameters:
         },
     )
 
+    objective: str = field(
+        default="expected_cost",
+        metadata={
+            "doc": (
+                "What the plan minimises: 'expected_cost' (expected lost sales, leftover stock and expiry under "
+                "each row's demand distribution, docs/model.md) or 'target_gap' (the earlier deterministic gap to "
+                "the order-up-to level). Default 'expected_cost'."
+            )
+        },
+    )
+
     critical_classes: tuple[str, ...] = field(
         default=("A",),
         metadata={
             "doc": (
-                "ABC classes whose items must end the cycle at or above their safety stock; a hard constraint. "
-                "Default ['A']."
+                "ABC classes whose items must end the cycle at or above their safety stock; a hard constraint on the "
+                "rows a plan can bring there (rows that cannot, for want of parent stock or capacity, are reported "
+                "with reason critical_unreachable). Default ['A']."
             )
         },
     )
@@ -95,6 +112,8 @@ class PlanParameters:
     def __post_init__(self) -> None:
         # Accept any iterable of class labels, store an immutable tuple.
         object.__setattr__(self, "critical_classes", tuple(str(c) for c in self.critical_classes))
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {list(OBJECTIVES)}, got {self.objective!r}")
         if not (isinstance(self.budget, (int, float)) and math.isfinite(self.budget) and self.budget >= 0):
             raise ValueError(f"budget must be a finite number >= 0, got {self.budget!r}")
         if self.review_period_days is not None and not (
@@ -114,4 +133,4 @@ class PlanParameters:
 FIELD_DOCS: dict[str, str] = {f.name: f.metadata["doc"] for f in fields(PlanParameters)}
 """Each knob's description (the ``doc`` of its field), shown by the ``dg.Config`` made from these parameters."""
 
-__all__ = ["DEFAULT_BUDGET", "FIELD_DOCS", "PlanParameters"]
+__all__ = ["DEFAULT_BUDGET", "FIELD_DOCS", "OBJECTIVES", "PlanParameters"]

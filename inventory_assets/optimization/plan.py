@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from inventory_assets.optimization.data import QTY_TOL, PlanData, build_plan_data
-from inventory_assets.optimization.diagnose import check_critical_feasibility
+from inventory_assets.optimization.diagnose import check_critical_feasibility, exempt_unreachable_critical
 from inventory_assets.optimization.errors import PlanRoundingError, PlanSolveError
 from inventory_assets.optimization.evaluate import evaluate_plan, hard_violations
 from inventory_assets.optimization.extract import PlanSummary, extract_plan, summarize
@@ -27,6 +27,7 @@ from inventory_assets.optimization.matrix import (
     MatrixLP,
     build_matrix,
     compile_pyomo,
+    eliminate_links,
     split_dense_rows,
     to_segment_form,
 )
@@ -73,21 +74,35 @@ def build_lp(data: PlanData, engine: Engine = "auto", segment_min_columns: int |
         raise ValueError(f"unknown engine {engine!r}")
     threshold = SEGMENT_MIN_COLUMNS if segment_min_columns is None else segment_min_columns
     if data.relax and lp.n_cols >= threshold:
-        lp = split_dense_rows(to_segment_form(lp, data, sets))
+        reduced = eliminate_links(lp) if sets.curves is not None else to_segment_form(lp, data, sets)
+        lp = split_dense_rows(reduced)
     lp.build_seconds = time.perf_counter() - t0
+    lp.extra["curves"] = sets.curves
     return lp
+
+
+def curve_error(lp: MatrixLP) -> float:
+    """The chord error of the expected-cost curves the LP was built with (0 for target_gap)."""
+    curves = lp.extra.get("curves")
+    return 0.0 if curves is None else curves.max_error
 
 
 def mip_start(lp: MatrixLP, data: PlanData, x: np.ndarray) -> np.ndarray:
     """The MIP column vector (x, s, w, k, y) of a feasible inbound plan ``x``."""
     ev = evaluate_plan(data, x)
     owner = np.maximum(lp.col_owner, 0)
+    curves = lp.extra.get("curves")
+    segments = np.zeros(lp.n_cols)
+    if curves is not None and curves.n_segments:
+        seg = lp.extra["col_segment"]
+        segments = np.where(seg >= 0, curves.fill(x)[np.maximum(seg, 0)], 0.0)
     values = {
         0: x[owner],
         1: ev.shortfall_units[owner],
         2: ev.waste_units[owner],
         3: np.round(x[owner] / data.order_multiple[owner]),
         4: (x[owner] > QTY_TOL).astype(float),
+        7: segments,
     }
     return np.select([lp.col_family == f for f in values], list(values.values()), default=0.0)
 
@@ -144,7 +159,7 @@ def plan_procurement(
     """
     params = PlanParameters() if params is None else params
     t0 = time.perf_counter()
-    data = build_plan_data(features, params)
+    data = exempt_unreachable_critical(build_plan_data(features, params))
     if precheck:
         check_critical_feasibility(data)
     lp = build_lp(data, engine, segment_min_columns)
@@ -184,6 +199,7 @@ def plan_procurement(
         mip_gap=float(result.mip_gap),
         budget_shadow_price=float(result.budget_shadow_price),
         mip_start_objective=float(start_objective),
+        pwl_max_error=float(curve_error(lp)),
         n_variables=lp.n_cols,
         n_constraints=lp.n_rows,
         n_integer=lp.n_integer,

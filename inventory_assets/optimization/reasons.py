@@ -5,6 +5,9 @@ more step" is the next feasible increment of the row: its smallest order (MOQ in
 packs) when it orders nothing, else one pack.  "Short" means the position after the plan
 is below the order-up-to level.
 
+0. ``critical_unreachable``: a critical row no plan can bring to its safety stock (its parent
+   location does not stock the product, its parent has too little on hand, or its location
+   cannot hold it: `diagnose.exempt_unreachable_critical`); planned like any other row.
 1. ``critical_minimum``: critical row, below safety stock before its order, ordered, still
    short, and within one step of its safety stock: the hard minimum set the quantity.
 2. ``limited_by_parent_stock``: short, receives from a parent, and the parent's remaining
@@ -74,6 +77,7 @@ def reason_codes(data: PlanData, ev: PlanEvaluation) -> np.ndarray:
     below = (need > QTY_TOL) | ordered
 
     conditions = [
+        data.critical_exempt,
         critical_min,
         short & parent_limited & ~data.is_root,
         short & budget_limited,

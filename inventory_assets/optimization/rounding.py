@@ -6,7 +6,8 @@ The LP gives fractional inbound x*.  The rule (documented in docs/model.md):
    parent's pulls are final when it is rounded), each row's quantity is shifted by what its
    children's rounding changed in its pulls, ``q_i = x*_i + (pulls_i - pulls*_i)``, which
    keeps the parent's position where the LP put it.
-2. Each row takes the cheaper, by its own holding + shortfall + waste cost, of the two
+2. Each row takes the cheaper, by its own cost (holding + shortfall + waste, or holding + its
+   expected cost under ``expected_cost``), of the two
    neighbouring feasible quantities: ``up`` (smallest whole-pack quantity >= q that meets the
    MOQ) and ``down`` (largest <= q, or 0); a tie goes down (spend less).  A critical row
    whose ``down`` would leave it below safety stock takes ``up``.
@@ -34,10 +35,13 @@ from inventory_assets.optimization.data import (
 )
 from inventory_assets.optimization.errors import PlanRoundingError
 from inventory_assets.optimization.evaluate import hard_violations
+from inventory_assets.optimization.expected_cost import evaluate_rows
 
 
 def _own_cost(data: PlanData, rows: np.ndarray, net: np.ndarray, q: np.ndarray) -> np.ndarray:
     pos = net + q
+    if data.objective == "expected_cost":
+        return data.hold[rows] * pos + evaluate_rows(data, rows, q).value
     cost = data.hold[rows] * pos + data.shortfall_penalty[rows] * np.maximum(data.target[rows] - pos, 0.0)
     waste = np.where(data.perishable[rows], np.maximum(pos - data.sellable[rows], 0.0), 0.0)
     return cost + data.waste_cost[rows] * waste

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from inventory_assets.optimization.data import NO_PARENT, PlanData
+from inventory_assets.optimization.expected_cost import CostCurves, cost_curves
 
 _EPS = 1e-9
 
@@ -39,6 +40,16 @@ class ModelSets:
     """Rows with U_i > 0: integer pack count k_i (MIP only)."""
     moq: np.ndarray
     """Rows whose smallest order exceeds one pack: binary y_i (MIP only)."""
+    curves: CostCurves | None = None
+    """``expected_cost`` objective: the chords of each row's expected cost (None for ``target_gap``)."""
+
+    @property
+    def cost_rows(self) -> np.ndarray:
+        """Rows with expected-cost segments (each gets a link row x_i = sum of its segments)."""
+        if self.curves is None:
+            return np.empty(0, dtype=np.int64)
+        rows = self.curves.seg_row
+        return rows[np.r_[True, rows[1:] != rows[:-1]]] if len(rows) else rows
 
     def children(self, i: int) -> np.ndarray:
         """Children rows of row i."""
@@ -67,8 +78,13 @@ def build_sets(data: PlanData) -> ModelSets:
 
     low = data.base - data.max_pull  # lowest reachable position
     high = data.base + data.upper  # highest reachable position
-    shortfall = np.flatnonzero((data.stockout_cost > 0) & (data.target > low + _EPS))
-    waste = np.flatnonzero(data.perishable & (data.waste_cost > 0) & (high > data.sellable + _EPS))
+    curves = None
+    if data.objective == "expected_cost":  # priced by the expected-cost chords instead of s and w
+        curves = cost_curves(data)
+        shortfall = waste = np.empty(0, dtype=np.int64)
+    else:
+        shortfall = np.flatnonzero((data.stockout_cost > 0) & (data.target > low + _EPS))
+        waste = np.flatnonzero(data.perishable & (data.waste_cost > 0) & (high > data.sellable + _EPS))
     critical = np.flatnonzero(data.critical & (data.safety > low + _EPS))
     child_upper = np.bincount(data.parent[children], weights=data.upper[children], minlength=n)
     transfer = np.flatnonzero((counts > 0) & (child_upper > data.on_hand + _EPS))
@@ -92,4 +108,5 @@ def build_sets(data: PlanData) -> ModelSets:
         purchase=purchase,
         packs=packs,
         moq=moq,
+        curves=curves,
     )

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from inventory_assets.backtest import BacktestInputError, BacktestParameters, run_backtest
+from inventory_assets.backtest.policies import POLICIES
 from inventory_assets.backtest.results import RESULT_COLUMNS
 from inventory_assets_tests.backtest import sources as src
 
@@ -66,7 +67,7 @@ def result():
 
 
 def test_balance_per_pair_and_day_for_every_policy(result) -> None:
-    assert result.daily is not None and set(result.daily) == {"plan", "order_up_to", "risk_ranked", "replace_sold"}
+    assert result.daily is not None and set(result.daily) == set(POLICIES)
     for record in result.daily.values():
         flows = record.on_hand_before + record.arrivals - record.served - record.backlog_filled - record.expired
         np.testing.assert_allclose(flows - record.transfers_out, record.on_hand_after, atol=1e-9)

@@ -11,7 +11,7 @@ from inventory_assets.optimization.params import PlanParameters
 from inventory_assets.optimization.plan import plan_procurement
 from inventory_assets_tests.optimization.factories import features
 
-PARAMS = PlanParameters(budget=1000)
+PARAMS = PlanParameters(budget=1000, objective="target_gap")  # the hand plan below is that objective's
 
 
 @pytest.fixture(scope="module")

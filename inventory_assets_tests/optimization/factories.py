@@ -46,7 +46,7 @@ def features(rows: Iterable[Mapping[str, object]], network: Mapping[str, str | N
     frame["inventory_position"] = frame["on_hand"] + frame["on_order"]
     # what the analytics risk function reads (docs/frames.md + inventory_assets.analytics.risk)
     frame["safety_stock_method"] = np.where(frame["echelon_demand_mean"] > 0, "normal", "none")
-    frame["demand_over_protection"] = frame["order_up_to"] - frame["safety_stock"]
+    frame["demand_over_protection"] = np.maximum(frame["order_up_to"] - frame["safety_stock"], 0.0)
     frame["demand_std_over_protection"] = np.maximum(frame["safety_stock"] / 2.0, 0.5)
     frame["stockout_risk"] = 0.5
     return frame

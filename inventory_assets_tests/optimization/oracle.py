@@ -96,7 +96,7 @@ def _tree(rows: list[dict]) -> tuple[list[int | None], list[bool], list[list[int
     return parent, orphan, children, level
 
 
-def _read(features: pd.DataFrame, critical) -> _Instance:
+def _read(features: pd.DataFrame, critical, exempt: frozenset = frozenset()) -> _Instance:
     """Every model parameter of every row, read column by column (docs/model.md)."""
     rows = features.reset_index(drop=True).to_dict("records")
     n = len(rows)
@@ -123,7 +123,7 @@ def _read(features: pd.DataFrame, critical) -> _Instance:
         oh=[_num(r, "on_hand") for r in rows],
         tgt=[_num(r, "order_up_to") for r in rows],
         ss=[_num(r, "safety_stock") for r in rows],
-        crit=[r["abc_class"] in critical for r in rows],
+        crit=[r["abc_class"] in critical and (r["product_id"], r["location_id"]) not in exempt for r in rows],
         cost=[_num(r, "unit_cost") for r in rows],
         hold=[_num(r, "unit_cost") * _num(r, "holding_cost_rate") / 365 * _num(r, "review_days") for r in rows],
         so=[_num(r, "stockout_cost") * (1 + TIE * level[i]) for i, r in enumerate(rows)],
@@ -249,9 +249,13 @@ def _constraints(inst: _Instance, cols: _Columns, U: list[float], budget: float,
     return rows
 
 
-def oracle_objective(features: pd.DataFrame, budget: float, critical=("A",), integer: bool = True) -> float:
-    """Optimal objective of the model on ``features`` (raises if not optimal)."""
-    inst = _read(features, critical)
+def oracle_objective(
+    features: pd.DataFrame, budget: float, critical=("A",), integer: bool = True, exempt: frozenset = frozenset()
+) -> float:
+    """Optimal objective of the ``target_gap`` model on ``features`` (raises if not optimal).
+
+    ``exempt``: (product_id, location_id) keys of critical rows the plan reported as unreachable."""
+    inst = _read(features, critical, exempt)
     U = _inbound_caps(inst, budget)
     cols = _Columns(inst.n)
     c, const, lo, hi = _objective_and_bounds(inst, cols, U, integer)

@@ -44,7 +44,7 @@ def pack_bound_frame():
 
 
 def test_pack_diagnosis_names_only_products_with_pack_or_moq_columns():
-    params = PlanParameters(budget=110)
+    params = PlanParameters(objective="target_gap", budget=110)
     data = build_plan_data(pack_bound_frame(), params)
     lp = split_dense_rows(build_lp(data, "matrix"), max_nnz=1)
     partial = lp.col_family == COL_FAMILIES.index("partial_sum")
@@ -60,7 +60,7 @@ def test_pack_diagnosis_names_only_products_with_pack_or_moq_columns():
 
 
 def test_pack_diagnosis_ignores_segment_columns():
-    params = PlanParameters(budget=110, relax_integrality=True)
+    params = PlanParameters(objective="target_gap", budget=110, relax_integrality=True)
     data = build_plan_data(pack_bound_frame(), params)
     sets = build_sets(data)
     lp = to_segment_form(build_matrix(data, sets), data, sets)
@@ -89,7 +89,7 @@ def test_iis_chunk_rows_of_a_split_capacity_row_name_no_product():
             },
             {"product_id": product, "location_id": "S1", "order_up_to": 3},
         ]
-    params = PlanParameters(relax_integrality=True)
+    params = PlanParameters(objective="target_gap", relax_integrality=True)
     data = build_plan_data(features(rows, network={"DC": None, "S1": "DC"}), params)
     sets = build_sets(data)
     lp = split_dense_rows(to_segment_form(build_matrix(data, sets), data, sets), max_nnz=2)

@@ -24,7 +24,9 @@ from inventory_assets_tests.optimization.instances import random_instance
 @pytest.mark.parametrize("relax", [False, True])
 def test_every_model_component_is_documented(relax):
     frame, budget = random_instance(3, 3, 6)
-    model = build_model(build_plan_data(frame, PlanParameters(budget=budget, relax_integrality=relax)))
+    model = build_model(
+        build_plan_data(frame, PlanParameters(objective="target_gap", budget=budget, relax_integrality=relax))
+    )
     for kind in (pyo.Set, pyo.Param, pyo.Var, pyo.Expression, pyo.Constraint, pyo.Objective):
         for component in model.component_objects(kind, descend_into=True):
             if component.local_name.endswith("_index"):  # Pyomo's implicit index sets
@@ -36,7 +38,7 @@ def test_every_model_component_is_documented(relax):
 @pytest.mark.parametrize("relax", [False, True])
 def test_pyomo_and_matrix_paths_agree(seed, relax):
     frame, budget = random_instance(seed, 4, 3 + seed)
-    params = PlanParameters(budget=budget, relax_integrality=relax, mip_rel_gap=0.0)
+    params = PlanParameters(objective="target_gap", budget=budget, relax_integrality=relax, mip_rel_gap=0.0)
     data = build_plan_data(frame, params)
     sets = build_sets(data)
     a = compile_pyomo(build_model(data, sets), data)
@@ -56,7 +58,9 @@ def test_pyomo_and_matrix_paths_agree(seed, relax):
 @pytest.mark.parametrize("engine", ["pyomo", "matrix"])
 def test_segment_form_has_the_same_optimum(seed, engine):
     frame, budget = random_instance(seed, 4, 2 + seed)
-    params = PlanParameters(budget=budget, relax_integrality=True, critical_classes=("A", "B")[: 1 + seed % 2])
+    params = PlanParameters(
+        objective="target_gap", budget=budget, relax_integrality=True, critical_classes=("A", "B")[: 1 + seed % 2]
+    )
     try:
         standard = plan_procurement(frame, params, engine=engine, segment_min_columns=10**12)
     except PlanInfeasibleError:
@@ -73,7 +77,7 @@ def test_segment_form_has_the_same_optimum(seed, engine):
 @pytest.mark.parametrize("seed", range(4))
 def test_split_dense_rows_keeps_the_optimum_and_the_budget_dual(seed):
     frame, budget = random_instance(seed, 5, 3 + seed)
-    params = PlanParameters(budget=budget, relax_integrality=True)
+    params = PlanParameters(objective="target_gap", budget=budget, relax_integrality=True)
     data = build_plan_data(frame, params)
     try:
         check_critical_feasibility(data)
@@ -89,7 +93,7 @@ def test_split_dense_rows_keeps_the_optimum_and_the_budget_dual(seed):
 
 def test_mip_warm_start_is_used_and_never_worse():
     frame = synthetic_features(40, 8, seed=7, capacity_share=0.3)
-    params = PlanParameters(budget=6000, mip_rel_gap=0.0)
+    params = PlanParameters(objective="target_gap", budget=6000, mip_rel_gap=0.0)
     warm = plan_procurement(frame, params)
     cold = plan_procurement(frame, params, warm_start=False)
     assert np.isfinite(warm.summary.mip_start_objective) and np.isnan(cold.summary.mip_start_objective)
@@ -99,7 +103,7 @@ def test_mip_warm_start_is_used_and_never_worse():
 
 def test_threads_can_be_set():
     frame = synthetic_features(10, 4, seed=2)
-    result = plan_procurement(frame, PlanParameters(budget=2000, threads=1))
+    result = plan_procurement(frame, PlanParameters(objective="target_gap", budget=2000, threads=1))
     assert result.summary.status == "optimal"
 
 
@@ -111,7 +115,7 @@ def test_limit_with_a_feasible_solution_is_accepted_and_flagged(monkeypatch):
 
     monkeypatch.setattr(solve_module, "highs_options", stop_at_first_solution)
     frame = synthetic_features(60, 6, seed=3, capacity_share=0.5)
-    result = plan_procurement(frame, PlanParameters(budget=20_000, mip_rel_gap=0.0))
+    result = plan_procurement(frame, PlanParameters(objective="target_gap", budget=20_000, mip_rel_gap=0.0))
     assert result.summary.status == "feasible_solution_limit"
     assert not result.summary.is_optimal
     assert result.summary.mip_gap > 0
@@ -120,12 +124,14 @@ def test_limit_with_a_feasible_solution_is_accepted_and_flagged(monkeypatch):
 def test_limit_without_a_solution_raises_without_reading_values():
     frame = synthetic_features(300, 8, seed=3, capacity_share=0.5)
     with pytest.raises(PlanSolveError, match="no feasible plan was found before the limit"):
-        plan_procurement(frame, PlanParameters(budget=20_000, time_limit_seconds=1e-4, mip_rel_gap=0.0))
+        plan_procurement(
+            frame, PlanParameters(objective="target_gap", budget=20_000, time_limit_seconds=1e-4, mip_rel_gap=0.0)
+        )
 
 
 def test_unbounded_model_is_a_solve_error():
     frame, budget = random_instance(0, 2, 2)
-    params = PlanParameters(budget=budget)
+    params = PlanParameters(objective="target_gap", budget=budget)
     data = build_plan_data(frame, params)
     lp = build_matrix(data)
     lp.c[:] = -1.0
@@ -140,7 +146,7 @@ def test_unbounded_model_is_a_solve_error():
 
 def test_summary_is_numeric_metadata():
     frame = synthetic_features(30, 8, seed=1, capacity_share=0.3)
-    result = plan_procurement(frame, PlanParameters(budget=5000))
+    result = plan_procurement(frame, PlanParameters(objective="target_gap", budget=5000))
     summary = result.summary.to_dict()
     for key in (
         "objective",
@@ -159,7 +165,7 @@ def test_summary_is_numeric_metadata():
         "extract_seconds",
     ):
         assert isinstance(summary[key], (int, float)), key
-    assert summary["objective"] == pytest.approx(
+    assert summary["expected_cost"] == pytest.approx(
         summary["holding_cost"] + summary["shortfall_cost"] + summary["waste_cost"]
     )
     assert sum(summary[f"reason_{c}"] for c in REASON_CODES) == len(frame)
@@ -175,7 +181,9 @@ def test_nothing_to_decide_is_an_optimal_empty_plan(engine, relax):
     from inventory_assets_tests.optimization.factories import features
 
     frame = features([{"product_id": "P1", "location_id": "DC", "on_hand": 10, "order_up_to": 5}], network={"DC": None})
-    result = plan_procurement(frame, PlanParameters(relax_integrality=relax), engine=engine, segment_min_columns=0)
+    result = plan_procurement(
+        frame, PlanParameters(objective="target_gap", relax_integrality=relax), engine=engine, segment_min_columns=0
+    )
     assert result.summary.status == "optimal"
     assert result.plan["order_qty"].tolist() == [0.0]
     assert result.plan["reason_code"].tolist() == ["nothing_needed"]
@@ -184,15 +192,17 @@ def test_nothing_to_decide_is_an_optimal_empty_plan(engine, relax):
 def test_plans_above_mip_max_rows_are_relaxed_and_rounded():
     frame, budget = random_instance(2, 4, 6)
     rows = len(frame)
-    assert not PlanParameters().relaxes(rows) and PlanParameters().relaxes(20_001)
-    assert PlanParameters(mip_max_rows=rows - 1).relaxes(rows)
-    assert not PlanParameters(mip_max_rows=None).relaxes(10**9)
-    assert PlanParameters(mip_max_rows=None, relax_integrality=True).relaxes(1)
+    assert not PlanParameters(objective="target_gap").relaxes(rows) and PlanParameters(objective="target_gap").relaxes(
+        20_001
+    )
+    assert PlanParameters(objective="target_gap", mip_max_rows=rows - 1).relaxes(rows)
+    assert not PlanParameters(objective="target_gap", mip_max_rows=None).relaxes(10**9)
+    assert PlanParameters(objective="target_gap", mip_max_rows=None, relax_integrality=True).relaxes(1)
     with pytest.raises(ValueError, match="mip_max_rows"):
-        PlanParameters(mip_max_rows=-1)
-    over = plan_procurement(frame, PlanParameters(budget=budget, mip_max_rows=rows - 1))
-    relaxed = plan_procurement(frame, PlanParameters(budget=budget, relax_integrality=True))
-    exact = plan_procurement(frame, PlanParameters(budget=budget, mip_max_rows=rows))
+        PlanParameters(objective="target_gap", mip_max_rows=-1)
+    over = plan_procurement(frame, PlanParameters(objective="target_gap", budget=budget, mip_max_rows=rows - 1))
+    relaxed = plan_procurement(frame, PlanParameters(objective="target_gap", budget=budget, relax_integrality=True))
+    exact = plan_procurement(frame, PlanParameters(objective="target_gap", budget=budget, mip_max_rows=rows))
     assert over.summary.relaxed and not exact.summary.relaxed
     assert np.array_equal(over.plan["order_qty"].to_numpy(), relaxed.plan["order_qty"].to_numpy())
     assert over.summary.objective == relaxed.summary.objective

@@ -16,7 +16,9 @@ SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[Healt
 
 
 def run(frame, budget, relax, engine="matrix", critical=("A",)):
-    params = PlanParameters(budget=budget, relax_integrality=relax, mip_rel_gap=0.0, critical_classes=critical)
+    params = PlanParameters(
+        objective="target_gap", budget=budget, relax_integrality=relax, mip_rel_gap=0.0, critical_classes=critical
+    )
     try:
         return params, plan_procurement(frame, params, engine=engine)
     except PlanInfeasibleError:

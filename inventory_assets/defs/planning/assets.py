@@ -87,6 +87,7 @@ SOLVER_FIGURES = (
     "rounding_gap",
     "mip_gap",
     "mip_start_objective",
+    "pwl_max_error",
     "n_rows",
     "n_variables",
     "n_constraints",
@@ -104,6 +105,7 @@ PLAN_NUMBERS = (
     "budget",
     "budget_shadow_price",
     "objective",
+    "expected_cost",
     "holding_cost",
     "shortfall_cost",
     "waste_cost",
@@ -154,8 +156,23 @@ def shadow_price_words(price: float, spend: float, budget: float) -> str:
     if price <= 1e-9:
         return f"the budget does not bind ({money(spend)} of {money(budget)} spent): more budget would save nothing"
     return (
-        f"one more $1,000 of budget would save about {money(1000 * price)} of cost (holding, stock-outs, waste); "
-        f"each extra dollar saves ${price:,.2f}"
+        f"one more $1,000 of budget would lower the plan's cost (expected lost sales, leftover stock and expiry "
+        f"under the expected_cost objective) by about {money(1000 * price)}; each extra dollar saves ${price:,.2f}"
+    )
+
+
+def unreachable_words(plan: pd.DataFrame) -> str:
+    """The critical rows the plan could not bring to safety stock, for a planner (docs/model.md)."""
+    rows = plan[plan["reason_code"] == "critical_unreachable"]
+    if rows.empty:
+        return "every critical row reaches its safety stock"
+    sample = ", ".join(
+        f"{p} at {loc}" for p, loc in zip(rows["product_id"][:10], rows["location_id"][:10], strict=True)
+    )
+    more = f" and {len(rows) - 10:,} more" if len(rows) > 10 else ""
+    return (
+        f"{len(rows):,} critical rows cannot reach their safety stock (their parent does not stock the product or "
+        f"has too little on hand, or their location is full) and were planned without it: {sample}{more}"
     )
 
 
@@ -204,6 +221,8 @@ def _plan_metadata(summary: PlanSummary, plan: pd.DataFrame, features: pd.DataFr
         "top_purchases": frame_table(purchases, ORDER_DESCRIPTIONS),
         "top_transfers": frame_table(transfers, ORDER_DESCRIPTIONS),
         "status": dg.MetadataValue.text(summary.status),
+        "objective_name": dg.MetadataValue.text(summary.objective_name),
+        "critical_unreachable": dg.MetadataValue.text(unreachable_words(plan)),
     }
     for name in PLAN_NUMBERS:
         value = figures[name]
