@@ -23,6 +23,7 @@ BLOCKS: dict[str, Table] = {
     "plan:procurement_plan": spec.PROCUREMENT_PLAN_ROWS,
     "plan:procurement_plan_runs": spec.PROCUREMENT_PLAN_RUNS,
     **{f"backtest:{name}": table for name, table in spec.BACKTEST_TABLES.items()},
+    "plan:budget_frontier": spec.BUDGET_FRONTIER,
 }
 """Every generated table, by block name."""
 

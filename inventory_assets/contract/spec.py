@@ -23,6 +23,7 @@ import pandas as pd
 from inventory_assets.contract.classes import Column, FrameCheck, Table
 
 __all__ = [
+    "BUDGET_FRONTIER",
     "LEAD_TIME_LEVELS",
     "SAFETY_STOCK_METHODS",
     "ABC_CLASSES",
@@ -964,3 +965,39 @@ BACKTEST_WEEKLY = Table(
 
 BACKTEST_TABLES: dict[str, Table] = {t.name: t for t in (BACKTEST_RUNS, BACKTEST_RESULTS, BACKTEST_WEEKLY)}
 """The backtest's tables in the plan database, by name."""
+
+# --- the budget frontier (docs/model.md, "Budget frontier") ------------------------------------------------
+
+BUDGET_FRONTIER = Table(
+    name="budget_frontier",
+    doc="One row per (run, budget): the plan re-solved at that budget and what it buys.",
+    columns=(
+        Column("run_id", "id", "The Dagster run that computed the frontier.", min_length=1),
+        Column("point", "integer", "1 = the smallest budget; the last point is the saturation budget.", ge=1),
+        _figure("budget", "Budget of the point, $."),
+        Column("is_configured", "flag", "The point is the run's configured budget."),
+        _figure("spend", "Purchases of the plan at this budget, $."),
+        Column("expected_cost", "number", "Expected holding + lost sales + expiry of that plan, $.", finite=True),
+        _figure("expected_lost_units", "Expected lost sales of the stores (rows that supply no other), units."),
+        _figure("expected_lost_value", "Those units x unit_cost, $."),
+        Column(
+            "expected_fill_rate",
+            "number",
+            "1 - expected lost / expected demand of the stores.",
+            in_range=(0.0, 1.0),
+        ),
+        _figure(
+            "expected_dc_shortfall_units",
+            "Expected pooled demand the supplying locations (DCs) cannot cover over their replenishment "
+            "interval: what purchases buy in a DC -> store network, units.",
+        ),
+        _count("rows_at_risk", "Rows whose stock-out risk after the plan exceeds 50 %."),
+        _figure("shadow_price", "Expected cost saved per extra $ of budget at this point (0: does not bind)."),
+        Column("status", "text", "Solver status of the point (`optimal`, `feasible_time_limit`, ...)."),
+        _figure("saturation_budget", "Spend of the plan when money is no limit: more budget buys nothing, $."),
+    ),
+    key=("run_id", "point"),
+    unique_key=True,
+    sql_primary_key=("run_id", "point"),
+)
+"""The plan database's ``budget_frontier`` (``optimization.frontier.BudgetFrontier.points`` with the run id)."""

@@ -36,6 +36,8 @@ __all__ = [
     "PLAN",
     "RUNS",
     "BACKTEST_METADATA",
+    "BUDGET_FRONTIER",
+    "FRONTIER_METADATA",
     "BACKTEST_RUNS",
     "BACKTEST_RESULTS",
     "BACKTEST_WEEKLY",
@@ -66,6 +68,10 @@ BACKTEST_METADATA = sa.MetaData()
 BACKTEST_RUNS = spec.BACKTEST_RUNS.to_sqlalchemy(BACKTEST_METADATA, "plan")
 BACKTEST_RESULTS = spec.BACKTEST_RESULTS.to_sqlalchemy(BACKTEST_METADATA, "plan")
 BACKTEST_WEEKLY = spec.BACKTEST_WEEKLY.to_sqlalchemy(BACKTEST_METADATA, "plan")
+
+# The budget frontier too (created when written).
+FRONTIER_METADATA = sa.MetaData()
+BUDGET_FRONTIER = spec.BUDGET_FRONTIER.to_sqlalchemy(FRONTIER_METADATA, "plan")
 
 CLOUD_TABLES: tuple[sa.Table, ...] = (SALES,)
 ONPREM_TABLES: tuple[sa.Table, ...] = (LOCATIONS, INVENTORY, COSTS, RECEIPTS)

@@ -9,8 +9,13 @@ FEATURES_GROUP = "features"
 PLANNING_GROUP = "planning"
 EVALUATION_GROUP = "evaluation"  # the backtest: its own job, never part of planning_job
 
-PLANNING_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.groups(EVALUATION_GROUP)
-"""The planning graph: sources, features, the plan and its write-back (everything but the evaluation)."""
+FRONTIER_KEY = dg.AssetKey("budget_frontier")  # the plan at several budgets: its own job, never planning_job
+
+PLANNING_SELECTION = (
+    dg.AssetSelection.all() - dg.AssetSelection.groups(EVALUATION_GROUP) - dg.AssetSelection.assets(FRONTIER_KEY)
+)
+"""The planning graph: sources, features, the plan and its write-back (everything but the evaluation and the
+budget frontier)."""
 
 SOURCE_TABLES = ("sales", "inventory", "costs", "locations", "receipts")
 SOURCE_KEYS = {name: dg.AssetKey(name) for name in SOURCE_TABLES}

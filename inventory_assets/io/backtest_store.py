@@ -117,46 +117,6 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _rows(table: sa.Table, frame: pd.DataFrame, backtest_id: str, what: str) -> list[tuple]:
-    """``frame``'s rows as tuples in ``table``'s column order (``backtest_id`` first), checked."""
-    names = [c.name for c in table.columns if c.name != "backtest_id"]
-    missing = [n for n in names if n not in frame.columns]
-    if missing:
-        raise ValueError(f"the backtest's {what} lack the columns {', '.join(missing)}")
-    columns: list[list[Any]] = [[backtest_id] * len(frame)]
-    problems: list[str] = []
-    for column in table.columns:
-        if column.name == "backtest_id":
-            continue
-        series = frame[column.name]
-        isna = series.isna().to_numpy()
-        if isna.any() and not column.nullable:
-            problems.append(f"{column.name}: {int(isna.sum())} missing value(s)")
-            continue
-        type_ = column.type
-        if isinstance(type_, sa.String):
-            texts = series.astype(str).tolist()
-            if any(len(t) > (type_.length or ID_LENGTH) for t in texts):
-                problems.append(f"{column.name}: text longer than {type_.length} characters")
-            columns.append(texts)
-        elif isinstance(type_, sa.Integer):
-            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-            if np.isnan(numbers).any() or (numbers != np.round(numbers)).any():
-                problems.append(f"{column.name}: not whole numbers")
-                continue
-            columns.append(numbers.astype(np.int64).tolist())
-        elif isinstance(type_, sa.Date):
-            columns.append([d.date() for d in pd.to_datetime(series)])
-        else:
-            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-            if np.isinf(numbers).any():
-                problems.append(f"{column.name}: non-finite values")
-            columns.append([None if math.isnan(v) else v for v in numbers.tolist()])
-    if problems:
-        raise ValueError(f"the backtest's {what} cannot be written: " + "; ".join(problems))
-    return list(zip(*columns, strict=True)) if len(frame) else []
-
-
 def _day(value: Any, name: str) -> dt.date:
     if value is None:
         raise ValueError(f"the run record lacks {name!r}")
@@ -240,8 +200,8 @@ def write_backtest(
         raise ValueError(f"backtest_id must be a non-empty text of at most {ID_LENGTH} characters")
     if len(results) == 0:
         raise ValueError(f"refusing to write backtest {backtest_id!r} without results")
-    result_rows = _rows(RESULTS, results, backtest_id, "results")
-    weekly_rows = _rows(WEEKLY, weekly, backtest_id, "weekly figures")
+    result_rows = db.table_rows(RESULTS, results, {"backtest_id": backtest_id}, "the backtest's results")
+    weekly_rows = db.table_rows(WEEKLY, weekly, {"backtest_id": backtest_id}, "the backtest's weekly figures")
     run_row = _run_row(run, len(result_rows))
     stamp = _utc(run_at) if run_at is not None else _utc(datetime.now(timezone.utc))
     url = engine.url

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -16,9 +17,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+
+from inventory_assets.contract.classes import ID_LENGTH
 
 log = logging.getLogger(__name__)
 
@@ -356,3 +360,47 @@ def is_creation_race(error: sa.exc.SQLAlchemyError) -> bool:
     """Whether a CREATE failed because another process created the same table or view first."""
     text = str(getattr(error, "orig", error)).lower()
     return "already exists" in text or ("duplicate key" in text and "pg_" in text)
+
+
+def table_rows(table: sa.Table, frame: pd.DataFrame, fixed: Mapping[str, Any], what: str) -> list[tuple]:
+    """``frame``'s rows as tuples in ``table``'s column order, the ``fixed`` columns (e.g. the run id) set
+    to one value on every row; checked before anything is written: columns present, NOT NULL kept, whole
+    numbers, finite numbers, text within the column's length (``ValueError`` naming ``what``)."""
+    missing = [c.name for c in table.columns if c.name not in fixed and c.name not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} lack the columns {', '.join(missing)}")
+    columns: list[list[Any]] = []
+    problems: list[str] = []
+    for column in table.columns:
+        if column.name in fixed:
+            columns.append([fixed[column.name]] * len(frame))
+            continue
+        series = frame[column.name]
+        isna = series.isna().to_numpy()
+        if isna.any() and not column.nullable:
+            problems.append(f"{column.name}: {int(isna.sum())} missing value(s)")
+            continue
+        type_ = column.type
+        if isinstance(type_, sa.String):
+            texts = series.astype(str).tolist()
+            if any(len(t) > (type_.length or ID_LENGTH) for t in texts):
+                problems.append(f"{column.name}: text longer than {type_.length} characters")
+            columns.append(texts)
+        elif isinstance(type_, sa.Boolean):
+            columns.append([bool(v) for v in series.tolist()])
+        elif isinstance(type_, sa.Integer):
+            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+            if np.isnan(numbers).any() or (numbers != np.round(numbers)).any():
+                problems.append(f"{column.name}: not whole numbers")
+                continue
+            columns.append(numbers.astype(np.int64).tolist())
+        elif isinstance(type_, sa.Date):
+            columns.append([d.date() for d in pd.to_datetime(series)])
+        else:
+            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+            if np.isinf(numbers).any():
+                problems.append(f"{column.name}: non-finite values")
+            columns.append([None if math.isnan(v) else v for v in numbers.tolist()])
+    if problems:
+        raise ValueError(f"{what} cannot be written: " + "; ".join(problems))
+    return list(zip(*columns, strict=True)) if len(frame) else []

@@ -152,6 +152,9 @@ class PlanData:
     """D_i = min(on_hand_i, sum of children's U): the most the children can pull from i."""
     upper: np.ndarray
     """U_i: most row i may receive (rounded up to a feasible pack quantity); 0 when blocked."""
+    reach: np.ndarray
+    """U_i before the budget's cap (what the row could use with money no limit): the expected-cost curves
+    are built over it, so that they do not change with the budget."""
     demand_method: np.ndarray
     """`safety_stock_method`: the distribution of demand over the protection interval."""
     demand_mean: np.ndarray
@@ -401,6 +404,7 @@ def build_plan_data(features: pd.DataFrame, params: PlanParameters) -> PlanData:
 
     # --- U_i and D_i, bottom-up over the echelons --------------------------------------------
     upper = np.zeros(n)
+    reach = np.zeros(n)
     max_pull = np.zeros(n)
     child_upper_sum = np.zeros(n)
     objective = params.objective
@@ -413,9 +417,10 @@ def build_plan_data(features: pd.DataFrame, params: PlanParameters) -> PlanData:
         max_pull[rows] = np.minimum(on_hand[rows], child_upper_sum[rows])
         need = np.maximum(floor_target[rows] + max_pull[rows] - base[rows], 0.0)
         u = round_up_to_pack(need, order_multiple[rows], min_qty[rows])
-        u = np.where(is_root[rows], np.minimum(u, budget_packs[rows]), u)
         u = np.where(parent[rows] != NO_PARENT, np.minimum(u, parent_packs[rows]), u)
         u = np.where(inbound_blocked[rows], 0.0, u)
+        reach[rows] = u
+        u = np.where(is_root[rows], np.minimum(u, budget_packs[rows]), u)
         upper[rows] = u
         has_p = parent[rows] != NO_PARENT
         child_upper_sum += np.bincount(parent[rows][has_p], weights=u[has_p], minlength=n)
@@ -456,6 +461,7 @@ def build_plan_data(features: pd.DataFrame, params: PlanParameters) -> PlanData:
         inbound_blocked=inbound_blocked,
         max_pull=max_pull,
         upper=upper,
+        reach=reach,
         demand_method=method,
         demand_mean=d_mean,
         demand_std=d_std,

@@ -17,7 +17,9 @@ a transfer to a child leaves ``Y_i`` unchanged, so transfers are decided by the 
 and a unit never stays at a DC while a store it supplies would sell it at the same cost.
 
 ``phi_i`` is convex in ``x``. `cost_curves` samples it at breakpoints ``0 = x_0 < ... < x_K = U_i``
-that are feasible order quantities (0, the smallest order, whole packs): every one of them when a row
+that are feasible order quantities (0, the smallest order, whole packs) up to the row's reach (U_i without
+the budget's cap, so that the chords are the same at every budget; the model keeps the part up to U_i):
+every one of them when a row
 has at most `MAX_SEGMENTS` + 1, else the quantiles of its demand (`QUANTILE_Z`), its newsvendor level
 (the quantile at ``c^s / (c^s + c^h)``, rounded down and up to packs) and its order-up-to level, each
 rounded to packs.
@@ -128,7 +130,7 @@ def _breakpoints(data: PlanData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """Sorted breakpoints per row: (owner row per point, x per point), 0 and U_i included."""
     m = data.order_multiple[rows]
     q = data.min_qty[rows]
-    u = data.upper[rows]
+    u = data.reach[rows]
     n_feasible = np.floor((u - q) / m + 1e-9) + 1  # q, q + m, ..., U
     dense = n_feasible + 1 <= MAX_SEGMENTS + 1
     owners: list[np.ndarray] = []
@@ -208,6 +210,11 @@ def cost_curves(data: PlanData) -> CostCurves:
     inside = (mid > left + 1e-9) & (mid < right - 1e-9) & (mid >= data.min_qty[seg_row] - 1e-9)
     chord = f[:-1][same] + slope * (mid - left)
     error = np.where(inside, chord - evaluate_rows(data, seg_row, mid).value, 0.0)
+    # the chords span the reach (U_i before the budget's cap) so that they do not change with the budget;
+    # the model keeps the part below U_i (the last segment cut short keeps its slope)
+    length = np.clip(data.upper[seg_row] - left, 0.0, length)
+    used = length > 1e-9
+    seg_row, length, slope, error = seg_row[used], length[used], slope[used], error[used]
     return CostCurves(
         value_at_zero=zero,
         seg_row=seg_row,

@@ -39,6 +39,8 @@ from inventory_assets.optimization.solve import SolveResult, solve
 
 Engine = Literal["auto", "pyomo", "matrix"]
 
+KEY = ["product_id", "location_id"]
+
 PYOMO_MAX_ROWS = 50_000
 """``engine="auto"`` builds the Pyomo model up to this many rows, the numpy matrices above it
 (Pyomo's build and compile time per constraint dominates at scale; docs/benchmarks.md)."""
@@ -122,6 +124,18 @@ def rounded_lp_start(data: PlanData, params: PlanParameters, lp: MatrixLP) -> tu
     return mip_start(lp, data, x), evaluate_plan(data, x).objective
 
 
+def _plan_start(data: PlanData, lp: MatrixLP, plan: pd.DataFrame) -> tuple[np.ndarray, float] | None:
+    """An earlier plan's quantities as a MIP start, if it has these rows and meets every hard rule."""
+    key = pd.MultiIndex.from_arrays([data.product_id.astype(str), data.location_id.astype(str)])
+    given = pd.Series(plan["order_qty"].to_numpy(dtype=float), index=pd.MultiIndex.from_frame(plan[KEY].astype(str)))
+    x = given.reindex(key).to_numpy(dtype=float)
+    if np.isnan(x).any() or (x > data.upper + QTY_TOL).any():
+        return None
+    if any(len(v) for v in hard_violations(data, x).values()):
+        return None
+    return mip_start(lp, data, x), evaluate_plan(data, x).objective
+
+
 def snap_to_packs(data: PlanData, x: np.ndarray) -> np.ndarray:
     """Exact whole packs from a MIP solution (removes solver round-off)."""
     x = np.clip(x, 0.0, data.upper)
@@ -137,6 +151,7 @@ def plan_procurement(
     precheck: bool = True,
     segment_min_columns: int | None = None,
     warm_start: bool = True,
+    start_plan: pd.DataFrame | None = None,
 ) -> PlanResult:
     """Optimise the procurement plan of one cycle.
 
@@ -150,6 +165,9 @@ def plan_procurement(
             for LP relaxations; tests and benchmarks).
         warm_start: for the MIP, first solve and round the LP relaxation and give HiGHS that
             plan as its first incumbent (the MIP then never ends worse than it).
+        start_plan: an earlier plan frame of the same features (e.g. at a smaller budget); when
+            its quantities meet every hard rule here and cost less than the rounded LP, it is the
+            MIP's first incumbent instead (`budget_frontier` chains its points this way).
 
     Raises:
         PlanDataError: the features cannot be modelled.
@@ -171,6 +189,10 @@ def plan_procurement(
         warm = rounded_lp_start(data, params, lp)
         if warm is not None:
             start, start_objective = warm
+    if not data.relax and start_plan is not None:
+        given = _plan_start(data, lp, start_plan)
+        if given is not None and (start is None or given[1] < start_objective):
+            start, start_objective = given
     result: SolveResult = solve(lp, params, data, start=start)
     solve_seconds = time.perf_counter() - t_solve
 

@@ -6,7 +6,9 @@
 * :func:`abc_pareto_png`: the Pareto curve of annual consumption value (cumulative share of value against
   the share of products, coloured by ABC class, with the class cut-offs);
 * :func:`risk_by_class_png`: rows with a stock-out risk above the threshold, before and after the plan,
-  per ABC class (grouped bars).
+  per ABC class (grouped bars);
+* :func:`budget_frontier_png`: expected cost and expected units short against the budget (the
+  ``budget_frontier`` asset).
 
 Each returns the PNG's bytes; the backtest's frames are ``backtest_results`` totals and
 ``backtest_weekly`` rows (docs/backtest.md), so the charts can be drawn from a stored backtest as well as
@@ -31,6 +33,7 @@ __all__ = [
     "PLAN_CHARTS",
     "PNG_MAGIC",
     "abc_pareto_png",
+    "budget_frontier_png",
     "fill_rate_vs_inventory_png",
     "plan_charts",
     "risk_by_class_png",
@@ -101,6 +104,40 @@ def weekly_fill_rate_png(weekly: pd.DataFrame, *, title: str = "Weekly fill rate
     axes.grid(True, alpha=0.3)
     if len(weekly):
         axes.legend(fontsize=9)
+    axes.set_title(title)
+    return _png(figure)
+
+
+def budget_frontier_png(points: pd.DataFrame, *, title: str = "What each budget buys") -> bytes:
+    """The budget frontier: expected cost (left axis) and the DCs' expected shortfall plus the stores'
+    expected lost units (right axis) against the budget, the configured budget and the saturation budget
+    marked (columns of ``budget_frontier``)."""
+    needed = {"budget", "expected_cost", "expected_lost_units", "expected_dc_shortfall_units", "is_configured"}
+    missing = needed - set(points.columns)
+    if missing:
+        raise ValueError(f"the frontier lacks the columns {', '.join(sorted(missing))}")
+    figure = Figure(figsize=_SIZE)
+    axes = figure.add_subplot()
+    ordered = points.sort_values("budget")
+    budget = ordered["budget"].to_numpy(dtype=float)
+    axes.plot(budget, ordered["expected_cost"], marker="o", color="#2c3e50", label="expected cost ($)")
+    axes.set_xlabel("budget ($)")
+    axes.set_ylabel("expected cost: holding + lost sales + expiry ($)")
+    axes.xaxis.set_major_formatter(FuncFormatter(_money))
+    axes.yaxis.set_major_formatter(FuncFormatter(_money))
+    units = axes.twinx()
+    short = ordered["expected_lost_units"] + ordered["expected_dc_shortfall_units"]
+    units.plot(budget, short, marker="s", color="#c0392b", label="expected units short (stores + DCs)")
+    units.set_ylabel("expected units short")
+    units.yaxis.set_major_formatter(FuncFormatter(_money))
+    configured = ordered[ordered["is_configured"].astype(bool)]
+    for value in configured["budget"]:
+        axes.axvline(float(value), color="#7f8c8d", linestyle="--", label="configured budget")
+    axes.axvline(float(budget[-1]), color="#27ae60", linestyle=":", label="more buys nothing")
+    handles = axes.get_legend_handles_labels()
+    other = units.get_legend_handles_labels()
+    axes.legend(handles[0] + other[0], handles[1] + other[1], fontsize=8, loc="upper right")
+    axes.grid(True, alpha=0.3)
     axes.set_title(title)
     return _png(figure)
 

@@ -1,4 +1,4 @@
-"""Jobs: the planning graph, the source tables alone, and the backtest."""
+"""Jobs: the planning graph, the source tables alone, the backtest, and the budget frontier."""
 
 from __future__ import annotations
 
@@ -25,4 +25,11 @@ backtest_job = dg.define_asset_job(
     description="Replay each policy over the held-out weeks of sales and write the comparison (docs/backtest.md).",
 )
 
-JOBS = [planning_job, sources_job, backtest_job]
+frontier_job = dg.define_asset_job(
+    name="frontier_job",
+    selection=dg.AssetSelection.assets(constants.FRONTIER_KEY),
+    description="Re-solve the plan over a grid of budgets from the current features and write the budget "
+    "frontier (docs/model.md, 'Budget frontier'); run after planning_job.",
+)
+
+JOBS = [planning_job, sources_job, backtest_job, frontier_job]
