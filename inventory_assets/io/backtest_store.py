@@ -81,16 +81,7 @@ def ensure_tables(engine: sa.Engine | str) -> None:
         except sa.exc.SQLAlchemyError as error:
             if attempt == 2 or not db.is_creation_race(error):
                 raise
-    inspector = sa.inspect(engine)
-    for table in _TABLES:
-        have = {c["name"] for c in inspector.get_columns(table.name)}
-        missing = [c.name for c in table.columns if c.name not in have]
-        if missing:
-            raise db.DatabaseError(
-                f"table {table.name} on {db.mask_url(engine.url)} lacks the columns {', '.join(missing)}; "
-                "add them (docs/backtest.md) or point INVENTORY_PLAN_DB_URL at a new database",
-                transient=False,
-            )
+    db.require_columns(engine, _TABLES, "docs/backtest.md")
 
 
 # --- preparing the values ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -404,3 +404,18 @@ def table_rows(table: sa.Table, frame: pd.DataFrame, fixed: Mapping[str, Any], w
     if problems:
         raise ValueError(f"{what} cannot be written: " + "; ".join(problems))
     return list(zip(*columns, strict=True)) if len(frame) else []
+
+
+def require_columns(engine: sa.Engine, tables: Iterable[sa.Table], doc: str) -> None:
+    """Raise a permanent :class:`DatabaseError` naming the columns an existing table of ``tables`` lacks
+    (a database made by an older version), with the page that lists them (``doc``)."""
+    inspector = sa.inspect(engine)
+    for table in tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        missing = [c.name for c in table.columns if c.name not in have]
+        if missing:
+            raise DatabaseError(
+                f"table {table.name} on {mask_url(engine.url)} lacks the columns {', '.join(missing)}; "
+                f"add them (see {doc}) or point INVENTORY_PLAN_DB_URL at a new database",
+                transient=False,
+            )

@@ -36,14 +36,7 @@ def ensure_table(engine: sa.Engine | str) -> None:
         except sa.exc.SQLAlchemyError as error:
             if attempt == 2 or not db.is_creation_race(error):
                 raise
-    have = {c["name"] for c in sa.inspect(engine).get_columns(FRONTIER.name)}
-    missing = [c.name for c in FRONTIER.columns if c.name not in have]
-    if missing:
-        raise db.DatabaseError(
-            f"table {FRONTIER.name} on {db.mask_url(engine.url)} lacks the columns {', '.join(missing)}; "
-            "add them (docs/plan-store.md) or point INVENTORY_PLAN_DB_URL at a new database",
-            transient=False,
-        )
+    db.require_columns(engine, [FRONTIER], "docs/plan-store.md")
 
 
 def write_frontier(engine: sa.Engine | str, run_id: str, points: pd.DataFrame, *, retry_attempts: int = 4) -> int:

@@ -165,16 +165,7 @@ def ensure_tables(engine: sa.Engine | str) -> None:
                 raise
             log.info("another process created the plan tables at the same time; checking again")
             time.sleep(0.05 * (attempt + 1))
-    inspector = sa.inspect(engine)
-    for table in (PLAN, RUNS, *ORDER_TABLES.values()):
-        have = {c["name"] for c in inspector.get_columns(table.name)}
-        missing = [c.name for c in table.columns if c.name not in have]
-        if missing:
-            raise db.DatabaseError(
-                f"table {table.name} on {db.mask_url(engine.url)} lacks the columns {', '.join(missing)}; "
-                "add them (see docs/plan-store.md) or point INVENTORY_PLAN_DB_URL at a new database",
-                transient=False,
-            )
+    db.require_columns(engine, (PLAN, RUNS, *ORDER_TABLES.values()), "docs/plan-store.md")
 
 
 # --- preparing the values ------------------------------------------------------------------------------
