@@ -20,6 +20,7 @@ Shared rules of the rule-based policies (``order_up_to``, ``risk_ranked``, ``rep
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -251,8 +252,10 @@ def plan_policy(inp: PolicyInput) -> Orders:
 
 def plan_target_gap_policy(inp: PolicyInput) -> Orders:
     """`plan_policy` with the earlier ``target_gap`` objective (the deterministic gap to the order-up-to
-    level), whatever the configured objective: the baseline the ``expected_cost`` plan is judged against."""
-    return plan_policy(replace(inp, plan_parameters=replace(inp.plan_parameters, objective="target_gap")))
+    level), whatever the configured objective, and its rounded relaxation accepted at any gap, as it was
+    before: the baseline the ``expected_cost`` plan is judged against."""
+    params = replace(inp.plan_parameters, objective="target_gap", relaxed_gap_limit=math.inf)  # as it was
+    return plan_policy(replace(inp, plan_parameters=params))
 
 
 POLICIES: dict[str, Policy] = {

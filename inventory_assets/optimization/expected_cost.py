@@ -118,6 +118,10 @@ class CostCurves:
     def n_segments(self) -> int:
         return len(self.seg_row)
 
+    def value(self, x: np.ndarray) -> float:
+        """``sum_i phi_i(x_i)`` as the model prices it (the chords), $."""
+        return float(self.value_at_zero.sum() + np.dot(self.fill(x), self.seg_slope))
+
     def fill(self, x: np.ndarray) -> np.ndarray:
         """Segment values that represent inbound ``x`` (per row): the cheapest segments first."""
         before = np.cumsum(self.seg_len) - self.seg_len

@@ -191,6 +191,8 @@ def build_matrix(data: PlanData, sets: ModelSets | None = None) -> MatrixLP:
         offset += float(curves.value_at_zero.sum())
 
     col_lower = np.zeros(n_cols)
+    if sets.min_inbound is not None:
+        col_lower[:n] = sets.min_inbound
     col_upper = np.full(n_cols, INF)
     col_upper[:n] = data.upper
     col_upper[k_col] = np.round(data.upper[sets.packs] / data.order_multiple[sets.packs])
@@ -476,6 +478,12 @@ def to_segment_form(lp: MatrixLP, data: PlanData, sets: ModelSets) -> MatrixLP:
     )
 
 
+def _with(values: np.ndarray, index: np.ndarray, new: np.ndarray) -> np.ndarray:
+    out = values.copy()
+    out[index] = new
+    return out
+
+
 def eliminate_links(lp: MatrixLP) -> MatrixLP:
     """Substitute ``x_i = sum_k z_ik`` (the ``cost_link`` rows) into every other row.
 
@@ -489,6 +497,7 @@ def eliminate_links(lp: MatrixLP) -> MatrixLP:
     t0 = time.perf_counter()
     linked = lp.row_owner[link]  # plan rows whose x is a sum of segments
     seg = np.flatnonzero(lp.col_family == COL_FAMILIES.index("cost_segment"))
+    seg = seg[np.argsort(lp.extra["col_segment"][seg], kind="stable")]  # each row's segments in order
     drop_col = np.zeros(lp.n_cols, dtype=bool)
     drop_col[lp.x_col[linked]] = True
     keep_cols = np.flatnonzero(~drop_col)
@@ -500,6 +509,13 @@ def eliminate_links(lp: MatrixLP) -> MatrixLP:
     new_index = np.full(lp.n_cols, -1, dtype=np.int64)
     new_index[keep_cols] = np.arange(len(keep_cols))
     c[new_index[seg]] += lp.c[lp.x_col[lp.col_owner[seg]]]
+    # x_i >= its lower bound: the first segments (the cheapest, slopes increase) are filled up to it
+    owner = lp.col_owner[seg]
+    length = lp.col_upper[seg]
+    before = np.cumsum(length) - length
+    first = np.r_[True, owner[1:] != owner[:-1]] if len(seg) else np.zeros(0, bool)
+    start = before - np.maximum.accumulate(np.where(first, before, 0.0)) if len(seg) else before
+    seg_lower = np.clip(lp.col_lower[lp.x_col[owner]] - start, 0.0, length)
     n = len(lp.x_col)
     x_col = np.where(lp.x_col >= 0, new_index[np.maximum(lp.x_col, 0)], -1)
     x_col[linked] = -1
@@ -512,7 +528,7 @@ def eliminate_links(lp: MatrixLP) -> MatrixLP:
     return MatrixLP(
         c=c,
         offset=lp.offset,
-        col_lower=lp.col_lower[keep_cols],
+        col_lower=_with(lp.col_lower, seg, seg_lower)[keep_cols],
         col_upper=lp.col_upper[keep_cols],
         integrality=lp.integrality[keep_cols],
         A=sp.csr_array(A),

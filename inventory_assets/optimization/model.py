@@ -152,10 +152,11 @@ def declare_parameters(m: pyo.ConcreteModel, data: PlanData, sets: ModelSets) ->
 def declare_variables(m: pyo.ConcreteModel, data: PlanData, sets: ModelSets) -> None:
     """Decision x, shortfall s, waste w, and (MIP) pack count k and order binary y."""
     upper = data.upper
+    lower = np.zeros(data.n) if sets.min_inbound is None else sets.min_inbound
     m.x = pyo.Var(
         m.ROWS,
         domain=pyo.NonNegativeReals,
-        bounds=lambda _, i: (0.0, float(upper[i])),
+        bounds=lambda _, i: (float(lower[i]), float(upper[i])),
         doc="x_i: units row i receives this cycle (bought if root, else transferred from parent)",
     )
     m.s = pyo.Var(

@@ -105,6 +105,18 @@ class PlanParameters:
         },
     )
 
+    relaxed_gap_limit: float = field(
+        default=0.005,
+        metadata={
+            "doc": (
+                "Largest proven gap accepted from the rounded LP relaxation (rows above mip_max_rows, or "
+                "relax_integrality): the rounded plan's cost above the relaxation's bound, as a share of it. Above "
+                "it, or when the rounding cannot keep a hard rule, HiGHS solves the exact MIP from the rounded plan "
+                "within time_limit_seconds. Default 0.005 (0.5 %)."
+            )
+        },
+    )
+
     def relaxes(self, n_rows: int) -> bool:
         """Whether a plan of ``n_rows`` rows is solved as the rounded LP relaxation."""
         return self.relax_integrality or (self.mip_max_rows is not None and n_rows > self.mip_max_rows)
@@ -124,6 +136,8 @@ class PlanParameters:
             raise ValueError(f"time_limit_seconds must be > 0, got {self.time_limit_seconds!r}")
         if not (0 <= self.mip_rel_gap < 1):
             raise ValueError(f"mip_rel_gap must be in [0, 1), got {self.mip_rel_gap!r}")
+        if math.isnan(self.relaxed_gap_limit) or self.relaxed_gap_limit < 0:
+            raise ValueError(f"relaxed_gap_limit must be >= 0, got {self.relaxed_gap_limit!r}")
         if self.threads < 0:
             raise ValueError(f"threads must be >= 0, got {self.threads!r}")
         if self.mip_max_rows is not None and self.mip_max_rows < 0:

@@ -83,6 +83,16 @@ def build_lp(data: PlanData, engine: Engine = "auto", segment_min_columns: int |
     return lp
 
 
+def model_objective(data: PlanData, lp: MatrixLP, x: np.ndarray) -> float:
+    """The objective of plan ``x`` as the model prices it: exact for ``target_gap``; for ``expected_cost``
+    the holding term plus the chords (at or above the exact expected cost), so that it compares with the
+    solver's bound."""
+    curves = lp.extra.get("curves")
+    if curves is None:
+        return evaluate_plan(data, x).objective
+    return float(np.dot(data.hold, data.position(x)) + curves.value(x))
+
+
 def curve_error(lp: MatrixLP) -> float:
     """The chord error of the expected-cost curves the LP was built with (0 for target_gap)."""
     curves = lp.extra.get("curves")
@@ -197,16 +207,32 @@ def plan_procurement(
     solve_seconds = time.perf_counter() - t_solve
 
     t1 = time.perf_counter()
-    x_solver = lp.inbound(result.col_value)
-    x = round_relaxed(data, x_solver) if data.relax else snap_to_packs(data, x_solver)
-    if not data.relax:
+    relaxed = data.relax
+    rounding_gap = 0.0
+    if relaxed:
+        try:
+            x = round_relaxed(data, lp.inbound(result.col_value))
+            priced = model_objective(data, lp, x)
+            rounding_gap = (priced - result.objective) / max(abs(priced), 1e-9)
+            rounded: np.ndarray | None = x
+        except PlanRoundingError:  # the rounding could not keep a hard rule
+            rounded = None
+        if rounded is None or rounding_gap > params.relaxed_gap_limit:
+            # the exact MIP decides instead, started from the rounded plan (HiGHS, within the time limit)
+            relaxed, rounding_gap = False, 0.0
+            exact = replace(data, relax=False)
+            lp = build_lp(exact, "matrix")
+            start = None if rounded is None else mip_start(lp, exact, rounded)
+            start_objective = float("nan") if rounded is None else evaluate_plan(data, rounded).objective
+            result = solve(lp, params, exact, start=start)
+            solve_seconds = time.perf_counter() - t_solve
+    if not relaxed:
+        x = snap_to_packs(data, lp.inbound(result.col_value))
         bad = {k: v for k, v in hard_violations(data, x).items() if len(v)}
         if bad:
             raise PlanSolveError(f"HiGHS's solution breaks hard constraints after snapping to packs: {sorted(bad)}")
     ev = evaluate_plan(data, x)
     plan = extract_plan(data, ev)
-    objective = ev.objective
-    rounding_gap = (objective - result.objective) / max(abs(objective), 1e-9) if data.relax else 0.0
     summary = summarize(
         data,
         ev,
@@ -215,7 +241,7 @@ def plan_procurement(
         is_optimal=result.is_optimal,
         engine=lp.source,
         solver=result.solver,
-        relaxed=data.relax,
+        relaxed=relaxed,
         solver_objective=result.objective,
         rounding_gap=float(rounding_gap),
         mip_gap=float(result.mip_gap),

@@ -42,6 +42,9 @@ class ModelSets:
     """Rows whose smallest order exceeds one pack: binary y_i (MIP only)."""
     curves: CostCurves | None = None
     """``expected_cost`` objective: the chords of each row's expected cost (None for ``target_gap``)."""
+    min_inbound: np.ndarray | None = None
+    """``expected_cost``: the least x_i of a critical row that supplies no other, its safety-stock gap
+    rounded up to a feasible order (a bound every plan meets; it tightens the LP relaxation)."""
 
     @property
     def cost_rows(self) -> np.ndarray:
@@ -78,9 +81,12 @@ def build_sets(data: PlanData) -> ModelSets:
 
     low = data.base - data.max_pull  # lowest reachable position
     high = data.base + data.upper  # highest reachable position
-    curves = None
+    curves = min_inbound = None
     if data.objective == "expected_cost":  # priced by the expected-cost chords instead of s and w
         curves = cost_curves(data)
+        gap = np.where(data.critical & ~data.has_children, np.maximum(data.safety - data.base, 0.0), 0.0)
+        least = data.round_up(gap)
+        min_inbound = np.where(least <= data.reach + _EPS, least, 0.0)
         shortfall = waste = np.empty(0, dtype=np.int64)
     else:
         shortfall = np.flatnonzero((data.stockout_cost > 0) & (data.target > low + _EPS))
@@ -109,4 +115,5 @@ def build_sets(data: PlanData) -> ModelSets:
         packs=packs,
         moq=moq,
         curves=curves,
+        min_inbound=min_inbound,
     )
