@@ -8,13 +8,19 @@
 Every (size, method) runs in its own subprocess, so its peak memory (``ru_maxrss``) is its own; the
 features frame is generated (numpy, not timed, but counted in memory) in each.  Methods:
 
+The model is the default ``expected_cost`` objective (docs/model.md) unless a method ends in
+``_target_gap`` (the earlier objective, kept for comparison).
+
 - ``pipeline_matrix``: `plan_procurement(..., engine="matrix")`: features -> data -> numpy arrays
-  (segment form) -> HiGHS -> rounding -> plan frame with reasons and risks.  What the asset runs.
+  (links eliminated, or segment form for target_gap) -> HiGHS -> rounding (and the exact MIP from the
+  rounded plan when its proven gap exceeds 0.5 %) -> plan frame with reasons and risks.  What the asset
+  runs.
 - ``pipeline_pyomo``: the same with the Pyomo ConcreteModel + standard-form compiler.
-- ``direct_highspy``: the baseline: the same LP (segment form, dense rows split) assembled directly
-  as numpy arrays and passed to highspy with the same options (no rounding, extraction, reasons).
-- ``direct_highspy_standard``: the LP in standard form (s/w rows) with HiGHS defaults.
-- ``pulp_cbc``, ``scipy_linprog``: the standard-form LP in PuLP with its bundled CBC, and in
+- ``direct_highspy``: the baseline: the same LP (links eliminated / segment form, dense rows split)
+  assembled directly as numpy arrays and passed to highspy with the same options (no rounding,
+  extraction, reasons).
+- ``direct_highspy_standard``: the LP as built (link / s-w rows kept) with HiGHS defaults.
+- ``pulp_cbc``, ``scipy_linprog``: that LP in PuLP with its bundled CBC, and in
   `scipy.optimize.linprog` (method ``highs``): what the seed documents used.
 - ``mip_matrix``: the exact MIP (packs and MOQs) through the pipeline, 300 s time limit.
 """
@@ -53,6 +59,7 @@ METHODS = {
     ],
     "medium": [
         "pipeline_matrix",
+        "pipeline_matrix_target_gap",
         "pipeline_pyomo",
         "direct_highspy",
         "direct_highspy_standard",
@@ -60,7 +67,7 @@ METHODS = {
         "scipy_linprog",
         "mip_matrix",
     ],
-    "large": ["pipeline_matrix", "direct_highspy", "pipeline_pyomo"],
+    "large": ["pipeline_matrix", "pipeline_matrix_target_gap", "direct_highspy", "pipeline_pyomo"],
     # Where the exact MIP stops being quick (the default `mip_max_rows`, docs/benchmarks.md).
     "rows20k": ["pipeline_matrix", "mip_matrix"],
     "rows50k": ["pipeline_matrix", "mip_matrix"],
@@ -118,7 +125,8 @@ def _highs_run(lp, options: dict) -> dict:
 
 def run_case(size: str, method: str) -> dict:
     from inventory_assets.optimization.data import build_plan_data
-    from inventory_assets.optimization.matrix import build_matrix, split_dense_rows, to_segment_form
+    from inventory_assets.optimization.diagnose import exempt_unreachable_critical
+    from inventory_assets.optimization.matrix import build_matrix, eliminate_links, split_dense_rows, to_segment_form
     from inventory_assets.optimization.params import PlanParameters
     from inventory_assets.optimization.plan import Engine, plan_procurement
     from inventory_assets.optimization.sets import build_sets
@@ -126,13 +134,18 @@ def run_case(size: str, method: str) -> dict:
 
     frame, budget = make_features(size)
     relax = not method.startswith("mip")
+    objective = "target_gap" if method.endswith("_target_gap") else "expected_cost"
     params = PlanParameters(
-        budget=budget, relax_integrality=relax, mip_max_rows=None, time_limit_seconds=300.0 if not relax else TIME_LIMIT
+        budget=budget,
+        objective=objective,
+        relax_integrality=relax,
+        mip_max_rows=None,
+        time_limit_seconds=300.0 if not relax else TIME_LIMIT,
     )
-    out: dict = {"size": size, "method": method, "rows": len(frame), "budget": budget}
+    out: dict = {"size": size, "method": method, "objective": objective, "rows": len(frame), "budget": budget}
     t0 = time.perf_counter()
     if method.startswith(("pipeline", "mip")):
-        engine: Engine = "pyomo" if method.endswith("pyomo") else "matrix"
+        engine: Engine = "pyomo" if "pyomo" in method else "matrix"
         result = plan_procurement(frame, params, engine=engine)
         s = result.summary
         out.update(
@@ -151,15 +164,18 @@ def run_case(size: str, method: str) -> dict:
             n_nonzeros=s.n_nonzeros,
             n_integer=s.n_integer,
             engine=s.engine,
+            relaxed=s.relaxed,
+            pwl_max_error=s.pwl_max_error,
         )
     elif method.startswith("direct_highspy"):
         t_build = time.perf_counter()
-        data = build_plan_data(frame, params)
+        data = exempt_unreachable_critical(build_plan_data(frame, params))
         sets = build_sets(data)
         lp = build_matrix(data, sets)
         options: dict = {}
         if method == "direct_highspy":
-            lp = split_dense_rows(to_segment_form(lp, data, sets))
+            reduced = eliminate_links(lp) if sets.curves is not None else to_segment_form(lp, data, sets)
+            lp = split_dense_rows(reduced)
             options = dict(SEGMENT_FORM_OPTIONS)
         out["build_seconds"] = time.perf_counter() - t_build
         out.update(_highs_run(lp, options))
@@ -171,7 +187,7 @@ def run_case(size: str, method: str) -> dict:
         from scipy.optimize import linprog
 
         t_build = time.perf_counter()
-        data = build_plan_data(frame, params)
+        data = exempt_unreachable_critical(build_plan_data(frame, params))
         lp = build_matrix(data, build_sets(data))
         A = lp.A.tocsr()
         up = np.isfinite(lp.row_upper)
@@ -204,7 +220,7 @@ def run_case(size: str, method: str) -> dict:
         import numpy as np
         import pulp
 
-        data = build_plan_data(frame, params)
+        data = exempt_unreachable_critical(build_plan_data(frame, params))
         lp = build_matrix(data, build_sets(data))
         t_build = time.perf_counter()
         prob = pulp.LpProblem("procurement", pulp.LpMinimize)

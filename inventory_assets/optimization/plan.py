@@ -226,6 +226,7 @@ def plan_procurement(
             start_objective = float("nan") if rounded is None else evaluate_plan(data, rounded).objective
             result = solve(lp, params, exact, start=start)
             solve_seconds = time.perf_counter() - t_solve
+            t1 = time.perf_counter()
     if not relaxed:
         x = snap_to_packs(data, lp.inbound(result.col_value))
         bad = {k: v for k, v in hard_violations(data, x).items() if len(v)}
