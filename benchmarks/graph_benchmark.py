@@ -12,7 +12,8 @@ What one run does (docs/scaling-benchmarks.md shows the results):
    scratch database created on ``--pg-url`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``)
    and dropped afterwards. Generation is timed separately; it is not part of the graph.
 2. A fresh ``DAGSTER_HOME`` (a copy of the project's ``dagster.yaml``), then
-   ``dagster asset materialize -m inventory_assets --select 'not group:evaluation'`` (the planning graph)
+   ``dagster asset materialize -m inventory_assets --select 'not group:evaluation and not key:budget_frontier'``
+   (the planning graph, as planning_job)
    as a subprocess (the definitions' in-process executor), with run config where asked (``--relax yes|no``
    forces the plan's LP relaxation or the exact MIP, default: the plan's own rule; ``--day-ranges N`` reads
    sales in N day ranges). The subprocess tree's resident memory (``/proc``) is sampled every 50 ms.
@@ -256,7 +257,7 @@ def drop_pg_database(base_url: str, name: str) -> None:
 # --- the graph through Dagster --------------------------------------------------------------------------
 
 
-PLANNING_GRAPH = "not group:evaluation"
+PLANNING_GRAPH = "not group:evaluation and not key:budget_frontier"  # planning_job's selection
 """What planning_job runs: every asset but the backtest (its own job, benchmarks/backtest_benchmark.py)."""
 
 
