@@ -32,7 +32,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from inventory_assets.contract import spec, tables
-from inventory_assets.contract.classes import ID_LENGTH, UtcDateTime
+from inventory_assets.contract.classes import UtcDateTime
 from inventory_assets.contract.classes import utc as _utc
 from inventory_assets.io import bulk, db
 
@@ -73,15 +73,7 @@ def ensure_tables(engine: sa.Engine | str) -> None:
     """Create the three backtest tables if they are missing (before any data transaction: MariaDB
     commits every DDL statement). A lost creation race is ignored; an existing table that lacks a column
     raises :class:`db.DatabaseError` naming them."""
-    engine = db.as_engine(engine)
-    for attempt in range(3):
-        try:
-            METADATA.create_all(engine, checkfirst=True)
-            break
-        except sa.exc.SQLAlchemyError as error:
-            if attempt == 2 or not db.is_creation_race(error):
-                raise
-    db.require_columns(engine, _TABLES, "docs/backtest.md")
+    db.create_tables(db.as_engine(engine), METADATA, _TABLES, "docs/backtest.md")
 
 
 # --- preparing the values ------------------------------------------------------------------------------
@@ -187,8 +179,7 @@ def write_backtest(
     written; empty results are refused.
     """
     engine = db.as_engine(engine)
-    if not isinstance(backtest_id, str) or not backtest_id or len(backtest_id) > ID_LENGTH:
-        raise ValueError(f"backtest_id must be a non-empty text of at most {ID_LENGTH} characters")
+    db.check_id("backtest_id", backtest_id)
     if len(results) == 0:
         raise ValueError(f"refusing to write backtest {backtest_id!r} without results")
     result_rows = db.table_rows(RESULTS, results, {"backtest_id": backtest_id}, "the backtest's results")

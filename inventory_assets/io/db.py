@@ -419,3 +419,23 @@ def require_columns(engine: sa.Engine, tables: Iterable[sa.Table], doc: str) -> 
                 f"add them (see {doc}) or point INVENTORY_PLAN_DB_URL at a new database",
                 transient=False,
             )
+
+
+def create_tables(engine: sa.Engine, metadata: sa.MetaData, tables: Iterable[sa.Table], doc: str) -> None:
+    """Create ``metadata``'s tables if they are missing (before any data transaction: MariaDB commits every
+    DDL statement), ignoring a lost creation race, then :func:`require_columns` on ``tables``."""
+    for attempt in range(3):
+        try:
+            metadata.create_all(engine, checkfirst=True)
+            break
+        except sa.exc.SQLAlchemyError as error:
+            if attempt == 2 or not is_creation_race(error):
+                raise
+    require_columns(engine, tables, doc)
+
+
+def check_id(name: str, value: object) -> None:
+    """``ValueError`` unless ``value`` is a non-empty text of at most ``ID_LENGTH`` characters (a run or
+    backtest id, the key of what a store writes)."""
+    if not isinstance(value, str) or not value or len(value) > ID_LENGTH:
+        raise ValueError(f"{name} must be a non-empty text of at most {ID_LENGTH} characters")

@@ -15,7 +15,6 @@ import pandas as pd
 import sqlalchemy as sa
 
 from inventory_assets.contract import tables
-from inventory_assets.contract.classes import ID_LENGTH
 from inventory_assets.io import db
 
 __all__ = ["FRONTIER", "ensure_table", "read_frontier", "write_frontier"]
@@ -28,15 +27,7 @@ FRONTIER = tables.BUDGET_FRONTIER
 def ensure_table(engine: sa.Engine | str) -> None:
     """Create ``budget_frontier`` if it is missing (a lost creation race is ignored); an existing table that
     lacks a column raises :class:`db.DatabaseError` naming them."""
-    engine = db.as_engine(engine)
-    for attempt in range(3):
-        try:
-            tables.FRONTIER_METADATA.create_all(engine, checkfirst=True)
-            break
-        except sa.exc.SQLAlchemyError as error:
-            if attempt == 2 or not db.is_creation_race(error):
-                raise
-    db.require_columns(engine, [FRONTIER], "docs/plan-store.md")
+    db.create_tables(db.as_engine(engine), tables.FRONTIER_METADATA, [FRONTIER], "docs/plan-store.md")
 
 
 def write_frontier(engine: sa.Engine | str, run_id: str, points: pd.DataFrame, *, retry_attempts: int = 4) -> int:
@@ -45,8 +36,7 @@ def write_frontier(engine: sa.Engine | str, run_id: str, points: pd.DataFrame, *
     Values that cannot be stored raise ``ValueError`` before anything is written; an empty frontier is
     refused."""
     engine = db.as_engine(engine)
-    if not isinstance(run_id, str) or not run_id or len(run_id) > ID_LENGTH:
-        raise ValueError(f"run_id must be a non-empty text of at most {ID_LENGTH} characters")
+    db.check_id("run_id", run_id)
     if len(points) == 0:
         raise ValueError(f"refusing to write an empty budget frontier for run {run_id!r}")
     rows = db.table_rows(FRONTIER, points, {"run_id": run_id}, "the budget frontier")

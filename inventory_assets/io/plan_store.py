@@ -37,7 +37,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from inventory_assets.contract import spec, tables
-from inventory_assets.contract.classes import ID_LENGTH, TEXT_LENGTH, UtcDateTime
+from inventory_assets.contract.classes import TEXT_LENGTH, UtcDateTime
 from inventory_assets.contract.classes import is_mysql as _is_mysql
 from inventory_assets.contract.classes import utc as _utc
 from inventory_assets.io import bulk, db
@@ -378,8 +378,7 @@ def write_plan(
     the same transaction, after the plan's rows. Any earlier copy of the run's lists is deleted either way.
     """
     engine = db.as_engine(engine)
-    if not isinstance(run_id, str) or not run_id or len(run_id) > ID_LENGTH:
-        raise ValueError(f"run_id must be a non-empty text of at most {ID_LENGTH} characters")
+    db.check_id("run_id", run_id)
     if batch_rows < 1:
         raise ValueError("batch_rows must be >= 1")
     if len(plan) == 0 and not allow_empty:

@@ -86,11 +86,12 @@ def evaluate_plan(data: PlanData, x: np.ndarray) -> PlanEvaluation:
     )
 
 
-def hard_violations(data: PlanData, x: np.ndarray) -> dict[str, np.ndarray]:
+def hard_violations(data: PlanData, x: np.ndarray, ev: PlanEvaluation | None = None) -> dict[str, np.ndarray]:
     """Rows (or location codes) breaking each hard constraint; empty arrays when all hold.
 
-    Each rule is the contract's (``inventory_assets.contract.plan``), evaluated on the model's arrays."""
-    ev = evaluate_plan(data, x)
+    Each rule is the contract's (``inventory_assets.contract.plan``), evaluated on the model's arrays;
+    ``ev``: `evaluate_plan(data, x)` when the caller has it already."""
+    ev = evaluate_plan(data, x) if ev is None else ev
     loc_position = np.bincount(data.loc, weights=ev.position, minlength=data.n_locations)
     loc_inbound = np.bincount(data.loc, weights=x, minlength=data.n_locations)
     cap_bad = rules.over_capacity(data.over_capacity, loc_inbound, loc_position, data.capacity) & np.isfinite(

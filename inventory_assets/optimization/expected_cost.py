@@ -124,10 +124,18 @@ class CostCurves:
 
     def fill(self, x: np.ndarray) -> np.ndarray:
         """Segment values that represent inbound ``x`` (per row): the cheapest segments first."""
-        before = np.cumsum(self.seg_len) - self.seg_len
-        first = np.r_[True, self.seg_row[1:] != self.seg_row[:-1]] if self.n_segments else np.zeros(0, bool)
-        start = np.maximum.accumulate(np.where(first, before, 0.0)) if self.n_segments else before
-        return np.clip(np.asarray(x, dtype=float)[self.seg_row] - (before - start), 0.0, self.seg_len)
+        start = segment_starts(self.seg_row, self.seg_len)
+        return np.clip(np.asarray(x, dtype=float)[self.seg_row] - start, 0.0, self.seg_len)
+
+
+def segment_starts(owner: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Where each segment starts within its row: the lengths of the row's earlier segments (segments of a
+    row adjacent and in order)."""
+    if not len(owner):
+        return np.zeros(0)
+    before = np.cumsum(length) - length
+    first = np.r_[True, owner[1:] != owner[:-1]]
+    return before - np.maximum.accumulate(np.where(first, before, 0.0))
 
 
 def _breakpoints(data: PlanData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -240,4 +248,5 @@ __all__ = [
     "RowCost",
     "cost_curves",
     "evaluate_rows",
+    "segment_starts",
 ]

@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from inventory_assets.optimization.data import NO_PARENT, PlanData
+from inventory_assets.optimization.expected_cost import segment_starts
 from inventory_assets.optimization.sets import ModelSets, build_sets, expand_children
 
 INF = np.inf
@@ -512,10 +513,7 @@ def eliminate_links(lp: MatrixLP) -> MatrixLP:
     # x_i >= its lower bound: the first segments (the cheapest, slopes increase) are filled up to it
     owner = lp.col_owner[seg]
     length = lp.col_upper[seg]
-    before = np.cumsum(length) - length
-    first = np.r_[True, owner[1:] != owner[:-1]] if len(seg) else np.zeros(0, bool)
-    start = before - np.maximum.accumulate(np.where(first, before, 0.0)) if len(seg) else before
-    seg_lower = np.clip(lp.col_lower[lp.x_col[owner]] - start, 0.0, length)
+    seg_lower = np.clip(lp.col_lower[lp.x_col[owner]] - segment_starts(owner, length), 0.0, length)
     n = len(lp.x_col)
     x_col = np.where(lp.x_col >= 0, new_index[np.maximum(lp.x_col, 0)], -1)
     x_col[linked] = -1

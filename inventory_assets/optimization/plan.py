@@ -22,6 +22,7 @@ from inventory_assets.optimization.data import QTY_TOL, PlanData, build_plan_dat
 from inventory_assets.optimization.diagnose import check_critical_feasibility, exempt_unreachable_critical
 from inventory_assets.optimization.errors import PlanRoundingError, PlanSolveError
 from inventory_assets.optimization.evaluate import evaluate_plan, hard_violations
+from inventory_assets.optimization.expected_cost import CostCurves
 from inventory_assets.optimization.extract import PlanSummary, extract_plan, summarize
 from inventory_assets.optimization.matrix import (
     MatrixLP,
@@ -59,12 +60,19 @@ class PlanResult:
     summary: PlanSummary
 
 
-def build_lp(data: PlanData, engine: Engine = "auto", segment_min_columns: int | None = None) -> MatrixLP:
+def build_lp(
+    data: PlanData,
+    engine: Engine = "auto",
+    segment_min_columns: int | None = None,
+    curves: CostCurves | None = None,
+) -> MatrixLP:
     """Build the model arrays with the chosen engine (``auto``: Pyomo up to `PYOMO_MAX_ROWS`).
 
     An LP relaxation with at least `SEGMENT_MIN_COLUMNS` columns is rewritten in segment form.
+    ``curves``: the expected-cost chords of the same data, when an LP of it was built already (they do
+    not depend on ``relax``).
     """
-    sets = build_sets(data)
+    sets = build_sets(data, curves)
     if engine == "auto":
         engine = "pyomo" if data.n <= PYOMO_MAX_ROWS else "matrix"
     t0 = time.perf_counter()
@@ -99,8 +107,8 @@ def curve_error(lp: MatrixLP) -> float:
     return 0.0 if curves is None else curves.max_error
 
 
-def mip_start(lp: MatrixLP, data: PlanData, x: np.ndarray) -> np.ndarray:
-    """The MIP column vector (x, s, w, k, y) of a feasible inbound plan ``x``."""
+def mip_start(lp: MatrixLP, data: PlanData, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """The MIP column vector (x, s, w, k, y, z) of a feasible inbound plan ``x``, and its objective."""
     ev = evaluate_plan(data, x)
     owner = np.maximum(lp.col_owner, 0)
     curves = lp.extra.get("curves")
@@ -116,7 +124,7 @@ def mip_start(lp: MatrixLP, data: PlanData, x: np.ndarray) -> np.ndarray:
         4: (x[owner] > QTY_TOL).astype(float),
         7: segments,
     }
-    return np.select([lp.col_family == f for f in values], list(values.values()), default=0.0)
+    return np.select([lp.col_family == f for f in values], list(values.values()), default=0.0), ev.objective
 
 
 def rounded_lp_start(data: PlanData, params: PlanParameters, lp: MatrixLP) -> tuple[np.ndarray, float] | None:
@@ -126,12 +134,12 @@ def rounded_lp_start(data: PlanData, params: PlanParameters, lp: MatrixLP) -> tu
     The MIP then never ends worse than the relaxed-and-rounded plan.
     """
     relaxed = replace(data, relax=True)
-    relaxed_lp = build_lp(relaxed, "matrix")
+    relaxed_lp = build_lp(relaxed, "matrix", curves=lp.extra.get("curves"))
     try:
         x = round_relaxed(relaxed, relaxed_lp.inbound(solve(relaxed_lp, params, relaxed).col_value))
     except (PlanRoundingError, PlanSolveError):
         return None
-    return mip_start(lp, data, x), evaluate_plan(data, x).objective
+    return mip_start(lp, data, x)
 
 
 def _plan_start(data: PlanData, lp: MatrixLP, plan: pd.DataFrame) -> tuple[np.ndarray, float] | None:
@@ -143,7 +151,7 @@ def _plan_start(data: PlanData, lp: MatrixLP, plan: pd.DataFrame) -> tuple[np.nd
         return None
     if any(len(v) for v in hard_violations(data, x).values()):
         return None
-    return mip_start(lp, data, x), evaluate_plan(data, x).objective
+    return mip_start(lp, data, x)
 
 
 def snap_to_packs(data: PlanData, x: np.ndarray) -> np.ndarray:
@@ -221,18 +229,18 @@ def plan_procurement(
             # the exact MIP decides instead, started from the rounded plan (HiGHS, within the time limit)
             relaxed, rounding_gap = False, 0.0
             exact = replace(data, relax=False)
-            lp = build_lp(exact, "matrix")
-            start = None if rounded is None else mip_start(lp, exact, rounded)
-            start_objective = float("nan") if rounded is None else evaluate_plan(data, rounded).objective
+            lp = build_lp(exact, "matrix", curves=lp.extra.get("curves"))
+            start, start_objective = (None, float("nan")) if rounded is None else mip_start(lp, exact, rounded)
             result = solve(lp, params, exact, start=start)
             solve_seconds = time.perf_counter() - t_solve
             t1 = time.perf_counter()
     if not relaxed:
         x = snap_to_packs(data, lp.inbound(result.col_value))
-        bad = {k: v for k, v in hard_violations(data, x).items() if len(v)}
+    ev = evaluate_plan(data, x)
+    if not relaxed:
+        bad = {k: v for k, v in hard_violations(data, x, ev).items() if len(v)}
         if bad:
             raise PlanSolveError(f"HiGHS's solution breaks hard constraints after snapping to packs: {sorted(bad)}")
-    ev = evaluate_plan(data, x)
     plan = extract_plan(data, ev)
     summary = summarize(
         data,

@@ -69,8 +69,9 @@ def expand_children(sets: ModelSets, owners: np.ndarray) -> tuple[np.ndarray, np
     return which, sets.child_idx[offsets + np.arange(total)]
 
 
-def build_sets(data: PlanData) -> ModelSets:
-    """Compute every index set of the model from the data."""
+def build_sets(data: PlanData, curves: CostCurves | None = None) -> ModelSets:
+    """Compute every index set of the model from the data (``curves``: the chords of the same data, when
+    computed already)."""
     n = data.n
     has_parent = data.parent != NO_PARENT
     children = np.flatnonzero(has_parent)
@@ -81,9 +82,9 @@ def build_sets(data: PlanData) -> ModelSets:
 
     low = data.base - data.max_pull  # lowest reachable position
     high = data.base + data.upper  # highest reachable position
-    curves = min_inbound = None
+    min_inbound = None
     if data.objective == "expected_cost":  # priced by the expected-cost chords instead of s and w
-        curves = cost_curves(data)
+        curves = cost_curves(data) if curves is None else curves
         gap = np.where(data.critical & ~data.has_children, np.maximum(data.safety - data.base, 0.0), 0.0)
         least = data.round_up(gap)
         min_inbound = np.where(least <= data.reach + _EPS, least, 0.0)
