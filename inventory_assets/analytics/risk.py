@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["demand_quantile", "distribution_rows", "exceedance_probability", "stockout_risk"]
+__all__ = ["demand_quantile", "distribution_rows", "exceedance_probability", "families", "stockout_risk"]
 
 
 def distribution_rows(
@@ -37,6 +37,19 @@ def distribution_rows(
     return method, mean, std, pos
 
 
+def families(
+    method: np.ndarray, mean: np.ndarray, std: np.ndarray, live: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of ``live`` by the distribution they are computed with: ``(normal, poisson, negbin)``. A
+    negative binomial whose variance does not exceed its mean is the Poisson; for ``negbin`` rows scipy's
+    ``nbinom(n, p)`` has ``n = mean² / (var - mean)``, ``p = mean / var``."""
+    var = std * std
+    normal = live & (method == "normal")
+    poisson = live & ((method == "poisson") | ((method == "negative_binomial") & (var <= mean)))
+    negbin = live & (method == "negative_binomial") & (var > mean)
+    return normal, poisson, negbin
+
+
 def exceedance_probability(
     method: np.ndarray, mean: np.ndarray, std: np.ndarray, position: np.ndarray | float
 ) -> np.ndarray:
@@ -48,8 +61,8 @@ def exceedance_probability(
     empty = demand & (pos <= 0)
     risk[empty] = 1.0
     live = demand & ~empty
+    normal, poisson, negbin = families(method, mean, std, live)
 
-    normal = live & (method == "normal")
     if normal.any():
         sd = std[normal]
         gap = pos[normal] - mean[normal]
@@ -57,10 +70,8 @@ def exceedance_probability(
             risk[normal] = np.where(sd > 0, stats.norm.sf(gap / np.where(sd > 0, sd, 1.0)), (gap < 0).astype(float))
 
     var = std * std
-    poisson = live & ((method == "poisson") | ((method == "negative_binomial") & (var <= mean)))
     if poisson.any():
         risk[poisson] = stats.poisson.sf(np.floor(pos[poisson]), mean[poisson])
-    negbin = live & (method == "negative_binomial") & (var > mean)
     if negbin.any():
         m, v = mean[negbin], var[negbin]
         k = np.floor(pos[negbin])
@@ -87,14 +98,12 @@ def demand_quantile(
     p = np.clip(p, 0.0, 1.0 - 1e-12)
     out = np.zeros(len(method))
     live = (method != "none") & (mean > 0)
-    normal = live & (method == "normal")
+    normal, poisson, negbin = families(method, mean, std, live)
     if normal.any():
         out[normal] = mean[normal] + std[normal] * stats.norm.ppf(p[normal])
     var = std * std
-    poisson = live & ((method == "poisson") | ((method == "negative_binomial") & (var <= mean)))
     if poisson.any():
         out[poisson] = stats.poisson.ppf(p[poisson], mean[poisson])
-    negbin = live & (method == "negative_binomial") & (var > mean)
     if negbin.any():
         m, v = mean[negbin], var[negbin]
         with np.errstate(all="ignore"):

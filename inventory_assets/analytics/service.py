@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from inventory_assets.analytics.risk import distribution_rows
+from inventory_assets.analytics.risk import distribution_rows, families
 
 __all__ = [
     "ServiceFigures",
@@ -81,8 +81,8 @@ def expected_shortage(
         raise ValueError(f"unknown safety_stock_method values: {sorted(set(method[unknown]))}")
     loss = np.zeros(n)
     live = (method != "none") & (mean > 0)
+    normal, poisson, negbin = families(method, mean, std, live)
 
-    normal = live & (method == "normal")
     if normal.any():
         m, s, yy = mean[normal], std[normal], y[normal]
         certain = np.maximum(0.0, m - yy)
@@ -91,11 +91,9 @@ def expected_shortage(
 
     var = std * std
     k = np.floor(y)
-    poisson = live & ((method == "poisson") | ((method == "negative_binomial") & (var <= mean)))
     if poisson.any():
         m, yy, kk = mean[poisson], y[poisson], k[poisson]
         loss[poisson] = m * stats.poisson.sf(kk - 1, m) - yy * stats.poisson.sf(kk, m)
-    negbin = live & (method == "negative_binomial") & (var > mean)
     if negbin.any():
         m, v, yy, kk = mean[negbin], var[negbin], y[negbin], k[negbin]
         shape, p = m * m / (v - m), m / v
