@@ -252,6 +252,7 @@ def _export_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _add_backtest(commands: argparse._SubParsersAction) -> None:
     from inventory_assets.backtest import DEFAULT_POLICIES, POLICIES, BacktestSettings
+    from inventory_assets.forecast import FORECAST_METHODS
 
     defaults = BacktestSettings()
     plan_url = db.mask_url(db.DEFAULT_URLS[db.PLAN_URL_VAR])
@@ -308,6 +309,13 @@ def _add_backtest(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help="days of sales the features see at each review (default: up to 90, what the data holds before the "
         "held-out weeks)",
+    )
+    backtest.add_argument(
+        "--forecast-method",
+        choices=FORECAST_METHODS,
+        default=defaults.forecast_method,
+        help="demand forecast at each review: auto, the model chosen per series by rolling-origin evaluation, or "
+        f"window_mean, the window's mean and standard deviation (default {defaults.forecast_method})",
     )
     backtest.set_defaults(handler=_backtest)
 
@@ -384,6 +392,7 @@ def _backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             budget=args.budget,
             seed=args.seed,
             history_days=args.history_days,
+            forecast_method=args.forecast_method,
         )
         params = settings.parameters()
     except ValueError as error:
@@ -392,7 +401,7 @@ def _backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     urls = {var: db.url_from_env(var) for var in (db.CLOUD_URL_VAR, db.ONPREM_URL_VAR, db.PLAN_URL_VAR)}
     print(
         f"backtest: {', '.join(settings.policies)}; {settings.weeks} held-out week(s), budget "
-        f"{settings.budget:,.0f} per review, seed {settings.seed}",
+        f"{settings.budget:,.0f} per review, seed {settings.seed}, forecast {settings.forecast_method}",
         file=out,
     )
     for var, what in ((db.CLOUD_URL_VAR, "sales"), (db.ONPREM_URL_VAR, "other sources"), (db.PLAN_URL_VAR, "results")):

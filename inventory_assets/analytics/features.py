@@ -146,8 +146,34 @@ class FeatureParameters:
         return {"A": self.service_level_a, "B": self.service_level_b, "C": self.service_level_c}
 
 
-def compute_features(merged: pd.DataFrame, params: FeatureParameters | None = None) -> pd.DataFrame:
-    """``abc_risk_features`` from ``merged_dataset`` (columns ``FEATURES_COLUMNS``, same row order)."""
+def _forecast_columns(merged: pd.DataFrame, forecast: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(method, mean, std)`` of the echelon demand rate the targets use: ``demand_forecast``'s pooled
+    forecast, or without one the window mean and sample standard deviation (``window_mean``)."""
+    if forecast is None:
+        mean = merged["echelon_demand_mean"].to_numpy(dtype=float)
+        method = np.where(merged["demand_total"].to_numpy(dtype=float) > 0, "window_mean", "none").astype(object)
+        return method, mean, merged["echelon_demand_std"].to_numpy(dtype=float)
+    same = len(forecast) == len(merged) and (
+        np.array_equal(forecast["product_id"].to_numpy(dtype=str), merged["product_id"].to_numpy(dtype=str))
+        and np.array_equal(forecast["location_id"].to_numpy(dtype=str), merged["location_id"].to_numpy(dtype=str))
+    )
+    if not same:
+        raise ValueError("demand_forecast does not hold the rows of merged_dataset in its order")
+    return (
+        forecast["forecast_method"].to_numpy(dtype=object),
+        forecast["echelon_forecast_mean"].to_numpy(dtype=float),
+        np.sqrt(forecast["echelon_forecast_variance"].to_numpy(dtype=float)),
+    )
+
+
+def compute_features(
+    merged: pd.DataFrame, params: FeatureParameters | None = None, forecast: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """``abc_risk_features`` from ``merged_dataset`` (columns ``FEATURES_COLUMNS``, same row order).
+
+    ``forecast``: ``demand_forecast`` (same rows, same order); its pooled rate and error spread replace
+    the window's echelon mean and standard deviation in every target. None: the window's (``window_mean``).
+    """
     params = params or FeatureParameters()
     missing = [c for c in MERGED_COLUMNS if c not in merged.columns]
     if missing:
@@ -159,14 +185,13 @@ def compute_features(merged: pd.DataFrame, params: FeatureParameters | None = No
     def col(name: str) -> np.ndarray:
         return out[name].to_numpy(dtype=float)
 
-    # ABC per product on direct demand; XYZ per row on echelon demand.
+    # ABC per product on direct demand; XYZ per row on echelon demand (both from the window's history).
     codes, _ = product_codes(out["product_id"])
     values = annual_value(codes, col("demand_mean"), col("unit_cost"))
     abc = abc_classes(values, params.abc_a_cutoff, params.abc_b_cutoff)[codes]
-    mu = col("echelon_demand_mean")
-    sigma = col("echelon_demand_std")
-    cv = demand_cv(sigma, mu)
+    cv = demand_cv(col("echelon_demand_std"), col("echelon_demand_mean"))
     xyz = xyz_classes(cv, params.xyz_x_cutoff, params.xyz_y_cutoff)
+    method, mu, sigma = _forecast_columns(out, forecast)
 
     level_of = params.service_levels
     service = np.select([abc == "A", abc == "B"], [level_of["A"], level_of["B"]], default=level_of["C"])
@@ -193,6 +218,9 @@ def compute_features(merged: pd.DataFrame, params: FeatureParameters | None = No
     out["abc_class"] = pd.array(abc, dtype=str)
     out["demand_cv"] = cv
     out["xyz_class"] = pd.array(xyz, dtype=str)
+    out["forecast_method"] = pd.array(method.astype(str), dtype=str)
+    out["forecast_demand_mean"] = mu
+    out["forecast_demand_std"] = sigma
     out["service_level"] = service.astype(float)
     out["z_value"] = ss.z
     out["review_days"] = float(params.review_days)
@@ -212,10 +240,12 @@ def compute_features(merged: pd.DataFrame, params: FeatureParameters | None = No
 
 
 def _empty_features(out: pd.DataFrame) -> pd.DataFrame:
-    floats = [c for c in FEATURE_COLUMNS if c not in ("abc_class", "xyz_class", "safety_stock_method")]
+    floats = [
+        c for c in FEATURE_COLUMNS if c not in ("abc_class", "xyz_class", "forecast_method", "safety_stock_method")
+    ]
     for c in floats:
         out[c] = pd.Series(dtype=float)
-    for c in ("abc_class", "xyz_class", "safety_stock_method"):
+    for c in ("abc_class", "xyz_class", "forecast_method", "safety_stock_method"):
         out[c] = pd.Series(dtype=str)
     return out.loc[:, list(FEATURES_COLUMNS)]
 

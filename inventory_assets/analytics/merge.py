@@ -36,6 +36,7 @@ __all__ = [
     "MissingCostsError",
     "UnknownLocationsError",
     "merge_dataset",
+    "pair_lookup",
 ]
 
 INVENTORY_COLUMNS: tuple[str, ...] = tuple(spec.INVENTORY.column_names)
@@ -169,7 +170,7 @@ def _sample(product: pd.Index | np.ndarray, location: pd.Index | np.ndarray, n: 
 _DENSE_LOOKUP_LIMIT = 50_000_000
 
 
-def _pair_lookup(pair_index: pd.Index, n_products: int, n_loc: int):
+def pair_lookup(pair_index: pd.Index, n_products: int, n_loc: int):
     """``key -> pair position`` (-1 if not stocked) for ``key = product_code * n_loc + location_code``.
 
     A dense table (8 bytes per product x location) when that is small, else a hash lookup.
@@ -253,7 +254,7 @@ def merge_dataset(
     inv = inv.reset_index(drop=True)
     n_pairs = len(inv)
     pair_index = pd.Index(pair_key)
-    lookup = _pair_lookup(pair_index, len(products), n_loc)
+    lookup = pair_lookup(pair_index, len(products), n_loc)
 
     # ---- base frame: inventory + costs + location ---------------------------------------------------
     merged = pd.DataFrame(

@@ -6,9 +6,9 @@
     result.run       # one record of the run (parameters, windows, counts)
 
 The last ``7 x weeks`` days of the data window are held out. At each review day (every ``review_days``
-from the first held-out day) the features are recomputed with ``merge_dataset`` + ``compute_features``
-from the ``history_days`` of sales ending the day before (and the receipts received before it), with each
-policy's simulated stock as the position; the policy orders; the days up to the next review are
+from the first held-out day) the features are recomputed with ``merge_dataset`` + ``forecast_demand`` +
+``compute_features`` from the ``history_days`` of sales ending the day before (and the receipts received
+before it), with each policy's simulated stock as the position; the policy orders; the days up to the next review are
 simulated (:mod:`inventory_assets.backtest.simulate`). All policies see the same demand and the same
 lead-time draws. Conventions and formulas: ``docs/backtest.md``.
 """
@@ -29,6 +29,7 @@ from inventory_assets.backtest.lead_times import LeadTimeSampler, build_lead_tim
 from inventory_assets.backtest.policies import DEFAULT_POLICIES, POLICIES, Orders, Policy, PolicyInput
 from inventory_assets.backtest.results import PairAccounts, summarize_results, weekly_fill_rate
 from inventory_assets.backtest.simulate import DailyRecord, Simulation, shelf_days
+from inventory_assets.forecast.core import ForecastParameters, forecast_demand
 from inventory_assets.optimization.params import DEFAULT_BUDGET, PlanParameters
 
 __all__ = ["BacktestParameters", "BacktestResult", "run_backtest", "DEFAULT_HISTORY_DAYS"]
@@ -67,6 +68,9 @@ class BacktestParameters:
     every transfer takes that many days (rounded)."""
     features: FeatureParameters = field(default_factory=FeatureParameters)
     """Feature knobs; ``review_days`` is replaced by :attr:`review_days`."""
+    forecast: ForecastParameters = field(default_factory=ForecastParameters)
+    """Forecast knobs (``forecast_method``: ``auto`` or ``window_mean``); ``review_days`` is replaced by
+    :attr:`review_days`."""
     plan: PlanParameters = field(default_factory=PlanParameters)
     """The plan as configured; ``budget`` is replaced by :attr:`budget`."""
     options: dict[str, Any] = field(default_factory=dict)
@@ -197,6 +201,7 @@ class _Backtest:
     def __init__(self, sources: dict[str, pd.DataFrame], params: BacktestParameters, setup: _Setup) -> None:
         self.src, self.params, self.setup = sources, params, setup
         self.fparams = replace(params.features, review_days=float(params.review_days))
+        self.forecast_params = replace(params.forecast, review_days=float(params.review_days))
         self.n_days = params.held_out_days
         merged0 = self.merged(0)
         self.merged0 = merged0
@@ -280,14 +285,24 @@ class _Backtest:
         zeros = np.zeros(self.n)
         return _PolicyRun(name, policy, sim, PairAccounts.zeros(self.n, self.n_days), zeros.copy(), zeros > 0, zeros)
 
-    def features_for(self, merged: pd.DataFrame, run: _PolicyRun) -> pd.DataFrame:
+    def forecast(self, review_day: int, merged: pd.DataFrame) -> pd.DataFrame:
+        """The demand forecast at a review, from the same window of sales as the merge."""
+        start, end = self.window(review_day)
+        frame, _ = forecast_demand(
+            self.setup.sales, merged, window_start=start, window_end=end, params=self.forecast_params
+        )
+        return frame
+
+    def features_for(self, merged: pd.DataFrame, forecast: pd.DataFrame, run: _PolicyRun) -> pd.DataFrame:
         frame = merged.copy()
         frame["on_hand"] = run.sim.on_hand
         frame["on_order"] = np.maximum(run.sim.on_order - run.sim.backlog, 0.0)
-        return compute_features(frame, self.fparams)
+        return compute_features(frame, self.fparams, forecast)
 
-    def review(self, r: int, t: int, merged: pd.DataFrame, run: _PolicyRun, sold: np.ndarray) -> None:
-        features = self.features_for(merged, run)
+    def review(
+        self, r: int, t: int, merged: pd.DataFrame, forecast: pd.DataFrame, run: _PolicyRun, sold: np.ndarray
+    ) -> None:
+        features = self.features_for(merged, forecast, run)
         day = self.setup.first + pd.Timedelta(days=t)
         inp = PolicyInput(
             features=features,
@@ -421,13 +436,14 @@ def run_backtest(
         if t in reviews:
             r = setup.reviews.index(t)
             merged = bt.merged0 if r == 0 else bt.merged(t)
+            forecast = bt.forecast(t, merged)
             for run in runs:
                 sold = first_sold if r == 0 else run.period_served.copy()
                 if r > 0:
                     bt.close_period(run)
-                bt.review(r, t, merged, run, sold)
+                bt.review(r, t, merged, forecast, run, sold)
             if abc is None:
-                abc = bt.features_for(merged, runs[0])["abc_class"].to_numpy(dtype=str)
+                abc = bt.features_for(merged, forecast, runs[0])["abc_class"].to_numpy(dtype=str)
         for run in runs:
             served, short = run.sim.sell(bt.demand[t])
             run.period_demand += bt.demand[t]

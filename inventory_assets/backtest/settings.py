@@ -53,6 +53,7 @@ class BacktestSettings:
     critical_classes: tuple[str, ...] = _PLAN.critical_classes
     plan_time_limit_seconds: float = _PLAN.time_limit_seconds
     plan_relax_integrality: bool = _PLAN.relax_integrality
+    forecast_method: str = _BT.forecast.forecast_method
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "policies", check_policies(self.policies))
@@ -70,6 +71,10 @@ class BacktestSettings:
             )
         except ValueError as error:
             raise BacktestInputError(f"plan settings: {error}") from None
+        try:
+            forecast = replace(_BT.forecast, forecast_method=self.forecast_method)
+        except ValueError as error:
+            raise BacktestInputError(f"forecast settings: {error}") from None
         return BacktestParameters(
             weeks=self.weeks,
             review_days=self.review_days,
@@ -83,6 +88,7 @@ class BacktestSettings:
             default_lead_time_std_days=self.default_lead_time_std_days,
             transfer_lead_time_days=self.transfer_lead_time_days,
             plan=plan,
+            forecast=forecast,
         )
 
 
@@ -118,5 +124,7 @@ FIELD_DOCS: dict[str, str] = {
     "plan_time_limit_seconds": "Time limit of each `plan` solve (HiGHS), seconds.",
     "plan_relax_integrality": "Solve each `plan` review as the rounded LP relaxation instead of the exact MIP "
     "(faster, not exact).",
+    "forecast_method": "The demand forecast at each review: auto (the model chosen per series, docs/forecast.md) "
+    "or window_mean (the window's mean and standard deviation). Default auto.",
 }
 assert set(FIELD_DOCS) == {f.name for f in fields(BacktestSettings)}, "every field needs a description"

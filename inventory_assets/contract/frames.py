@@ -12,7 +12,8 @@ import pandera.pandas as pa
 
 from inventory_assets.contract import spec
 
-__all__ = ["MergedDatasetSchema", "FeaturesSchema"]
+__all__ = ["MergedDatasetSchema", "DemandForecastSchema", "FeaturesSchema"]
 
 MergedDatasetSchema: pa.DataFrameSchema = spec.MERGED_DATASET.to_pandera()
+DemandForecastSchema: pa.DataFrameSchema = spec.DEMAND_FORECAST.to_pandera()
 FeaturesSchema: pa.DataFrameSchema = spec.ABC_RISK_FEATURES.to_pandera()

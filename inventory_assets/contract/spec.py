@@ -38,6 +38,9 @@ __all__ = [
     "SOURCE_TABLES",
     "SOURCE_FRAMES",
     "MERGED_DATASET",
+    "FORECAST_MODELS",
+    "FORECAST_FALLBACKS",
+    "DEMAND_FORECAST",
     "ABC_RISK_FEATURES",
     "PROCUREMENT_PLAN",
     "PLAN_TABLE_FRONT",
@@ -62,6 +65,10 @@ LEAD_TIME_LEVELS: tuple[str, ...] = ("pair", "product", "location", "default")
 """Where a row's lead time comes from, most specific first (``merged_dataset.lead_time_level``)."""
 SAFETY_STOCK_METHODS: tuple[str, ...] = ("none", "normal", "poisson", "negative_binomial")
 """Distributions behind a safety stock (``abc_risk_features.safety_stock_method``)."""
+FORECAST_MODELS: tuple[str, ...] = ("window_mean", "weekday_level", "weekday_trend", "croston_sba", "tsb")
+"""The forecast's candidate models, in tie-break order (``demand_forecast.forecast_method``; docs/forecast.md)."""
+FORECAST_FALLBACKS: tuple[str, ...] = ("none", "short_history")
+"""Rows no candidate is judged on: no sale in the window; too few evaluation origins."""
 ABC_CLASSES: tuple[str, ...] = ("A", "B", "C")
 XYZ_CLASSES: tuple[str, ...] = ("X", "Y", "Z")
 REASON_CODES: tuple[str, ...] = (
@@ -350,7 +357,7 @@ def _one_abc_class(df: pd.DataFrame) -> pd.Series:
 
 def _no_demand(df: pd.DataFrame) -> pd.Series:
     none = df["safety_stock_method"] == "none"
-    no_demand = df["echelon_demand_mean"] <= 0
+    no_demand = df["forecast_demand_mean"] <= 0
     return (none == no_demand) & (~none | ((df["safety_stock"] == 0) & (df["stockout_risk"] == 0)))
 
 
@@ -359,7 +366,13 @@ def _order_up_to(df: pd.DataFrame) -> pd.Series:
 
 
 def _cover(df: pd.DataFrame) -> pd.Series:
-    return ~np.isinf(df["days_of_cover"]) | (df["echelon_demand_mean"] <= 0)
+    return ~np.isinf(df["days_of_cover"]) | (df["forecast_demand_mean"] <= 0)
+
+
+def _echelon_forecast_covers_own(df: pd.DataFrame) -> pd.Series:
+    return (df["echelon_forecast_mean"] >= df["forecast_mean"] * (1 - _TOL)) & (
+        df["echelon_forecast_variance"] >= df["forecast_variance"] * (1 - _TOL)
+    )
 
 
 _MERGED_COLUMNS: tuple[Column, ...] = (
@@ -452,6 +465,73 @@ MERGED_DATASET = Table(
     checks=_MERGED_CHECKS,
 )
 
+_FORECAST_NAMES = FORECAST_MODELS + FORECAST_FALLBACKS
+
+
+def _figure_or_nan(name: str, doc: str) -> Column:
+    return Column(name, "number", doc, nullable=True, ge=0, finite=True)
+
+
+DEMAND_FORECAST = Table(
+    name="demand_forecast",
+    doc="per stocked (product, location): the demand forecast over its horizon, its error variance, its accuracy",
+    schema_name="DemandForecastSchema",
+    schema_doc="``demand_forecast``: the forecast rate and error variance per stocked pair, and its accuracy.",
+    columns=(
+        carried(INVENTORY.column("product_id"), doc="Product id (key, with location_id)."),
+        carried(INVENTORY.column("location_id"), doc="Stocking location id (key, with product_id)."),
+        Column(
+            "forecast_method",
+            "text",
+            "Model chosen for the series (window_mean, weekday_level, weekday_trend, croston_sba, tsb) or the "
+            "rule used without one (none: no sale in the window; short_history: too few origins).",
+            isin=_FORECAST_NAMES,
+        ),
+        Column("horizon_days", "integer", "H = round(lead_time_mean + review_days), at least 1: days forecast.", ge=1),
+        Column("origins", "integer", "Rolling-origin forecasts the choice was judged on (0 for the rules).", ge=0),
+        Column(
+            "forecast_mean",
+            "number",
+            "Forecast demand at this location over the next H days / H, units/day.",
+            ge=0,
+            finite=True,
+        ),
+        Column(
+            "forecast_variance",
+            "number",
+            "Mean squared error of the chosen model's H-day sums at the origins / H, units²/day.",
+            ge=0,
+            finite=True,
+        ),
+        Column(
+            "echelon_forecast_mean",
+            "number",
+            "forecast_mean of this location plus every location below it, units/day.",
+            ge=0,
+            finite=True,
+        ),
+        Column(
+            "echelon_forecast_variance",
+            "number",
+            "forecast_variance pooled like the mean (independent errors), units²/day.",
+            ge=0,
+            finite=True,
+        ),
+        _figure_or_nan("rmsse", "Root mean squared scaled error of the chosen model's H-day sums; NaN if not judged."),
+        _figure_or_nan("baseline_rmsse", "The same for the window mean (the baseline); NaN if not judged."),
+        _figure_or_nan(
+            "pinball_loss",
+            "Pinball loss at accuracy_quantile of the chosen model's quantile over H days, units; NaN if not judged.",
+        ),
+        _figure_or_nan("baseline_pinball_loss", "The same for the window mean; NaN if not judged."),
+    ),
+    key=("product_id", "location_id"),
+    unique_key=True,
+    strict=True,
+    finite_as="named",
+    checks=(FrameCheck("echelon_forecast_covers_own_forecast", _echelon_forecast_covers_own),),
+)
+
 ABC_RISK_FEATURES = Table(
     name="abc_risk_features",
     doc="`merged_dataset` plus classes, safety stock, targets, risk and waste",
@@ -476,6 +556,26 @@ ABC_RISK_FEATURES = Table(
             finite=True,
         ),
         Column("xyz_class", "text", "XYZ class from demand_cv; Z without demand.", isin=XYZ_CLASSES),
+        Column(
+            "forecast_method",
+            "text",
+            "demand_forecast's method for this row (window_mean when the old rule is configured).",
+            isin=_FORECAST_NAMES,
+        ),
+        Column(
+            "forecast_demand_mean",
+            "number",
+            "Echelon demand rate the targets use: demand_forecast's echelon_forecast_mean, units/day.",
+            ge=0,
+            finite=True,
+        ),
+        Column(
+            "forecast_demand_std",
+            "number",
+            "sqrt(echelon_forecast_variance): the forecast error's spread per sqrt(day), units.",
+            ge=0,
+            finite=True,
+        ),
         Column("service_level", "number", "Target cycle service level of the ABC class.", gt=0, lt=1),
         Column("z_value", "number", "Standard normal quantile of service_level.", finite=True),
         Column("review_days", "number", "Review period R, days.", ge=0, finite=True),
@@ -510,7 +610,7 @@ ABC_RISK_FEATURES = Table(
             finite=True,
         ),
         Column("inventory_position", "number", "on_hand + on_order, units.", ge=0, finite=True),
-        Column("days_of_cover", "number", "inventory_position / echelon_demand_mean, days; inf without demand.", ge=0),
+        Column("days_of_cover", "number", "inventory_position / forecast_demand_mean, days; inf without demand.", ge=0),
         Column(
             "stockout_risk",
             "number",
@@ -840,6 +940,7 @@ ORDER_TABLES: dict[str, Table] = {t.name: t for t in (PURCHASE_ORDERS_ROWS, TRAN
 FRAMES: dict[str, Table] = {
     **SOURCE_FRAMES,
     MERGED_DATASET.name: MERGED_DATASET,
+    DEMAND_FORECAST.name: DEMAND_FORECAST,
     ABC_RISK_FEATURES.name: ABC_RISK_FEATURES,
     PROCUREMENT_PLAN.name: PROCUREMENT_PLAN,
     PURCHASE_ORDERS.name: PURCHASE_ORDERS,

@@ -37,7 +37,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "shelf_life_days",
     "min_order_qty",
     "order_multiple",
-    "echelon_demand_mean",
+    "forecast_demand_mean",
     "abc_class",
     "review_days",
     "safety_stock",
@@ -131,7 +131,7 @@ class PlanData:
     perishable: np.ndarray
     """`shelf_life_days` is set."""
     sellable: np.ndarray
-    """echelon_demand_mean x shelf_life_days (inf when not perishable): what sells before expiry."""
+    """forecast_demand_mean x shelf_life_days (inf when not perishable): what sells before expiry."""
     order_multiple: np.ndarray
     min_order_qty: np.ndarray
     min_qty: np.ndarray
@@ -162,7 +162,7 @@ class PlanData:
     demand_std: np.ndarray
     """`demand_std_over_protection`."""
     shelf_mean: np.ndarray
-    """Perishables: mean demand over the shelf life, echelon_demand_mean x shelf_life_days (0 otherwise)."""
+    """Perishables: mean demand over the shelf life, forecast_demand_mean x shelf_life_days (0 otherwise)."""
     shelf_std: np.ndarray
     """Perishables: its standard deviation, demand_std_over_protection x sqrt(shelf life / protection days)."""
     has_children: np.ndarray
@@ -235,7 +235,7 @@ def _distributions(
     d_std = num["demand_std_over_protection"]
     for values, column in ((d_mean, "demand_over_protection"), (d_std, "demand_std_over_protection")):
         _check(frame, ~(np.isfinite(values) & (values >= 0)), column, f"{column} finite and >= 0")
-    daily = np.nan_to_num(num["echelon_demand_mean"])
+    daily = np.nan_to_num(num["forecast_demand_mean"])
     shelf = np.nan_to_num(num["shelf_life_days"])
     with np.errstate(divide="ignore", invalid="ignore"):
         protection_days = np.where(daily > 0, d_mean / np.where(daily > 0, daily, 1.0), 0.0)
@@ -360,12 +360,12 @@ def build_plan_data(features: pd.DataFrame, params: PlanParameters) -> PlanData:
     finite_ge0(min_order_qty, "min_order_qty")
     _check(frame, ~(np.isfinite(order_multiple) & (order_multiple > 0)), "order_multiple", "order_multiple > 0")
     _check(frame, perishable & ~(np.isfinite(shelf) & (shelf > 0)), "shelf_life_days", "shelf_life_days > 0")
-    demand = num["echelon_demand_mean"]
+    demand = num["forecast_demand_mean"]
     _check(
         frame,
         perishable & ~(np.isfinite(demand) & (demand >= 0)),
-        "echelon_demand_mean",
-        "echelon_demand_mean finite and >= 0 for perishables",
+        "forecast_demand_mean",
+        "forecast_demand_mean finite and >= 0 for perishables",
     )
     cap_row = num["capacity_units"]
     _check(frame, ~(np.isnan(cap_row) | ((cap_row >= 0) & np.isfinite(cap_row))), "capacity_units", "capacity >= 0")

@@ -112,7 +112,7 @@ def declare_parameters(m: pyo.ConcreteModel, data: PlanData, sets: ModelSets) ->
         "c^s_i = stockout_cost x (1 + 0.001 x echelon), $ per unit below order_up_to",
     )
     m.safety_stock = param(m.CRITICAL_ROWS, sets.critical, data.safety, "ss_i = safety_stock, units")
-    m.sellable = param(m.WASTE_ROWS, sets.waste, data.sellable, "e_i = echelon_demand_mean x shelf_life_days, units")
+    m.sellable = param(m.WASTE_ROWS, sets.waste, data.sellable, "e_i = forecast_demand_mean x shelf_life_days, units")
     m.waste_cost = param(
         m.WASTE_ROWS, sets.waste, data.waste_cost, "c^w_i = waste_cost, $ per unit beyond the shelf-life sales"
     )
@@ -210,7 +210,7 @@ def declare_waste(m: pyo.ConcreteModel) -> None:
     m.waste_def = pyo.Constraint(
         m.WASTE_ROWS,
         rule=lambda m, i: m.w[i] - m.position[i] >= -m.sellable[i],
-        doc="waste: w_i >= P_i - echelon_demand_mean_i x shelf_life_days_i",
+        doc="waste: w_i >= P_i - forecast_demand_mean_i x shelf_life_days_i",
     )
 
 

@@ -8,7 +8,9 @@
 * :func:`risk_by_class_png`: rows with a stock-out risk above the threshold, before and after the plan,
   per ABC class (grouped bars);
 * :func:`budget_frontier_png`: expected cost and expected units short against the budget (the
-  ``budget_frontier`` asset).
+  ``budget_frontier`` asset);
+* :func:`forecast_examples_png`: a few representative series, daily sales against the forecast rate
+  made the evening before (``forecast.example_series``), one panel each.
 
 Each returns the PNG's bytes; the backtest's frames are ``backtest_results`` totals and
 ``backtest_weekly`` rows (docs/backtest.md), so the charts can be drawn from a stored backtest as well as
@@ -35,6 +37,7 @@ __all__ = [
     "abc_pareto_png",
     "budget_frontier_png",
     "fill_rate_vs_inventory_png",
+    "forecast_examples_png",
     "plan_charts",
     "risk_by_class_png",
     "save_plan_charts",
@@ -143,6 +146,30 @@ def budget_frontier_png(points: pd.DataFrame, *, title: str = "What each budget 
 
 
 _CLASS_COLOURS = {"A": "#c0392b", "B": "#e67e22", "C": "#2980b9"}
+
+
+def forecast_examples_png(examples: pd.DataFrame, *, title: str = "Daily sales and the forecast rate") -> bytes:
+    """One panel per series of ``examples`` (``forecast.example_series``): bars of the units sold each day,
+    the line of the rate forecast each evening for the next H days, and the rate the plan uses (a dot)."""
+    names = list(dict.fromkeys(examples["series"].tolist())) if len(examples) else []
+    rows = max(len(names), 1)
+    figure = Figure(figsize=(_SIZE[0] * 1.4, 1.9 * rows + 0.6))
+    axes = figure.subplots(rows, 1, squeeze=False)[:, 0]
+    for ax, name in zip(axes, names, strict=False):
+        part = examples.loc[examples["series"] == name]
+        ax.bar(part["date"], part["actual"], width=0.9, color="#b8c7d9", label="units sold")
+        ax.plot(part["date"], part["forecast"], color="#1f5fa8", linewidth=1.6, label="forecast rate (units/day)")
+        last = part.loc[part["final"].notna()]
+        ax.plot(last["date"], last["final"], "o", color="#c0392b", label="rate the plan uses")
+        ax.set_title(name, fontsize=9, loc="left")
+        ax.tick_params(labelsize=8)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+    if not names:
+        axes[0].text(0.5, 0.5, "no series with a chosen model", ha="center", va="center")
+    axes[0].legend(fontsize=7, loc="upper left")
+    figure.suptitle(title)
+    figure.tight_layout()
+    return _png(figure)
 
 
 def abc_pareto_png(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from inventory_assets.contract import spec
 from inventory_assets.defs import constants
 from inventory_assets.io import db
 from inventory_assets_tests.conftest import backend_params
@@ -29,6 +31,7 @@ def test_features_materialize_with_their_metadata(database_env: dict[str, str]) 
     result = materialize(FEATURES, raise_on_error=True)
     checks = check_results(result)
     assert checks["merged_dataset_valid"].passed and checks["abc_risk_features_valid"].passed
+    assert checks["demand_forecast_valid"].passed
     features = value(result, "abc_risk_features")
     inventory = value(result, "inventory")
     assert len(features) == len(inventory)
@@ -42,6 +45,14 @@ def test_features_materialize_with_their_metadata(database_env: dict[str, str]) 
     assert metadata["items_at_risk"].value == int((features["stockout_risk"] > 0.5).sum())
     assert isinstance(metadata["expected_waste_value"].value, float)
     assert "A" in metadata_text(metadata["pareto"])
+    forecast = value(result, "demand_forecast")
+    np.testing.assert_allclose(features["forecast_demand_mean"], forecast["echelon_forecast_mean"])
+    shown = events["demand_forecast"].metadata
+    assert shown["forecast_method"].value == "auto"
+    assert sum(shown[f"method_{m}_rows"].value for m in spec.FORECAST_MODELS + spec.FORECAST_FALLBACKS) == len(forecast)
+    assert "data:image/png;base64," in metadata_text(shown["examples_chart"])
+    assert "baseline_rmsse" in metadata_text(shown["accuracy_by_method"])
+    assert "baseline_pinball_loss" in metadata_text(metadata["forecast_accuracy_by_abc_class"])
     merged = events["merged_dataset"].metadata
     assert merged["window_days"].value == 45
     assert merged["dagster/row_count"].value == len(inventory)
@@ -50,7 +61,7 @@ def test_features_materialize_with_their_metadata(database_env: dict[str, str]) 
 def _frames(urls: dict[str, str]) -> dict[str, pd.DataFrame]:
     write_demo(urls)
     result = materialize(FEATURES, raise_on_error=True)
-    return {name: value(result, name) for name in ("merged_dataset", "abc_risk_features")}
+    return {name: value(result, name) for name in ("merged_dataset", "demand_forecast", "abc_risk_features")}
 
 
 @pytest.mark.postgresql
@@ -60,7 +71,7 @@ def test_sqlite_and_postgresql_give_the_same_features(
     frames = {}
     for backend, url in (("sqlite", None), ("postgresql", postgres_database)):
         frames[backend] = _frames(point_databases_at(url, tmp_path, monkeypatch))
-    for name in ("merged_dataset", "abc_risk_features"):
+    for name in ("merged_dataset", "demand_forecast", "abc_risk_features"):
         pd.testing.assert_frame_equal(frames["sqlite"][name], frames["postgresql"][name], rtol=1e-9, obj=name)
 
 

@@ -21,7 +21,7 @@ DEFAULTS: dict[str, object] = {
     "shelf_life_days": np.nan,
     "min_order_qty": 0.0,
     "order_multiple": 1.0,
-    "echelon_demand_mean": 1.0,
+    "forecast_demand_mean": 1.0,
     "abc_class": "C",
     "review_days": 7.0,
     "safety_stock": 0.0,
@@ -45,7 +45,7 @@ def features(rows: Iterable[Mapping[str, object]], network: Mapping[str, str | N
     frame["as_of"] = pd.Timestamp("2025-01-31")
     frame["inventory_position"] = frame["on_hand"] + frame["on_order"]
     # what the analytics risk function reads (docs/frames.md + inventory_assets.analytics.risk)
-    frame["safety_stock_method"] = np.where(frame["echelon_demand_mean"] > 0, "normal", "none")
+    frame["safety_stock_method"] = np.where(frame["forecast_demand_mean"] > 0, "normal", "none")
     frame["demand_over_protection"] = np.maximum(frame["order_up_to"] - frame["safety_stock"], 0.0)
     frame["demand_std_over_protection"] = np.maximum(frame["safety_stock"] / 2.0, 0.5)
     frame["stockout_risk"] = 0.5

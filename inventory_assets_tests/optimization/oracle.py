@@ -130,7 +130,7 @@ def _read(features: pd.DataFrame, critical, exempt: frozenset = frozenset()) -> 
         wc=[_num(r, "waste_cost") for r in rows],
         per=per,
         sell=[
-            _num(r, "echelon_demand_mean") * _num(r, "shelf_life_days") if per[i] else math.inf
+            _num(r, "forecast_demand_mean") * _num(r, "shelf_life_days") if per[i] else math.inf
             for i, r in enumerate(rows)
         ],
         mult=mult,

@@ -149,7 +149,7 @@ def test_shelf_life_caps_perishables(engine):
                 "location_id": "DC",
                 "order_up_to": 50,
                 "shelf_life_days": 10,
-                "echelon_demand_mean": 3.0,
+                "forecast_demand_mean": 3.0,
                 "waste_cost": 20.0,
             },
         ],

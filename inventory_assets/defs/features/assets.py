@@ -14,14 +14,15 @@ import pandas as pd
 from inventory_assets.analytics import features as feature_core
 from inventory_assets.analytics import merge as merge_core
 from inventory_assets.contract import spec
-from inventory_assets.contract.frames import FeaturesSchema, MergedDatasetSchema
+from inventory_assets.contract.frames import DemandForecastSchema, FeaturesSchema, MergedDatasetSchema
 from inventory_assets.contract.network import NetworkError
 from inventory_assets.contract.sales import SalesFrame
 from inventory_assets.contract.validation import validate_frame
 from inventory_assets.defs import constants
 from inventory_assets.defs.config import ParametersConfig, config_class
 from inventory_assets.defs.metadata import frame_metadata, png_markdown, validation_check_result
-from inventory_assets.reporting.charts import abc_pareto_png
+from inventory_assets.forecast import core as forecast_core
+from inventory_assets.reporting.charts import abc_pareto_png, forecast_examples_png
 from inventory_assets.reporting.markdown import markdown_table, pareto_markdown
 
 KINDS = {"pandas", "pandera"}
@@ -31,6 +32,7 @@ AssetEvents = Iterator[dg.Output | dg.AssetCheckResult]
 
 if TYPE_CHECKING:  # classes made at run time: type checkers see their base
     MergeConfig = ParametersConfig
+    ForecastConfig = ParametersConfig
     FeatureConfig = ParametersConfig
 else:
     MergeConfig = config_class(  # defaults from INVENTORY_MERGE_<KNOB> when set (docs/operations.md)
@@ -38,6 +40,12 @@ else:
         merge_core.MergeParameters,
         doc="How lead times are found where receipts are few.",
         env_prefix="INVENTORY_MERGE_",
+    )
+    ForecastConfig = config_class(  # defaults from INVENTORY_FORECAST_<KNOB> when set (docs/operations.md)
+        "ForecastConfig",
+        forecast_core.ForecastParameters,
+        doc="The demand forecast: per-series model choice or the window mean (docs/forecast.md).",
+        env_prefix="INVENTORY_FORECAST_",
     )
     FeatureConfig = config_class(  # defaults from INVENTORY_FEATURES_<KNOB> when set (docs/operations.md)
         "FeatureConfig",
@@ -123,20 +131,61 @@ def merged_dataset(
     kinds=KINDS,
     check_specs=[
         _check_spec(
+            "demand_forecast",
+            "One row per stocked pair, a known method, finite non-negative rates and variances (schema).",
+        )
+    ],
+    code_version="1",
+)
+def demand_forecast(config: ForecastConfig, sales: SalesFrame, merged_dataset: pd.DataFrame) -> AssetEvents:
+    """Per stocked (product, location): the demand forecast over its horizon (lead time + review period)
+    as a rate, and the variance of the forecast's error, from the model chosen for the series by
+    rolling-origin evaluation (window mean, weekday-profile smoothers, Croston/SBA and TSB for
+    intermittent series), pooled up the network; with its accuracy against the window mean."""
+    if sales.window is None:
+        raise dg.Failure(description="sales holds no window: the source returned no sales", allow_retries=False)
+    params = config.parameters()
+    start, end = sales.window.start, sales.window.end
+    forecast, report = forecast_core.forecast_demand(
+        sales.frame, merged_dataset, window_start=start, window_end=end, params=params
+    )
+    result = validate_frame("demand_forecast", forecast, DemandForecastSchema, KEY)
+    metadata = frame_metadata(result.frame, spec.DEMAND_FORECAST)
+    metadata.update({name: dg.MetadataValue.int(int(v)) for name, v in report.numbers().items()})
+    metadata["forecast_method"] = dg.MetadataValue.text(params.forecast_method)
+    metadata["accuracy_by_method"] = dg.MetadataValue.md(markdown_table(report.accuracy, len(report.accuracy)))
+    if params.forecast_method == "auto":
+        examples = forecast_core.example_series(
+            sales.frame, merged_dataset, result.frame, window_start=start, window_end=end, params=params
+        )
+        metadata["examples_chart"] = png_markdown(
+            forecast_examples_png(examples), "Daily sales and the forecast rate of representative series"
+        )
+    yield dg.Output(result.frame, metadata=metadata)
+    yield validation_check_result(result, check_name="demand_forecast_valid")
+
+
+@dg.asset(
+    group_name=constants.FEATURES_GROUP,
+    kinds=KINDS,
+    check_specs=[
+        _check_spec(
             "abc_risk_features",
             "Classes in their sets, risk in [0, 1], non-negative stocks, finite numbers, one row per key (schema).",
         )
     ],
     code_version="1",
 )
-def abc_risk_features(config: FeatureConfig, merged_dataset: pd.DataFrame) -> AssetEvents:
+def abc_risk_features(
+    config: FeatureConfig, merged_dataset: pd.DataFrame, demand_forecast: pd.DataFrame
+) -> AssetEvents:
     """Per stocked (product, location): ABC class by annual consumption value, XYZ class by demand
     variability, service level and z, protection interval, safety stock (normal, Poisson or negative
     binomial, named per row), order-up-to level, reorder point, inventory position, days of cover,
-    stock-out risk and the expected waste of perishables. Upper echelons use the pooled demand of
-    everything they supply."""
+    stock-out risk and the expected waste of perishables, all from the demand forecast. Upper echelons
+    use the pooled forecast of everything they supply."""
     params = config.parameters()
-    features = feature_core.compute_features(merged_dataset, params)
+    features = feature_core.compute_features(merged_dataset, params, demand_forecast)
     result = validate_frame("abc_risk_features", features, FeaturesSchema, KEY)
     summary = feature_core.summarize_features(result.frame, params)
     metadata = frame_metadata(result.frame, spec.ABC_RISK_FEATURES)
@@ -153,8 +202,12 @@ def abc_risk_features(config: FeatureConfig, merged_dataset: pd.DataFrame) -> As
     metadata["pareto"] = dg.MetadataValue.md(pareto_markdown(summary.pareto, params.abc_a_cutoff, params.abc_b_cutoff))
     metadata["riskiest_items"] = dg.MetadataValue.md(markdown_table(summary.riskiest, params.riskiest_count))
     metadata["safety_stock_methods"] = dg.MetadataValue.json(summary.safety_stock_methods)
+    classes = demand_forecast.assign(abc_class=result.frame["abc_class"], xyz_class=result.frame["xyz_class"])
+    for by in ("abc_class", "xyz_class"):
+        table = forecast_core.accuracy_table(classes, by)
+        metadata[f"forecast_accuracy_by_{by}"] = dg.MetadataValue.md(markdown_table(table, len(table)))
     yield dg.Output(result.frame, metadata=metadata)
     yield validation_check_result(result, check_name="abc_risk_features_valid")
 
 
-FEATURE_ASSETS = [merged_dataset, abc_risk_features]
+FEATURE_ASSETS = [merged_dataset, demand_forecast, abc_risk_features]
