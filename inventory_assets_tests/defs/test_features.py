@@ -49,7 +49,8 @@ def test_features_materialize_with_their_metadata(database_env: dict[str, str]) 
     np.testing.assert_allclose(features["forecast_demand_mean"], forecast["echelon_forecast_mean"])
     shown = events["demand_forecast"].metadata
     assert shown["forecast_method"].value == "auto"
-    assert sum(shown[f"method_{m}_rows"].value for m in spec.FORECAST_MODELS + spec.FORECAST_FALLBACKS) == len(forecast)
+    counts = [shown[f"method_{m}_rows"].value for m in spec.FORECAST_MODELS + spec.FORECAST_FALLBACKS]
+    assert sum(int(str(c)) for c in counts) == len(forecast)
     assert "data:image/png;base64," in metadata_text(shown["examples_chart"])
     assert "baseline_rmsse" in metadata_text(shown["accuracy_by_method"])
     assert "baseline_pinball_loss" in metadata_text(metadata["forecast_accuracy_by_abc_class"])
