@@ -52,6 +52,8 @@ FALLBACK_METHODS: tuple[str, ...] = ("none", "short_history")
 """Rows no candidate is evaluated on: no sale in the window; too few origins (docs/forecast.md)."""
 FORECAST_COLUMNS: tuple[str, ...] = tuple(spec.DEMAND_FORECAST.column_names)
 
+LAUNCH_GRACE_DAYS = 7
+"""A product whose first sale in the window (at any location) comes after this day was launched in it."""
 _BLOCK_ROWS = 50_000
 """Series forecast together (memory: about 40 arrays of rows x window days float64 per block)."""
 
@@ -93,7 +95,21 @@ class ForecastParameters:
     )
     short_history_min_days: int = field(
         default=14,
-        metadata={"doc": "Short-history rule: units sold since the first sale over at least this many days."},
+        metadata={
+            "doc": (
+                "Short-history rule for a product launched in the window: units sold since the pair's first sale "
+                "over at least this many days."
+            )
+        },
+    )
+    selection_margin: float = field(
+        default=0.25,
+        metadata={
+            "doc": (
+                "A candidate replaces the window mean only when its mean squared error is lower by at least this "
+                "share (0: the smallest error wins; guards against choosing on noise)."
+            )
+        },
     )
     accuracy_quantile: float = field(
         default=0.95,
@@ -111,6 +127,8 @@ class ForecastParameters:
             raise ValueError("min_origins must be >= 2")
         if self.short_history_min_days < 1:
             raise ValueError("short_history_min_days must be >= 1")
+        if not 0 <= self.selection_margin < 1:
+            raise ValueError("selection_margin must be in [0, 1)")
         if not 0 < self.accuracy_quantile < 1:
             raise ValueError("accuracy_quantile must be strictly between 0 and 1")
 
@@ -220,16 +238,18 @@ class SeriesFit:
     baseline_pinball: np.ndarray
 
 
-def _fallback(y: np.ndarray, min_days: int) -> tuple[np.ndarray, np.ndarray]:
-    """Short-history rule: rate = units since the first sale / max(days since it, ``min_days``); variance the
-    sample variance of those days (ddof=1), or the rate (Poisson) when there are fewer than 2."""
+def _fallback(y: np.ndarray, launched: np.ndarray, min_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Short-history rule. A product launched in the window (``launched``): rate = units since the pair's
+    first sale / max(days since it, ``min_days``), variance the sample variance (ddof=1) of those days, or
+    the rate (Poisson) when fewer than 2. Otherwise the window's mean and sample variance (the old rule)."""
     n = y.shape[1]
     sold = y > 0
     first = np.where(sold.any(axis=1), sold.argmax(axis=1), n)
+    first = np.where(launched, first, 0)
     days = n - first
     live = np.arange(n)[None, :] >= first[:, None]
     total = y.sum(axis=1)
-    rate = total / np.maximum(np.maximum(days, min_days), 1)
+    rate = np.where(launched, total / np.maximum(np.maximum(days, min_days), 1), total / n)
     mean_live = total / np.maximum(days, 1)
     sq = np.where(live, (y - mean_live[:, None]) ** 2, 0.0).sum(axis=1)
     var = np.where(days >= 2, sq / np.maximum(days - 1, 1), rate)
@@ -242,21 +262,32 @@ def fit_series(
     params: ForecastParameters | None = None,
     *,
     global_profile: np.ndarray | None = None,
+    launch_day: np.ndarray | None = None,
 ) -> SeriesFit:
     """Choose, per row of ``y`` (daily units, one column per day), the candidate with the smallest
     rolling-origin error over ``horizon`` days and return its forecast rate and error variance.
 
     ``global_profile``: the weekday profile of all series (``models.global_weekday_profile`` of the daily
-    totals); default: the profile of ``y``'s own totals."""
+    totals); default: the profile of ``y``'s own totals. ``launch_day``: per row, the first day its product
+    sold anywhere (default: the row's own first sale); the short-history rule treats a product whose first
+    sale comes after :data:`LAUNCH_GRACE_DAYS` as launched in the window."""
     params = params or ForecastParameters()
     y = np.asarray(y, dtype=float)
     h = np.broadcast_to(np.asarray(horizon, dtype=np.int64), (y.shape[0],))
     if global_profile is None:
         global_profile = _global_profile(y.sum(axis=0))
-    return _fit_block(Series(y, h, global_profile, SmootherParameters()), params)
+    if launch_day is None:
+        launch_day = _first_sale(y)
+    return _fit_block(Series(y, h, global_profile, SmootherParameters()), params, np.asarray(launch_day))
 
 
-def _fit_block(s: Series, params: ForecastParameters) -> SeriesFit:
+def _first_sale(y: np.ndarray) -> np.ndarray:
+    """Per row, the first day with a sale (``n`` when none)."""
+    sold = y > 0
+    return np.where(sold.any(axis=1), sold.argmax(axis=1), y.shape[1])
+
+
+def _fit_block(s: Series, params: ForecastParameters, launch_day: np.ndarray) -> SeriesFit:
     y = s.y
     rows, n = y.shape
     actual = s.actual_sums()  # (rows, n + 1), NaN past the window
@@ -291,7 +322,9 @@ def _fit_block(s: Series, params: ForecastParameters) -> SeriesFit:
         err[~ok] = 0.0
         mse[k, at] = np.einsum("ij,ij->i", err, err) / np.maximum(origins[at], 1)
         errors.append((rows_k, err))
-    best = np.argmin(mse, axis=0)  # ties: the earlier candidate (the baseline first)
+    score = mse.copy()
+    score[1:] /= 1.0 - params.selection_margin
+    best = np.argmin(score, axis=0)  # ties: the earlier candidate (the baseline first)
     pick = np.arange(rows)
     method = np.array(names, dtype=object)[best]
     mean = final[best, pick] / s.horizon
@@ -309,7 +342,7 @@ def _fit_block(s: Series, params: ForecastParameters) -> SeriesFit:
 
     short = origins < params.min_origins
     if short.any():
-        rate, var = _fallback(y[short], params.short_history_min_days)
+        rate, var = _fallback(y[short], launch_day[short] > LAUNCH_GRACE_DAYS, params.short_history_min_days)
         mean[short], variance[short] = rate, var
         method[short] = "short_history"
     method[~any_sale] = "none"
@@ -359,6 +392,16 @@ def _accuracy(
     return rmsse, pinball
 
 
+def _product_launch_days(ps: PairSeries, merged: pd.DataFrame) -> np.ndarray:
+    """Per row, the first day of the window on which its product sold at any location (``n`` if never)."""
+    codes, _ = pd.factorize(merged["product_id"].astype(str))
+    first_of_row = np.full(ps.n_rows, ps.window_days, dtype=np.int64)
+    np.minimum.at(first_of_row, ps.row, ps.day)
+    first_of_product = np.full(int(codes.max()) + 1 if len(codes) else 0, ps.window_days, dtype=np.int64)
+    np.minimum.at(first_of_product, codes, first_of_row)
+    return first_of_product[codes]
+
+
 def _horizon(merged: pd.DataFrame, review_days: float) -> np.ndarray:
     lead = pd.to_numeric(merged["lead_time_mean"]).astype("float64").to_numpy()
     return np.maximum(np.rint(np.nan_to_num(lead) + review_days), 1).astype(np.int64)
@@ -394,10 +437,12 @@ def forecast_demand(
         day_totals = np.bincount(ps.day, weights=ps.quantity, minlength=n_days)
         profile = _global_profile(day_totals)
         smoothing = SmootherParameters()
+        launch = _product_launch_days(ps, merged)
         parts: list[SeriesFit] = []
         for lo in range(0, n, _BLOCK_ROWS):
             hi = min(lo + _BLOCK_ROWS, n)
-            parts.append(_fit_block(Series(ps.block(lo, hi), horizon[lo:hi], profile, smoothing), params))
+            block = Series(ps.block(lo, hi), horizon[lo:hi], profile, smoothing)
+            parts.append(_fit_block(block, params, launch[lo:hi]))
         if parts:
             fit = SeriesFit(*(np.concatenate([getattr(p, f) for p in parts]) for f in SeriesFit.__dataclass_fields__))
         else:

@@ -203,8 +203,16 @@ def test_a_window_too_short_for_any_origin_uses_the_short_history_rule():
     y = np.array([[1.0, 0.0, 3.0]])
     fit = fit_series(y, 7)
     assert fit.method[0] == "short_history"
-    assert fit.mean[0] == pytest.approx(4.0 / 14)
-    assert np.isfinite(fit.variance[0])
+    assert fit.mean[0] == pytest.approx(4.0 / 3)  # a product selling from day 0: the window's mean
+    assert fit.variance[0] == pytest.approx(np.var([1.0, 0.0, 3.0], ddof=1))
+
+
+def test_a_late_first_sale_of_an_old_product_keeps_the_window_mean():
+    y = np.zeros((2, 60))
+    y[:, 55] = 6.0
+    fit = fit_series(y, 7, launch_day=np.array([0, 55]))  # the product sold elsewhere from day 0; a launch
+    assert list(fit.method) == ["short_history", "short_history"]
+    assert fit.mean == pytest.approx([6.0 / 60, 6.0 / 14])
 
 
 def test_negative_days_do_not_give_a_negative_forecast():
