@@ -18,11 +18,20 @@ What the data looks like (a retailer with distribution centres (DCs) and stores)
 * demand per (product, store) is heavy-tailed (lognormal velocity: a few fast movers, a long tail of slow
   items with far less than one unit a day, so sales are intermittent), cheaper and perishable items sell
   faster, about 1 % of stocked store pairs sell nothing; daily sale lines are Poisson with a
-  gamma-distributed day factor (negative binomial), a weekly profile peaking on Saturday, a store-day
-  factor (weather, events) and a gentle per-product trend; fast movers sell several units per line.
-  Velocity per item falls as the assortment grows (a store's traffic is finite), which keeps the large
-  preset at about 13 million sale lines (medium about 14.5 million, small about 230,000); sale lines carry
-  the list price (unit cost x a 1.3-2.4 markup), about 6 % a promotion price, about 1 % no price;
+  gamma-distributed day factor (negative binomial), a weekly profile peaking on Saturday
+  (:data:`WEEKDAY_PROFILE`), a store-day factor (weather, events) and a per-product level; fast movers
+  sell several units per line. Velocity per item falls as the assortment grows (a store's traffic is
+  finite), which keeps the large preset at about 12 million sale lines (medium about 13.9 million, small
+  about 229,000); sale lines carry the list price (unit cost x a 1.3-2.4 markup), about 6 % a promotion
+  price, about 1 % no price;
+* something for a forecast to find (``docs/demo-data.md``; :func:`demo_truth` and
+  :func:`demo_lumpy_pairs` say what generated it): most products have a gentle trend (a factor
+  exp(N(0, 0.15)) over the window), about 15 % a strong one (x2 to x3 up or down over the window); about
+  4 % are new (nothing sells before a launch day in the window, then a two-week linear ramp-up) and 4 %
+  die (after a fade day their rate decays as exp(-days / 7)); launch and fade days lie between 1/6 and
+  2/3 of the window. About 10 % of the slow store pairs (0.05-0.3 units a day) are lumpy: 80 % of their
+  units come as single lines of 4-15 units on rare days (a lump's chance on a day is 0.8 x the day's
+  rate / 9.5), the rest as ordinary sales, so that their mean rate stays;
 * unit costs lognormal in $1-$200; annual holding rates 0.15-0.35; stock-out penalties 0.5-2 x the
   margin (and above a year's holding cost); about a third of products are perishable (shelf life 3-30
   days, waste cost about the unit cost; 0 for the others, which never expire); case packs of 1/6/12/24 (a
@@ -32,11 +41,17 @@ What the data looks like (a retailer with distribution centres (DCs) and stores)
   from their DC in 1-3 days; a few receipts per pair within the window;
 * stock on hand is demand x days of cover with a spread: some pairs are out of stock or below two days of
   cover, some hold more than 60 days; stores hold about twelve days (median), DCs about five days of
-  their stores' demand; some open orders (``on_order``), often unknown (NULL).
+  their stores' demand; some open orders (``on_order``), often unknown (NULL). The demand stock is sized
+  on is the rate at the end of the window (a new product's full rate: launch stock); a dying product
+  holds what it held on its fade day less what has sold since (leftovers) and has no open orders; a new
+  product's receipts start three days before its launch, a dying one's stop a week after its fade day.
 
 Calibrated so that at the ``small`` size a $100,000 budget is a real constraint: topping every DC up to
 a textbook order-up-to level costs well over $100,000, the safety stock of the products that make 80 % of
-the consumption value costs well under it.
+the consumption value costs well under it. (Features over the last 90 days with the window's mean: the
+DC top-up costs about $124,000, bringing every class-A row up to its safety stock about $11,000, the
+plan's critical minimum of supplier purchases about $4,000; with ``demand_forecast``: about $126,000,
+$11,000 and $4,000.)
 """
 
 from __future__ import annotations
@@ -63,8 +78,12 @@ __all__ = [
     "TABLE_COLUMNS",
     "TablesExistError",
     "SalesChunks",
+    "PATTERNS",
+    "WEEKDAY_PROFILE",
     "generate",
     "generate_streaming",
+    "demo_truth",
+    "demo_lumpy_pairs",
     "existing_tables",
     "write",
     "build",
@@ -119,9 +138,24 @@ PRESETS: dict[str, DemoSpec] = {
 
 _WEEKLY = np.array([0.86, 0.83, 0.88, 0.95, 1.12, 1.30, 1.06])  # Monday .. Sunday
 _WEEKLY = _WEEKLY / _WEEKLY.mean()
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAY_PROFILE: tuple[float, ...] = tuple(float(v) for v in _WEEKLY)
+"""The weekday factors of demand, Monday .. Sunday (mean 1; Saturday the peak at about 1.30)."""
 _SHELF_LIVES = np.array([3, 4, 5, 7, 10, 14, 21, 30])
 _SHELF_LIFE_WEIGHTS = np.array([0.08, 0.07, 0.15, 0.20, 0.15, 0.15, 0.10, 0.10])
 _CASE_PACKS = np.array([1, 6, 12, 24])
+# Demand dynamics (docs/demo-data.md): shares of products, launch/fade windows, ramp and decay, lumps.
+_NEW_SHARE, _DYING_SHARE, _STRONG_SHARE = 0.04, 0.04, 0.15  # of products; the rest keep the gentle trend
+_GENTLE_TREND_SD = 0.15  # sd of the log trend factor over the window of the other products
+_STRONG_TREND = (np.log(2.0), np.log(3.0))  # |log trend factor over the window| of the strong trends
+_LIFE_WINDOW = (1 / 6, 2 / 3)  # launch and fade days are drawn in this part of the window
+_RAMP_DAYS = 14  # a new product reaches its rate linearly over its first two weeks
+_FADE_DAYS = 7.0  # a dying product's rate decays as exp(-(days since the fade day) / 7)
+_LUMPY_SHARE, _LUMPY_RATES = 0.10, (0.05, 0.3)  # of the store pairs whose base rate is in this range
+_LUMP_SHARE = 0.8  # share of a lumpy pair's units that come in lumps (the rest are ordinary sales)
+_LUMP_SIZES = (4, 15)  # units in a lump, uniform (inclusive)
+_LUMP_MEAN = (_LUMP_SIZES[0] + _LUMP_SIZES[1]) / 2
+_RECENT_DAYS = 90  # the features' default window: what the plan sizes demand on
 _PAIR_BLOCK = 1 << 20  # store pairs per random stream in the sales generator (fixed: keeps data chunk-independent)
 _TOWNS = (
     "Springfield",
@@ -149,6 +183,7 @@ _TOWNS = (
 # Stream tags: each part of the data draws from its own seeded stream, so changing one part's logic
 # or size never shifts another part's random numbers.
 _S_PRODUCTS, _S_LOCATIONS, _S_PAIRS, _S_INVENTORY, _S_RECEIPTS, _S_SALES, _S_NAMES = range(1, 8)
+_S_DYNAMICS = 8  # trends, launches, fades and lumps (added later: drawn apart so the older draws stay)
 
 # Names: drawn from their own stream, so naming never shifts a number (the same seed, the same plan).
 _SUPPLIER_KINDS = ("Foods", "Wholesale", "Trading", "Farms", "Imports", "Distribution", "Brands", "Supply")
@@ -222,12 +257,32 @@ class _World:
     supplier: np.ndarray  # supplier index of each product
     n_suppliers: int
     units_per_line: np.ndarray
-    trend: np.ndarray
+    trend: np.ndarray  # log of the trend factor over the window: level exp(trend * x), x in [-0.5, 0.5]
+    pattern: np.ndarray  # per product: 0 steady (gentle trend), 1 strong trend, 2 new, 3 dying
+    launch: np.ndarray  # day index of a new product's first day on sale; -inf for the others
+    fade: np.ndarray  # day index after which a dying product's rate decays; +inf for the others
     # store pairs, (products, stores)
     stocked: np.ndarray  # bool
-    rate: np.ndarray  # mean units/day, 0 where not stocked or dead
+    rate: np.ndarray  # base rate: units/day at level 1 (before weekday, trend, life cycle); 0: not stocked, dead
+    lumpy: np.ndarray  # bool: part of the pair's units come in occasional lumps
+    # per product, relative to the base rate (rates are products: the (P, S) arrays are made when used)
+    level_now: np.ndarray  # what stock is sized on: the level at the end of the window (a new product's full level)
+    level_plan: np.ndarray  # what a plan may ask a store to hold: max(level_now, mean level of the recent days)
+    level_fade: np.ndarray  # a dying product's level on its fade day (its stock then), 0 for the others
     # DC pairs, (products, dcs)
-    dc_rate: np.ndarray  # sum of the rates of the DC's stores
+    dc_rate: np.ndarray  # sum of the rate_now of the DC's stores
+
+    @property
+    def rate_now(self) -> np.ndarray:
+        return self.rate * self.level_now[:, None]
+
+    @property
+    def rate_plan(self) -> np.ndarray:
+        return self.rate * self.level_plan[:, None]
+
+    @property
+    def rate_fade(self) -> np.ndarray:
+        return self.rate * self.level_fade[:, None]
 
 
 def _ids(prefix: str, count: int, width: int) -> np.ndarray:
@@ -252,7 +307,7 @@ def _world(spec: DemoSpec) -> _World:
     log_rate = np.log(median_rate) + 1.35 * z - 0.35 * (np.log(unit_cost) - np.log(10.0)) + 0.35 * perishable
     product_rate = np.exp(log_rate)
     units_per_line = 1.0 + 1.0 * np.clip(np.log(np.maximum(product_rate, 1e-9)) / np.log(20.0), 0.0, 1.0)
-    trend = rng.normal(0.0, 0.15, P)
+    gentle_trend = rng.normal(0.0, _GENTLE_TREND_SD, P)
 
     # Case packs follow velocity; a few are unknown.
     speed = np.digitize(product_rate, [0.25, 2.0])  # 0 slow, 1 medium, 2 fast
@@ -285,10 +340,26 @@ def _world(spec: DemoSpec) -> _World:
     dead = pair_rng.random((P, S)) < 0.01
     rate = np.where(stocked & ~dead, rate, 0.0)
 
+    # Dynamics (their own stream): strong trends, launches, fades; lumpy slow store pairs.
+    pattern, trend, launch, fade = _dynamics(spec, gentle_trend)
+    lump_u = _rng(spec, _S_DYNAMICS, 1).random((P, S))
+    lumpy = (rate >= _LUMPY_RATES[0]) & (rate < _LUMPY_RATES[1]) & (lump_u < _LUMPY_SHARE)
+
+    # Stock follows what sells now: the level on the last day (a new product's full level: launch stock);
+    # a dying product's stock is what it held on its fade day (see _position).
+    last = spec.days - 1
+    level_now = np.where(pattern == _NEW, np.exp(trend * 0.5), _level(spec, trend, launch, fade, last))
+    recent = range(max(0, spec.days - _RECENT_DAYS), spec.days)
+    level_recent = sum((_level(spec, trend, launch, fade, day) for day in recent), np.zeros(P)) / len(recent)
+    level_plan = np.maximum(level_now, level_recent)
+    dying = pattern == _DYING
+    at_fade = _level(spec, trend, launch, np.full(P, np.inf), np.where(dying, fade, 0.0))
+    level_fade = np.where(dying, at_fade, 0.0)
+
     store_dc = np.arange(S) % D
     dc_rate = np.zeros((P, D))
     for d in range(D):
-        dc_rate[:, d] = rate[:, store_dc == d].sum(axis=1)
+        dc_rate[:, d] = rate[:, store_dc == d].sum(axis=1) * level_now
 
     return _World(
         spec=spec,
@@ -306,10 +377,56 @@ def _world(spec: DemoSpec) -> _World:
         n_suppliers=n_suppliers,
         units_per_line=units_per_line,
         trend=trend,
+        pattern=pattern,
+        launch=launch,
+        fade=fade,
         stocked=stocked,
         rate=rate,
+        lumpy=lumpy,
+        level_now=level_now,
+        level_plan=level_plan,
+        level_fade=level_fade,
         dc_rate=dc_rate,
     )
+
+
+_STEADY, _STRONG, _NEW, _DYING = range(4)
+PATTERNS = ("steady", "trend", "new", "dying")
+"""The demand patterns of :func:`demo_truth` (``pattern`` column), by code."""
+
+
+def _dynamics(spec: DemoSpec, gentle_trend: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per product: pattern code, log trend factor over the window, launch day (-inf: none), fade day
+    (+inf: none). A product is new, dying, strongly trending or steady (exclusive); the new and dying
+    ones and the steady ones keep their gentle trend."""
+    P, days = spec.products, spec.days
+    rng = _rng(spec, _S_DYNAMICS)
+    u = rng.random(P)
+    strength = rng.uniform(*_STRONG_TREND, P)
+    up = rng.random(P) < 0.5
+    day_u = rng.random(P)
+    cuts = np.cumsum([_NEW_SHARE, _DYING_SHARE, _STRONG_SHARE])
+    pattern = np.select([u < cuts[0], u < cuts[1], u < cuts[2]], [_NEW, _DYING, _STRONG], _STEADY)
+    trend = np.where(pattern == _STRONG, np.where(up, strength, -strength), gentle_trend)
+    lo = int(days * _LIFE_WINDOW[0])
+    hi = max(int(days * _LIFE_WINDOW[1]), lo + 1)
+    day = np.minimum(lo + np.floor(day_u * (hi - lo)), days - 1)  # in [days/6, 2 days/3)
+    launch = np.where(pattern == _NEW, day, -np.inf)
+    fade = np.where(pattern == _DYING, day, np.inf)
+    return pattern.astype(np.int8), trend, launch, fade
+
+
+def _level(
+    spec: DemoSpec, trend: np.ndarray, launch: np.ndarray, fade: np.ndarray, day: float | np.ndarray
+) -> np.ndarray:
+    """Each product's demand level on ``day`` (0 = first day of the window) relative to its base rate:
+    trend exp(trend * x), x = day / (days - 1) - 0.5, times its life cycle: 0 before a launch, a linear
+    ramp over the first ``_RAMP_DAYS`` days, exp(-(day - fade) / ``_FADE_DAYS``) after a fade day."""
+    x = day / max(spec.days - 1, 1) - 0.5
+    with np.errstate(invalid="ignore"):
+        ramp = np.clip((day - launch + 1.0) / _RAMP_DAYS, 0.0, 1.0)
+        decay = np.exp(-np.maximum(day - fade, 0.0) / _FADE_DAYS)
+    return np.exp(trend * x) * ramp * decay
 
 
 # --- the small tables ---------------------------------------------------------------------------------
@@ -369,7 +486,7 @@ def _position(w: _World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """on_hand, on_order (NaN = NULL) per (product, location), and the mean daily demand each location serves."""
     P, D, S = w.spec.products, w.spec.dcs, w.spec.stores
     rng = _rng(w.spec, _S_INVENTORY)
-    demand = np.concatenate([w.dc_rate, w.rate], axis=1)  # (P, D + S) units/day served
+    demand = np.concatenate([w.dc_rate, w.rate_now], axis=1)  # (P, D + S) units/day served now
     pack = np.nan_to_num(w.pack, nan=1.0)[:, None]
     is_dc = np.zeros(D + S, dtype=bool)
     is_dc[:D] = True
@@ -383,6 +500,14 @@ def _position(w: _World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cover = np.where(near, rng.uniform(0.0, 2.0, shape), cover)
     cover = np.where(over, rng.uniform(60.0, 180.0, shape), cover)
     on_hand = demand * cover
+    # A dying product holds what it held on its fade day (the same days of cover at its rate then) less
+    # what has sold since (about a week of that rate): leftovers, much of it at the overstocked pairs.
+    dying = w.pattern == _DYING
+    sold_since = _FADE_DAYS * -np.expm1(-np.maximum(w.spec.days - 1 - np.where(dying, w.fade, 0.0), 0.0) / _FADE_DAYS)
+    rate_fade = w.rate_fade
+    fade_demand = np.concatenate([_by_dc(w, rate_fade), rate_fade], axis=1)
+    leftover = fade_demand * np.maximum(cover - sold_since[:, None], 0.0)
+    on_hand = np.where(dying[:, None], leftover, on_hand)
     # Stores keep a few units on the shelf of any item that is not out or nearly out; DCs hold whole cases.
     shelf_min = rng.integers(1, 4, shape)
     store_on_hand = np.maximum(np.round(on_hand), np.where(near, 0, shelf_min))
@@ -393,7 +518,7 @@ def _position(w: _World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     u = rng.random(shape)
     lead = np.where(is_dc, w.supplier_lead[:, None], 2.0)
     open_qty = np.ceil(demand * lead * rng.uniform(0.3, 1.0, shape) / pack) * pack
-    open_qty = np.maximum(open_qty, pack)
+    open_qty = np.where(dying[:, None], 0.0, np.maximum(open_qty, pack))  # nothing is reordered for a dying product
     on_order = np.where(
         is_dc,
         np.where(u < 0.25, np.nan, np.where(u < 0.60, 0.0, open_qty)),
@@ -415,10 +540,20 @@ def _store_refill(
     """Units per (product, store) that could be pulled this cycle to refill a store to a high service
     level: the 99.8 % Poisson quantile of 1.6 times the demand over a transfer lead time plus a week
     (room for over-dispersed demand) plus a unit, less the store's position, in whole cases plus two spare
-    cases (none where the store's position already covers it)."""
+    cases (none where the store's position already covers it). The demand is ``rate_plan``, the larger of
+    today's rate and the mean of the recent days (what a plan's features see)."""
     pack = np.nan_to_num(w.pack, nan=1.0)[:, None]
-    need = np.maximum(0.0, stats.poisson.ppf(quantile, scale * w.rate * 9.0) + 1.0 - store_position)
-    return np.where(w.stocked & (w.rate > 0) & (need > 0), (np.ceil(need / pack) + spare_cases) * pack, 0.0)
+    rate = w.rate_plan
+    need = np.maximum(0.0, stats.poisson.ppf(quantile, scale * rate * 9.0) + 1.0 - store_position)
+    return np.where(w.stocked & (rate > 0) & (need > 0), (np.ceil(need / pack) + spare_cases) * pack, 0.0)
+
+
+def _by_dc(w: _World, store_values: np.ndarray) -> np.ndarray:
+    """(products, stores) values summed over each DC's stores: (products, dcs)."""
+    out = np.zeros((w.spec.products, w.spec.dcs))
+    for d in range(w.spec.dcs):
+        out[:, d] = store_values[:, w.store_dc == d].sum(axis=1)
+    return out
 
 
 def _stocked_all(w: _World) -> np.ndarray:
@@ -457,7 +592,7 @@ def _locations(w: _World, on_hand: np.ndarray, on_order: np.ndarray, demand: np.
     store_capacity = target * factor
     # A few stores are tight: room for half of what topping every item up would add, but always for
     # refilling their low high-value (critical) items, so that a plan's critical minimum fits.
-    value = w.rate.sum(axis=1) * w.unit_cost
+    value = w.rate.sum(axis=1) * w.level_plan * w.unit_cost
     order = np.argsort(-value, kind="stable")
     top = np.zeros(len(value), dtype=bool)
     top[order[np.cumsum(value[order]) <= 0.85 * max(value.sum(), 1e-9)]] = True  # roughly the A items
@@ -489,7 +624,12 @@ def _receipts(w: _World, demand: np.ndarray) -> pd.DataFrame:
     rng = _rng(w.spec, _S_RECEIPTS)
     stocked = _stocked_all(w)
     p_idx, l_idx = np.nonzero(stocked)
-    lam = demand[p_idx, l_idx]
+    # Order sizes follow the rate the pair is replenished for: a dying product's rate before its fade.
+    rate_fade = w.rate_fade
+    fade_demand = np.concatenate([_by_dc(w, rate_fade), rate_fade], axis=1)
+    del rate_fade
+    lam = np.where(w.pattern[p_idx] == _DYING, fade_demand[p_idx, l_idx], demand[p_idx, l_idx])
+    del fade_demand
     pack = np.nan_to_num(w.pack, nan=1.0)[p_idx]
     moq = np.nan_to_num(w.moq, nan=0.0)[p_idx]
     is_dc = l_idx < D
@@ -512,9 +652,16 @@ def _receipts(w: _World, demand: np.ndarray) -> pd.DataFrame:
     store_lead = np.clip(store_base[np.maximum(rl - D, 0)] + (rng.random(n) < 0.2), 1, 3)
     lead = np.where(rdc, supplier_lead, store_lead).astype(np.int64)
     # The receipt day is uniform in the window; orders are placed lead days before (inside the window
-    # unless the lead time is longer than the window).
+    # unless the lead time is longer than the window). A new product's receipts come from three days
+    # before its launch on, a dying product's up to a week after its fade day.
     low = np.minimum(lead, days - 1)
-    received = low + np.floor(rng.random(n) * (days - low)).astype(np.int64)
+    u = rng.random(n)
+    received = low + np.floor(u * (days - low)).astype(np.int64)
+    life = np.flatnonzero(np.isin(w.pattern[rp], (_NEW, _DYING)))
+    first = np.maximum(low[life], w.launch[rp[life]] - 3.0)
+    last = np.maximum(np.minimum(days - 1.0, w.fade[rp[life]] + 7.0), first)
+    received[life] = (first + np.floor(u[life] * (last - first + 1.0))).astype(np.int64)
+    del u, first, last
     ordered = received - lead
     qty = np.maximum(np.round(lam[row_pair] * rng.uniform(5.0, 18.0, n) / pack[row_pair]), 1.0) * pack[row_pair]
     qty = np.maximum(qty, np.ceil(moq[row_pair] / pack[row_pair]) * pack[row_pair])
@@ -553,18 +700,25 @@ class SalesChunks:
         self._pair_s = (flat % S).astype(np.int64)
         self._pair_rate = world.rate.ravel()[flat]
         self._pair_upl = world.units_per_line[self._pair_p]
+        self._lumpy = np.flatnonzero(world.lumpy.ravel()[flat])  # positions of the lumpy pairs, ascending
+
+    def _level(self, day: int) -> np.ndarray:
+        w = self._w
+        return _level(w.spec, w.trend, w.launch, w.fade, day)
 
     @property
     def expected_rows(self) -> int:
         """About how many sale lines the window holds (for progress)."""
-        mean_lines = (self._pair_rate / self._pair_upl).sum()
-        return int(mean_lines * self.days)
+        level = sum((self._level(day) for day in range(self.days)), np.zeros(self._w.spec.products))
+        per_unit = 1.0 / self._pair_upl
+        per_unit[self._lumpy] = (1.0 - _LUMP_SHARE) / self._pair_upl[self._lumpy] + _LUMP_SHARE / _LUMP_MEAN
+        return int((self._pair_rate * per_unit * level[self._pair_p]).sum())
 
     def _day(self, day: int) -> tuple[np.ndarray, ...]:
         w, spec = self._w, self._w.spec
         date_ = np.datetime64(spec.start_date, "D") + day
         weekday = int((date_.astype("datetime64[D]").astype(np.int64) - 4) % 7)  # 1970-01-01 was a Thursday
-        x = day / max(spec.days - 1, 1) - 0.5
+        level = self._level(day)
         day_rng = _rng(spec, _S_SALES, day)
         store_day = np.exp(day_rng.normal(-0.0025, 0.07, spec.stores))
         parts = []
@@ -573,8 +727,16 @@ class SalesChunks:
             rng = _rng(spec, _S_SALES, day, block + 1)
             p, s = self._pair_p[lo:hi], self._pair_s[lo:hi]
             upl = self._pair_upl[lo:hi]
-            lam = self._pair_rate[lo:hi] * _WEEKLY[weekday] * np.exp(w.trend[p] * x) * store_day[s]
+            lam = self._pair_rate[lo:hi] * _WEEKLY[weekday] * level[p] * store_day[s]
             lam = lam * rng.gamma(20.0, 1 / 20.0, hi - lo)
+            # Lumpy pairs: a lump of 4-15 units on a day with probability share x lam / mean lump (their
+            # own stream); the rest of their rate sells as ordinary lines.
+            lumpy = self._lumpy[np.searchsorted(self._lumpy, lo) : np.searchsorted(self._lumpy, hi)] - lo
+            lump_rng = _rng(spec, _S_DYNAMICS, 2, day, block + 1)
+            lump_day = lump_rng.random(len(lumpy)) < np.minimum(_LUMP_SHARE * lam[lumpy] / _LUMP_MEAN, 1.0)
+            lumps = lumpy[lump_day]
+            lump_qty = lump_rng.integers(_LUMP_SIZES[0], _LUMP_SIZES[1] + 1, len(lumps)).astype(float)
+            lam[lumpy] *= 1.0 - _LUMP_SHARE
             lines = rng.poisson(lam / upl)
             hit = np.flatnonzero(lines)
             rows = np.repeat(hit, lines[hit])
@@ -583,6 +745,9 @@ class SalesChunks:
             u = rng.random(len(rows))
             price = np.where(u < 0.06, np.round(price * 0.8, 2), price)
             price = np.where(u > 0.99, np.nan, price)
+            rows = np.concatenate([rows, lumps])  # a lump is one line at the list price
+            qty = np.concatenate([qty, lump_qty])
+            price = np.concatenate([price, w.price[p[lumps]]])
             perm = rng.permutation(len(rows))
             parts.append((p[rows][perm], s[rows][perm], qty[perm], price[perm]))
         if not parts:
@@ -652,6 +817,66 @@ def generate(spec: DemoSpec) -> dict[str, pd.DataFrame]:
     sales.attrs = {}
     frames["sales"] = sales
     return frames
+
+
+def demo_truth(spec: DemoSpec) -> pd.DataFrame:
+    """What generated the demand of ``spec``, per product: what a forecast should recover.
+
+    Columns: ``product_id``; ``pattern`` (``steady``: a gentle trend, ``trend``: a strong trend up or
+    down, ``new``: launched inside the window, ``dying``: fading out; see :data:`PATTERNS`);
+    ``base_rate`` (units/day over all stores at level 1, on an average weekday, before store-day and
+    day factors); ``trend_factor`` (the trend's level on the last day over its level on the first day);
+    ``launch_date`` and ``fade_date`` (NaT unless new or dying); ``rate_start``, ``rate_end`` and
+    ``rate_mean`` (units/day on the first and last day of the window and on average over it: base rate x
+    trend x life cycle, lumps included, average weekday); ``lumpy_stores`` (stores where part of the
+    product's units come in lumps, :func:`demo_lumpy_pairs`). ``attrs["weekday_profile"]`` holds
+    :data:`WEEKDAY_PROFILE` by day name. Cheap: it builds the world (no sale lines). The formulas are in
+    ``docs/demo-data.md``.
+    """
+    w = _world(spec)
+    start = pd.Timestamp(spec.start_date)
+
+    def dates(day: np.ndarray) -> pd.Series:
+        finite = np.isfinite(day)
+        offsets = pd.to_timedelta(np.where(finite, day, 0.0), unit="D")
+        return pd.Series(start + offsets).where(finite).astype("datetime64[ns]")
+
+    base = w.rate.sum(axis=1)
+    mean_level = sum((_level(spec, w.trend, w.launch, w.fade, day) for day in range(spec.days)), np.zeros(len(base)))
+    mean_level = mean_level / spec.days
+    frame = pd.DataFrame(
+        {
+            "product_id": pd.array(w.product_ids, dtype="str"),
+            "pattern": pd.array(np.array(PATTERNS, dtype=object)[w.pattern], dtype="str"),
+            "base_rate": base,
+            "trend_factor": np.exp(w.trend),
+            "launch_date": dates(w.launch),
+            "fade_date": dates(w.fade),
+            "rate_start": base * _level(spec, w.trend, w.launch, w.fade, 0),
+            "rate_end": base * _level(spec, w.trend, w.launch, w.fade, spec.days - 1),
+            "rate_mean": base * mean_level,
+            "lumpy_stores": w.lumpy.sum(axis=1).astype(np.int64),
+        }
+    )
+    frame.attrs["weekday_profile"] = dict(zip(_WEEKDAYS, WEEKDAY_PROFILE, strict=True))
+    return frame
+
+
+def demo_lumpy_pairs(spec: DemoSpec) -> pd.DataFrame:
+    """The (product, store) pairs of ``spec`` with lumpy demand: ``product_id``, ``location_id``,
+    ``base_rate`` (units/day at level 1, lumps included) and ``lump_probability`` (chance of a lump on an
+    average day at level 1: ``_LUMP_SHARE x base_rate / _LUMP_MEAN``). Sorted by product, then store."""
+    w = _world(spec)
+    p, s = np.nonzero(w.lumpy)
+    rate = w.rate[p, s]
+    return pd.DataFrame(
+        {
+            "product_id": pd.array(w.product_ids[p], dtype="str"),
+            "location_id": pd.array(w.location_ids[w.spec.dcs + s], dtype="str"),
+            "base_rate": rate,
+            "lump_probability": _LUMP_SHARE * rate / _LUMP_MEAN,
+        }
+    )
 
 
 # --- writing --------------------------------------------------------------------------------------------
