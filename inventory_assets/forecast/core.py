@@ -418,8 +418,8 @@ def forecast_demand(
     """The ``demand_forecast`` frame (columns ``FORECAST_COLUMNS``, the rows of ``merged`` in its order)
     and its report. ``sales`` is the ``sales`` asset's daily frame; the window is ``merged_dataset``'s."""
     params = params or ForecastParameters()
-    ps = pair_series(sales, merged, window_start, window_end)
-    n, n_days = ps.n_rows, ps.window_days
+    n = len(merged)
+    n_days = int((pd.Timestamp(window_end).normalize() - pd.Timestamp(window_start).normalize()).days) + 1
     horizon = _horizon(merged, params.review_days)
     out = pd.DataFrame(
         {
@@ -427,13 +427,17 @@ def forecast_demand(
             "location_id": merged["location_id"].to_numpy(),
         }
     )
-    if params.forecast_method == "window_mean":
+    if params.forecast_method == "window_mean":  # merged_dataset's own statistics, pooled as it pooled them
         mean = merged["demand_mean"].to_numpy(dtype=float)
         variance = merged["demand_std"].to_numpy(dtype=float) ** 2
         method = np.where(merged["demand_total"].to_numpy(dtype=float) > 0, "window_mean", "none").astype(object)
         nan = np.full(n, np.nan)
         fit = SeriesFit(method, mean, variance, np.zeros(n, dtype=np.int64), nan, nan, nan, nan)
+        echelon_mean = merged["echelon_demand_mean"].to_numpy(dtype=float)
+        echelon_variance = merged["echelon_demand_std"].to_numpy(dtype=float) ** 2
+        sale_days = merged["sale_days"].to_numpy(dtype=np.int64)
     else:
+        ps = pair_series(sales, merged, window_start, window_end)
         day_totals = np.bincount(ps.day, weights=ps.quantity, minlength=n_days)
         profile = _global_profile(day_totals)
         smoothing = SmootherParameters()
@@ -450,19 +454,21 @@ def forecast_demand(
             fit = SeriesFit(
                 np.zeros(0, dtype=object), empty, empty, np.zeros(0, dtype=np.int64), empty, empty, empty, empty
             )
+        echelon_mean = pool_to_ancestors(fit.mean, ps.ancestors)
+        echelon_variance = pool_to_ancestors(fit.variance, ps.ancestors)
+        sale_days = np.bincount(ps.row, minlength=n) if n else np.zeros(0, dtype=np.int64)
     out["forecast_method"] = pd.array(fit.method.astype(str), dtype=str)
     out["horizon_days"] = horizon
     out["origins"] = fit.origins.astype(np.int64)
     out["forecast_mean"] = fit.mean
     out["forecast_variance"] = fit.variance
-    out["echelon_forecast_mean"] = pool_to_ancestors(fit.mean, ps.ancestors)
-    out["echelon_forecast_variance"] = pool_to_ancestors(fit.variance, ps.ancestors)
+    out["echelon_forecast_mean"] = echelon_mean
+    out["echelon_forecast_variance"] = echelon_variance
     out["rmsse"] = fit.rmsse
     out["baseline_rmsse"] = fit.baseline_rmsse
     out["pinball_loss"] = fit.pinball
     out["baseline_pinball_loss"] = fit.baseline_pinball
     out = out.loc[:, list(FORECAST_COLUMNS)]
-    sale_days = np.bincount(ps.row, minlength=n) if n else np.zeros(0, dtype=np.int64)
     counts = out["forecast_method"].value_counts()
     report = ForecastReport(
         rows=n,
