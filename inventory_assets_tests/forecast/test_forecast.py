@@ -315,6 +315,25 @@ def test_accuracy_table_and_examples():
     assert report.accuracy["series"].sum() == table["series"].sum()
 
 
+def test_missing_quantities_and_days_outside_the_window_are_left_out():
+    src, start, end = _sources_with_history()
+    merged = _merged(src, start, end)
+    clean, _ = forecast_demand(src["sales"], merged, window_start=start, window_end=end)
+    extra = pd.DataFrame(
+        {
+            "sale_date": [start, end + pd.Timedelta(days=3), start - pd.Timedelta(days=1)],
+            "product_id": ["P1", "P1", "P1"],
+            "location_id": ["S1", "S1", "S1"],
+            "quantity": [np.nan, 50.0, 50.0],
+        }
+    )
+    dirty, _ = forecast_demand(
+        pd.concat([src["sales"], extra], ignore_index=True), merged, window_start=start, window_end=end
+    )
+    pd.testing.assert_frame_equal(clean, dirty)
+    assert np.isfinite(dirty[["forecast_mean", "forecast_variance"]].to_numpy()).all()
+
+
 def test_empty_sales_give_no_demand_everywhere():
     src, start, end = _sources_with_history()
     merged = _merged(src, start, end)
