@@ -42,6 +42,13 @@ DEFAULT_URLS: dict[str, str] = {
 T = TypeVar("T")
 
 _PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][\w+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)")
+_SECRET_NAME = re.compile(r"pass|pwd|secret|token|credential", re.IGNORECASE)
+"""Names of URL query parameters (and ``key=value`` settings in messages) whose values are secrets:
+``password``, ``sslpassword``, ``passwd``, ``pwd``, ``client_secret``, ``token``, ..."""
+_SECRET_SETTING = re.compile(
+    r"(?P<head>\b[\w.\-]*(?:pass|pwd|secret|token|credential)[\w.\-]*\s*[=:]\s*)(?P<value>'[^']*'|\"[^\"]*\"|[^&\s,;)]+)",
+    re.IGNORECASE,
+)
 
 
 def url_from_env(var: str, environ: Mapping[str, str] | None = None) -> str:
@@ -52,26 +59,53 @@ def url_from_env(var: str, environ: Mapping[str, str] | None = None) -> str:
     return env.get(var) or DEFAULT_URLS[var]
 
 
-def mask_url(url: str | sa.URL) -> str:
-    """``url`` with its password replaced by ``***``; never raises, also for text that is no URL."""
-    if isinstance(url, sa.URL):
-        return url.render_as_string(hide_password=True)
+def _mask_text(text: str) -> str:
+    """Any ``user:password@`` of a URL and any ``password=...``-like setting in ``text`` masked."""
+    out = _PASSWORD_IN_URL.sub(r"\g<head>***\g<tail>", str(text))
+    return _SECRET_SETTING.sub(r"\g<head>***", out)
+
+
+def _secrets(url: str | sa.URL) -> list[str]:
+    """The secret values a URL carries: its password and every secret-named query parameter."""
     try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not parseable: mask anything that looks like user:password@
-        return _PASSWORD_IN_URL.sub(r"\g<head>***\g<tail>", str(url))
+        parsed = url if isinstance(url, sa.URL) else sa.make_url(url)
+    except Exception:
+        return []
+    found = [str(parsed.password)] if parsed.password else []
+    for name, value in parsed.query.items():
+        for v in value if isinstance(value, tuple) else (value,):
+            if _SECRET_NAME.search(name) and v:
+                found.append(str(v))
+            else:
+                found.extend(m.group("value").strip("'\"") for m in _SECRET_SETTING.finditer(str(v)))
+    return [f for f in found if f]
+
+
+def mask_url(url: str | sa.URL) -> str:
+    """``url`` with its password and every secret-named query parameter (``password``, ``sslpassword``,
+    ``token``, ...) replaced by ``***``; never raises, also for text that is no URL."""
+    try:
+        parsed = url if isinstance(url, sa.URL) else sa.make_url(url)
+    except Exception:  # not parseable: mask anything that looks like a secret
+        return _mask_text(str(url))
+    hidden: dict[str, str | tuple[str, ...]] = {}
+    for name, value in parsed.query.items():
+        values = value if isinstance(value, tuple) else (value,)
+        masked = tuple("***" if _SECRET_NAME.search(name) else _mask_text(v) for v in values)
+        if masked != values:  # a secret parameter, or a connection string holding one (odbc_connect)
+            hidden[name] = masked if isinstance(value, tuple) else masked[0]
+    if hidden:
+        parsed = parsed.update_query_dict(hidden)
+    return parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
 
 
 def scrub(text: str, url: str | sa.URL | None = None) -> str:
-    """``text`` with the password of ``url`` (and any ``user:password@`` in a URL) masked."""
-    out = _PASSWORD_IN_URL.sub(r"\g<head>***\g<tail>", str(text))
+    """``text`` with the secrets of ``url`` (its password, its secret query parameters), any
+    ``user:password@`` of a URL and any ``password=...``-like setting masked."""
+    out = _mask_text(str(text))
     if url is not None:
-        try:
-            password = sa.make_url(url).password if not isinstance(url, sa.URL) else url.password
-        except Exception:
-            password = None
-        if password:
-            out = out.replace(str(password), "***")
+        for secret in sorted(_secrets(url), key=len, reverse=True):
+            out = out.replace(secret, "***")
     return out
 
 

@@ -33,15 +33,45 @@ def test_mask_url() -> None:
     assert PASSWORD not in db.scrub(f"could not connect with {PASSWORD} to db", f"postgresql://u:{PASSWORD}@h/d")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql+psycopg://app@db:5432/x?password={PASSWORD}",
+        f"postgresql+psycopg://app@db:5432/x?sslmode=require&sslpassword={PASSWORD}",
+        f"postgresql+psycopg://app:{PASSWORD}@db:5432/x?PassWord={PASSWORD}&application_name=planner",
+        f"mysql+pymysql://app@db/x?passwd={PASSWORD}&charset=utf8mb4",
+        f"mssql+pyodbc://app@dsn?odbc_connect=DRIVER%3Dx%3BPWD%3D{PASSWORD}",
+        f"snowflake://app@acct/db?token={PASSWORD}&client_secret={PASSWORD}",
+    ],
+)
+def test_every_credential_of_a_url_is_masked(url: str) -> None:
+    shown = db.mask_url(url)
+    assert PASSWORD not in shown and "***" in shown
+    assert PASSWORD not in db.scrub(f"connect to {url} failed: password={PASSWORD} rejected", url)
+
+
+def test_secret_settings_in_messages_are_masked() -> None:
+    for text in (
+        f"dsn 'host=db password={PASSWORD} user=app'",
+        f'connection string "Server=db;Pwd={PASSWORD};"',
+        f"sslpassword: {PASSWORD}",
+    ):
+        assert PASSWORD not in db.scrub(text), text
+
+
 @pytest.mark.postgresql
+@pytest.mark.parametrize("where", ["user_info", "query"])
 def test_a_password_in_the_url_never_reaches_logs_or_metadata(
-    postgres_database: str, monkeypatch: pytest.MonkeyPatch
+    postgres_database: str, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     from inventory_assets_tests.conftest import drop_all_tables
 
     drop_all_tables(postgres_database)
-    # PostgreSQL here trusts loopback connections, so the password is accepted and ignored.
-    url = sa.make_url(postgres_database).set(password=PASSWORD).render_as_string(hide_password=False)
+    # PostgreSQL here trusts loopback connections, so the password is accepted and ignored; libpq and
+    # psycopg take it in the user info or as a `password` query parameter alike.
+    base = sa.make_url(postgres_database)
+    given = base.set(password=PASSWORD) if where == "user_info" else base.update_query_dict({"password": PASSWORD})
+    url = given.render_as_string(hide_password=False)
     urls = {var: url for var in db.DEFAULT_URLS}
     for var, value in urls.items():
         monkeypatch.setenv(var, value)
@@ -50,7 +80,7 @@ def test_a_password_in_the_url_never_reaches_logs_or_metadata(
     result = materialize(dg.AssetSelection.groups(constants.SOURCES_GROUP), instance=instance)
     assert result.success
     said = _everything_said(instance, result)
-    assert "reading sales from postgresql+psycopg://postgres:***@" in said
+    assert "reading sales from postgresql+psycopg://postgres" in said and "***" in said
     assert PASSWORD not in said
 
 
