@@ -526,7 +526,10 @@ def _position(w: _World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     )
     # A DC holds stock for its stores: on hand, at least what its stores could pull this cycle to refill
     # even their slowest, most variable items to a high service level (see _store_refill).
+    # It also keeps, for each lumpy store it serves, room for two of the largest lumps (in whole cases):
+    # a bulk purchase is what a DC is there to absorb.
     store_need = _store_refill(w, on_hand[:, D:] + np.nan_to_num(on_order[:, D:]))
+    store_need = store_need + np.where(w.lumpy, np.ceil(2 * _LUMP_SIZES[1] / pack) * pack, 0.0)
     dc_floor = np.zeros((P, D))
     for d in range(D):
         dc_floor[:, d] = store_need[:, w.store_dc == d].sum(axis=1)
