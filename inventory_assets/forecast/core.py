@@ -165,11 +165,15 @@ class PairSeries:
     ancestors: list[np.ndarray]
     """For each distance 1, 2, ...: the row of the same product at that ancestor (-1 when not stocked)."""
 
-    def block(self, lo: int, hi: int) -> np.ndarray:
-        """(hi - lo, window_days) daily units of rows ``lo .. hi - 1``."""
-        a, b = np.searchsorted(self.row, [lo, hi])
-        y = np.zeros((hi - lo, self.window_days))
-        y[self.row[a:b] - lo, self.day[a:b]] = self.quantity[a:b]
+    def block(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), window_days) daily units of ``rows`` (increasing row numbers)."""
+        y = np.zeros((len(rows), self.window_days))
+        if len(rows) == 0:
+            return y
+        a, b = np.searchsorted(self.row, [rows[0], rows[-1] + 1])
+        at = np.searchsorted(rows, self.row[a:b])
+        mine = rows[np.minimum(at, len(rows) - 1)] == self.row[a:b]
+        y[at[mine], self.day[a:b][mine]] = self.quantity[a:b][mine]
         return y
 
 
@@ -442,18 +446,23 @@ def forecast_demand(
         profile = _global_profile(day_totals)
         smoothing = SmootherParameters()
         launch = _product_launch_days(ps, merged)
-        parts: list[SeriesFit] = []
-        for lo in range(0, n, _BLOCK_ROWS):
-            hi = min(lo + _BLOCK_ROWS, n)
-            block = Series(ps.block(lo, hi), horizon[lo:hi], profile, smoothing)
-            parts.append(_fit_block(block, params, launch[lo:hi]))
-        if parts:
-            fit = SeriesFit(*(np.concatenate([getattr(p, f) for p in parts]) for f in SeriesFit.__dataclass_fields__))
-        else:
-            empty = np.zeros(0)
-            fit = SeriesFit(
-                np.zeros(0, dtype=object), empty, empty, np.zeros(0, dtype=np.int64), empty, empty, empty, empty
-            )
+        nan = np.full(n, np.nan)
+        fit = SeriesFit(
+            np.full(n, "none", dtype=object),
+            np.zeros(n),
+            np.zeros(n),
+            np.zeros(n, dtype=np.int64),
+            nan,
+            nan.copy(),
+            nan.copy(),
+            nan.copy(),
+        )  # rows without a sale of their own: no demand
+        sold = np.unique(ps.row)  # only these are fitted (a DC that sells nothing itself is pooled below)
+        for lo in range(0, len(sold), _BLOCK_ROWS):
+            rows = sold[lo : lo + _BLOCK_ROWS]
+            part = _fit_block(Series(ps.block(rows), horizon[rows], profile, smoothing), params, launch[rows])
+            for name in SeriesFit.__dataclass_fields__:
+                getattr(fit, name)[rows] = getattr(part, name)
         echelon_mean = pool_to_ancestors(fit.mean, ps.ancestors)
         echelon_variance = pool_to_ancestors(fit.variance, ps.ancestors)
         sale_days = np.bincount(ps.row, minlength=n) if n else np.zeros(0, dtype=np.int64)
@@ -531,7 +540,7 @@ def example_series(
     dates = pd.date_range(pd.Timestamp(window_start).normalize(), periods=ps.window_days, freq="D")
     frames = []
     for r in picked:
-        series = Series(ps.block(r, r + 1), horizon[r : r + 1], profile, SmootherParameters())
+        series = Series(ps.block(np.array([r])), horizon[r : r + 1], profile, SmootherParameters())
         path = MODELS[method[r]](series)[0] / horizon[r]
         label = f"{merged['product_id'].iloc[r]}@{merged['location_id'].iloc[r]} ({method[r]})"
         final = np.full(ps.window_days, np.nan)
