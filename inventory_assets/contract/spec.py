@@ -468,8 +468,9 @@ MERGED_DATASET = Table(
 _FORECAST_NAMES = FORECAST_MODELS + FORECAST_FALLBACKS
 
 
-def _figure_or_nan(name: str, doc: str) -> Column:
-    return Column(name, "number", doc, nullable=True, ge=0, finite=True)
+def _figure(name: str, doc: str, *, nullable: bool = False, finite: bool = False) -> Column:
+    """A non-negative number (NULL allowed when ``nullable``; +-inf refused when ``finite``)."""
+    return Column(name, "number", doc, nullable=nullable, ge=0, finite=finite)
 
 
 DEMAND_FORECAST = Table(
@@ -517,13 +518,27 @@ DEMAND_FORECAST = Table(
             ge=0,
             finite=True,
         ),
-        _figure_or_nan("rmsse", "Root mean squared scaled error of the chosen model's H-day sums; NaN if not judged."),
-        _figure_or_nan("baseline_rmsse", "The same for the window mean (the baseline); NaN if not judged."),
-        _figure_or_nan(
+        _figure(
+            "rmsse",
+            "Root mean squared scaled error of the chosen model's H-day sums; NaN if not judged.",
+            nullable=True,
+            finite=True,
+        ),
+        _figure(
+            "baseline_rmsse",
+            "The same for the window mean (the baseline); NaN if not judged.",
+            nullable=True,
+            finite=True,
+        ),
+        _figure(
             "pinball_loss",
             "Pinball loss at accuracy_quantile of the chosen model's quantile over H days, units; NaN if not judged.",
+            nullable=True,
+            finite=True,
         ),
-        _figure_or_nan("baseline_pinball_loss", "The same for the window mean; NaN if not judged."),
+        _figure(
+            "baseline_pinball_loss", "The same for the window mean; NaN if not judged.", nullable=True, finite=True
+        ),
     ),
     key=("product_id", "location_id"),
     unique_key=True,
@@ -959,10 +974,6 @@ _POLICY = Column("policy", "text", "Name of the replayed policy (`plan`, `order_
 
 def _count(name: str, doc: str) -> Column:
     return Column(name, "integer", doc, ge=0)
-
-
-def _figure(name: str, doc: str, *, nullable: bool = False) -> Column:
-    return Column(name, "number", doc, nullable=nullable, ge=0)
 
 
 BACKTEST_RUNS = Table(

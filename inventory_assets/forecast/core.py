@@ -28,6 +28,7 @@ from scipy import stats
 
 from inventory_assets.analytics.demand import combine_duplicate_days, day_offsets, pool_to_ancestors
 from inventory_assets.analytics.merge import pair_lookup
+from inventory_assets.analytics.safety_stock import is_intermittent
 from inventory_assets.contract import spec
 from inventory_assets.forecast.models import INTERMITTENT_MODELS, MODELS, Series, SmootherParameters
 from inventory_assets.forecast.models import global_weekday_profile as _global_profile
@@ -52,6 +53,8 @@ FALLBACK_METHODS: tuple[str, ...] = ("none", "short_history")
 """Rows no candidate is evaluated on: no sale in the window; too few origins (docs/forecast.md)."""
 FORECAST_COLUMNS: tuple[str, ...] = tuple(spec.DEMAND_FORECAST.column_names)
 
+INTERMITTENT_ADI = 1.32
+"""Syntetos-Boylan cut-off on the average inter-demand interval: Croston/SBA and TSB are candidates above it."""
 LAUNCH_GRACE_DAYS = 7
 """A product whose first sale in the window (at any location) comes after this day was launched in it."""
 _BLOCK_ROWS = 50_000
@@ -145,6 +148,8 @@ class ForecastReport:
     intermittent_rows: int
     accuracy: pd.DataFrame = field(repr=False)
     """:func:`accuracy_table` by method."""
+    examples: pd.DataFrame | None = field(default=None, repr=False)
+    """:func:`example_series` of the forecast (``auto`` only; None for ``window_mean``)."""
 
     def numbers(self) -> dict[str, float | int]:
         out: dict[str, float | int] = {"rows": self.rows, "intermittent_rows": self.intermittent_rows}
@@ -242,14 +247,14 @@ class SeriesFit:
     baseline_pinball: np.ndarray
 
 
-def _fallback(y: np.ndarray, launched: np.ndarray, min_days: int) -> tuple[np.ndarray, np.ndarray]:
+def _fallback(
+    y: np.ndarray, first_sale: np.ndarray, launched: np.ndarray, min_days: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Short-history rule. A product launched in the window (``launched``): rate = units since the pair's
     first sale / max(days since it, ``min_days``), variance the sample variance (ddof=1) of those days, or
     the rate (Poisson) when fewer than 2. Otherwise the window's mean and sample variance (the old rule)."""
     n = y.shape[1]
-    sold = y > 0
-    first = np.where(sold.any(axis=1), sold.argmax(axis=1), n)
-    first = np.where(launched, first, 0)
+    first = np.where(launched, first_sale, 0)
     days = n - first
     live = np.arange(n)[None, :] >= first[:, None]
     total = y.sum(axis=1)
@@ -295,14 +300,12 @@ def _fit_block(s: Series, params: ForecastParameters, launch_day: np.ndarray) ->
     y = s.y
     rows, n = y.shape
     actual = s.actual_sums()  # (rows, n + 1), NaN past the window
-    sold = y > 0
-    any_sale = sold.any(axis=1)
-    first = np.where(any_sale, sold.argmax(axis=1), n)
+    first = _first_sale(y)
+    any_sale = first < n
     t = np.arange(n + 1)[None, :]
     valid = np.isfinite(actual) & (t >= params.warmup_days) & (t >= first[:, None] + 7)
     origins = valid.sum(axis=1)
-    sale_days = sold.sum(axis=1)
-    intermittent = np.flatnonzero((sale_days == 0) | (n > 1.32 * sale_days))
+    intermittent = np.flatnonzero(is_intermittent((y > 0).sum(axis=1), n, INTERMITTENT_ADI))
 
     # every candidate's errors at the valid origins (0 elsewhere) and its forecast at the end of the window
     names = list(MODELS)
@@ -346,7 +349,8 @@ def _fit_block(s: Series, params: ForecastParameters, launch_day: np.ndarray) ->
 
     short = origins < params.min_origins
     if short.any():
-        rate, var = _fallback(y[short], launch_day[short] > LAUNCH_GRACE_DAYS, params.short_history_min_days)
+        launched = launch_day[short] > LAUNCH_GRACE_DAYS
+        rate, var = _fallback(y[short], first[short], launched, params.short_history_min_days)
         mean[short], variance[short] = rate, var
         method[short] = "short_history"
     method[~any_sale] = "none"
@@ -355,8 +359,9 @@ def _fit_block(s: Series, params: ForecastParameters, launch_day: np.ndarray) ->
     judged = any_sale & ~short
     baseline = errors[0][1]
     assert baseline is not None
-    rmsse, pinball = _accuracy(s, chosen, valid, origins, params.accuracy_quantile)
-    base_rmsse, base_pinball = _accuracy(s, baseline, valid, origins, params.accuracy_quantile)
+    scoring = _Scoring.of(s, valid, origins)
+    rmsse, pinball = scoring.score(chosen, params.accuracy_quantile)
+    base_rmsse, base_pinball = scoring.score(baseline, params.accuracy_quantile)
     nan = np.nan
     return SeriesFit(
         method=method,
@@ -370,30 +375,39 @@ def _fit_block(s: Series, params: ForecastParameters, launch_day: np.ndarray) ->
     )
 
 
-def _accuracy(
-    s: Series, err: np.ndarray, valid: np.ndarray, origins: np.ndarray, tau: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(rmsse, pinball)`` per row from the errors ``actual - forecast`` at the valid origins (0 elsewhere).
+@dataclass(frozen=True)
+class _Scoring:
+    """What the accuracy figures of a block share, computed once: the RMSSE scale per row, the origins that
+    calibrate a quantile's spread (the first half of each row's) and those that score it (the second)."""
 
-    RMSSE: ``sqrt(MSE / (H x mean squared day-to-day change of the series))`` (NaN for a constant series).
-    Pinball: the quantile ``forecast + z_tau sigma`` with ``sigma`` the root mean squared error of the first
-    half of the row's origins, scored on the second half (NaN when there is no second half)."""
-    rows, n = s.y.shape
-    scale = (np.diff(s.y, axis=1) ** 2).mean(axis=1) * s.horizon if n > 1 else np.zeros(rows)
-    mse = np.einsum("ij,ij->i", err, err) / np.maximum(origins, 1)
-    rank = np.cumsum(valid, axis=1)
-    calibrate = valid & (rank <= (origins // 2)[:, None])
-    evaluate = valid & ~calibrate
-    n_cal = np.maximum(calibrate.sum(axis=1), 1)
-    sigma = np.sqrt(np.where(calibrate, err * err, 0.0).sum(axis=1) / n_cal)
-    z_tau = float(stats.norm.ppf(tau))
-    shifted = err - z_tau * sigma[:, None]
-    loss = np.where(evaluate, np.maximum(tau * shifted, (tau - 1) * shifted), 0.0).sum(axis=1)
-    n_eval = evaluate.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rmsse = np.where(scale > 0, np.sqrt(mse / np.where(scale > 0, scale, 1.0)), np.nan)
-        pinball = np.where(n_eval > 0, loss / np.maximum(n_eval, 1), np.nan)
-    return rmsse, pinball
+    scale: np.ndarray
+    origins: np.ndarray
+    calibrate: np.ndarray
+    evaluate: np.ndarray
+
+    @classmethod
+    def of(cls, s: Series, valid: np.ndarray, origins: np.ndarray) -> _Scoring:
+        rows, n = s.y.shape
+        scale = (np.diff(s.y, axis=1) ** 2).mean(axis=1) * s.horizon if n > 1 else np.zeros(rows)
+        calibrate = valid & (np.cumsum(valid, axis=1) <= (origins // 2)[:, None])
+        return cls(scale, origins, calibrate, valid & ~calibrate)
+
+    def score(self, err: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(rmsse, pinball)`` per row from the errors ``actual - forecast`` at the valid origins (0 elsewhere).
+
+        RMSSE: ``sqrt(MSE / (H x mean squared day-to-day change of the series))`` (NaN for a constant series).
+        Pinball: the quantile ``forecast + z_tau sigma`` with ``sigma`` the root mean squared error of the
+        calibrating origins, scored on the others (NaN when there are none)."""
+        mse = np.einsum("ij,ij->i", err, err) / np.maximum(self.origins, 1)
+        n_cal = np.maximum(self.calibrate.sum(axis=1), 1)
+        sigma = np.sqrt(np.where(self.calibrate, err * err, 0.0).sum(axis=1) / n_cal)
+        shifted = err - float(stats.norm.ppf(tau)) * sigma[:, None]
+        loss = np.where(self.evaluate, np.maximum(tau * shifted, (tau - 1) * shifted), 0.0).sum(axis=1)
+        n_eval = self.evaluate.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rmsse = np.where(self.scale > 0, np.sqrt(mse / np.where(self.scale > 0, self.scale, 1.0)), np.nan)
+            pinball = np.where(n_eval > 0, loss / np.maximum(n_eval, 1), np.nan)
+        return rmsse, pinball
 
 
 def _product_launch_days(ps: PairSeries, merged: pd.DataFrame) -> np.ndarray:
@@ -431,6 +445,7 @@ def forecast_demand(
             "location_id": merged["location_id"].to_numpy(),
         }
     )
+    examples_of: PairSeries | None = None
     if params.forecast_method == "window_mean":  # merged_dataset's own statistics, pooled as it pooled them
         mean = merged["demand_mean"].to_numpy(dtype=float)
         variance = merged["demand_std"].to_numpy(dtype=float) ** 2
@@ -463,6 +478,7 @@ def forecast_demand(
             part = _fit_block(Series(ps.block(rows), horizon[rows], profile, smoothing), params, launch[rows])
             for name in SeriesFit.__dataclass_fields__:
                 getattr(fit, name)[rows] = getattr(part, name)
+        examples_of = ps
         echelon_mean = pool_to_ancestors(fit.mean, ps.ancestors)
         echelon_variance = pool_to_ancestors(fit.variance, ps.ancestors)
         sale_days = np.bincount(ps.row, minlength=n) if n else np.zeros(0, dtype=np.int64)
@@ -484,8 +500,9 @@ def forecast_demand(
         window_days=n_days,
         forecast_method=params.forecast_method,
         methods={m: int(counts.get(m, 0)) for m in (*MODELS, *FALLBACK_METHODS)},
-        intermittent_rows=int(((sale_days == 0) | (n_days > 1.32 * sale_days)).sum()),
+        intermittent_rows=int(is_intermittent(sale_days, n_days, INTERMITTENT_ADI).sum()),
         accuracy=accuracy_table(out, None),
+        examples=None if examples_of is None else _examples(examples_of, merged, out, params, window_start, 1),
     )
     return out, report
 
@@ -527,6 +544,18 @@ def example_series(
     on the last day only)."""
     params = params or ForecastParameters()
     ps = pair_series(sales, merged, window_start, window_end)
+    return _examples(ps, merged, forecast, params, window_start, per_method)
+
+
+def _examples(
+    ps: PairSeries,
+    merged: pd.DataFrame,
+    forecast: pd.DataFrame,
+    params: ForecastParameters,
+    window_start: Any,
+    per_method: int,
+) -> pd.DataFrame:
+    """:func:`example_series` from the sales already mapped onto the rows."""
     totals = np.bincount(ps.row, weights=ps.quantity, minlength=ps.n_rows)
     method = forecast["forecast_method"].to_numpy(dtype=str)
     picked: list[int] = []

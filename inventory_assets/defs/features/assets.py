@@ -154,12 +154,9 @@ def demand_forecast(config: ForecastConfig, sales: SalesFrame, merged_dataset: p
     metadata.update({name: dg.MetadataValue.int(int(v)) for name, v in report.numbers().items()})
     metadata["forecast_method"] = dg.MetadataValue.text(params.forecast_method)
     metadata["accuracy_by_method"] = dg.MetadataValue.md(markdown_table(report.accuracy, len(report.accuracy)))
-    if params.forecast_method == "auto":
-        examples = forecast_core.example_series(
-            sales.frame, merged_dataset, result.frame, window_start=start, window_end=end, params=params
-        )
+    if report.examples is not None:
         metadata["examples_chart"] = png_markdown(
-            forecast_examples_png(examples), "Daily sales and the forecast rate of representative series"
+            forecast_examples_png(report.examples), "Daily sales and the forecast rate of representative series"
         )
     yield dg.Output(result.frame, metadata=metadata)
     yield validation_check_result(result, check_name="demand_forecast_valid")
