@@ -6,8 +6,11 @@ Generates the demo preset in memory, and for each ``--cut`` (days before the las
 from the 90 days (at most what the data holds) ending there, with ``forecast_method: auto`` and
 ``window_mean``, then scores the store rows on the units sold in their next ``H`` days: mean absolute
 error, root mean squared error, bias, the pinball loss and the coverage of the normal 90 % and 95 %
-quantiles (forecast mean + z x the forecast's error spread over ``H``, no lead-time term), overall and per
-chosen method. One origin per cut: out of sample, unlike the rolling-origin figures the assets report.
+quantiles and of each row's own service level (its ABC class's, ``analytics.features.service_classes``)
+(forecast mean + z x the forecast's error spread over ``H``, no lead-time term), overall and per chosen
+method. One origin per cut: out of sample, unlike the rolling-origin figures the assets report, which are
+printed too (``accuracy_table`` of the window ending at the cut, by method and by ABC class, the pinball
+loss at each row's service level, as ``demand_forecast`` and ``abc_risk_features`` show them).
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.forecast_backtest import daily_sales
+from inventory_assets.analytics.features import service_classes
 from inventory_assets.analytics.merge import merge_dataset
 from inventory_assets.demo import data as demo_data
-from inventory_assets.forecast import FORECAST_METHODS, ForecastParameters, forecast_demand
+from inventory_assets.forecast import FORECAST_METHODS, ForecastParameters, accuracy_table, forecast_demand
 
 
 def score(size: str, cut: int) -> None:
@@ -36,9 +40,15 @@ def score(size: str, cut: int) -> None:
     start = max(end - pd.Timedelta(days=89), sales["sale_date"].min())
     tables = (frames[name] for name in ("inventory", "costs", "locations", "receipts"))
     merged, _ = merge_dataset(sales, *tables, window_start=start, window_end=end)
+    classes = service_classes(merged)
     forecasts = {
         m: forecast_demand(
-            sales, merged, window_start=start, window_end=end, params=ForecastParameters(forecast_method=m)
+            sales,
+            merged,
+            window_start=start,
+            window_end=end,
+            params=ForecastParameters(forecast_method=m),
+            service_level=classes.service_level,
         )[0]
         for m in FORECAST_METHODS
     }
@@ -51,16 +61,24 @@ def score(size: str, cut: int) -> None:
     actual = np.bincount(row[ok], weights=after["quantity"].to_numpy()[ok], minlength=len(merged))
     store = merged["echelon"].to_numpy() > 0
     print(f"{size}, window {start.date()}..{end.date()} (cut {cut} days), {int(store.sum()):,} store rows")
+    judged = forecasts["auto"].assign(abc_class=classes.abc_class)
+    with pd.option_context("display.width", 200, "display.precision", 3):
+        print("  rolling-origin accuracy in the window (pinball at each row's service level), by method:")
+        print(accuracy_table(judged, None).to_string(index=False))
+        print("  by ABC class:")
+        print(accuracy_table(judged, "abc_class").to_string(index=False))
+    own = classes.service_level
     for method, frame in forecasts.items():
         mean = frame["forecast_mean"].to_numpy() * horizon
         spread = np.sqrt(frame["forecast_variance"].to_numpy() * horizon)
         error = (actual - mean)[store]
         rmse = np.sqrt((error**2).mean())
         line = f"  {method:12s} MAE {np.abs(error).mean():.3f}  RMSE {rmse:.3f}  bias {error.mean():.3f}"
-        for tau in (0.90, 0.95):
-            q = (mean + stats.norm.ppf(tau) * spread)[store]
-            e = actual[store] - q
-            line += f"  pinball@{tau} {np.maximum(tau * e, (tau - 1) * e).mean():.4f} cover {(e <= 0).mean():.3f}"
+        for label, tau in (("0.9", 0.90), ("0.95", 0.95), ("service", own)):
+            level = np.broadcast_to(tau, mean.shape)[store]
+            e = actual[store] - (mean + stats.norm.ppf(np.broadcast_to(tau, mean.shape)) * spread)[store]
+            loss = np.maximum(level * e, (level - 1) * e).mean()
+            line += f"  pinball@{label} {loss:.4f} cover {(e <= 0).mean():.3f}"
         print(line)
     chosen = forecasts["auto"]["forecast_method"].to_numpy()
     for name in np.unique(chosen[store]):

@@ -36,6 +36,8 @@ __all__ = [
     "FEATURES_COLUMNS",
     "FeatureParameters",
     "FeatureSummary",
+    "ServiceClasses",
+    "service_classes",
     "compute_features",
     "summarize_features",
     "pareto_table",
@@ -166,6 +168,28 @@ def _forecast_columns(merged: pd.DataFrame, forecast: pd.DataFrame | None) -> tu
     )
 
 
+@dataclass(frozen=True)
+class ServiceClasses:
+    """Per row of ``merged_dataset``: the product's annual consumption value, its ABC class and the row's
+    target service level (:func:`service_classes`)."""
+
+    annual_value: np.ndarray
+    abc_class: np.ndarray
+    service_level: np.ndarray
+
+
+def service_classes(merged: pd.DataFrame, params: FeatureParameters | None = None) -> ServiceClasses:
+    """ABC class per product on direct demand (window mean x unit cost x 365, all locations) and each row's
+    service level by its class: the one rule ``abc_risk_features`` and the forecast's accuracy share."""
+    params = params or FeatureParameters()
+    codes, _ = product_codes(merged["product_id"])
+    values = annual_value(codes, merged["demand_mean"].to_numpy(dtype=float), merged["unit_cost"].to_numpy(dtype=float))
+    abc = abc_classes(values, params.abc_a_cutoff, params.abc_b_cutoff)[codes]
+    level_of = params.service_levels
+    service = np.select([abc == "A", abc == "B"], [level_of["A"], level_of["B"]], default=level_of["C"])
+    return ServiceClasses(values[codes], abc, service.astype(float))
+
+
 def compute_features(
     merged: pd.DataFrame, params: FeatureParameters | None = None, forecast: pd.DataFrame | None = None
 ) -> pd.DataFrame:
@@ -186,15 +210,11 @@ def compute_features(
         return out[name].to_numpy(dtype=float)
 
     # ABC per product on direct demand; XYZ per row on echelon demand (both from the window's history).
-    codes, _ = product_codes(out["product_id"])
-    values = annual_value(codes, col("demand_mean"), col("unit_cost"))
-    abc = abc_classes(values, params.abc_a_cutoff, params.abc_b_cutoff)[codes]
+    classes = service_classes(out, params)
+    abc, service = classes.abc_class, classes.service_level
     cv = demand_cv(col("echelon_demand_std"), col("echelon_demand_mean"))
     xyz = xyz_classes(cv, params.xyz_x_cutoff, params.xyz_y_cutoff)
     method, mu, sigma = _forecast_columns(out, forecast)
-
-    level_of = params.service_levels
-    service = np.select([abc == "A", abc == "B"], [level_of["A"], level_of["B"]], default=level_of["C"])
 
     t, mean_t, var_t = protection_demand(mu, sigma, col("lead_time_mean"), col("lead_time_std"), params.review_days)
     intermittent = is_intermittent(col("echelon_sale_days"), col("window_days"), params.intermittent_adi)
@@ -214,14 +234,14 @@ def compute_features(
     perishable = np.isfinite(shelf) & (shelf > 0)
     waste_units = np.where(perishable, np.maximum(0.0, position - mu * np.where(perishable, shelf, 0.0)), 0.0)
 
-    out["annual_value"] = values[codes]
+    out["annual_value"] = classes.annual_value
     out["abc_class"] = pd.array(abc, dtype=str)
     out["demand_cv"] = cv
     out["xyz_class"] = pd.array(xyz, dtype=str)
     out["forecast_method"] = pd.array(method.astype(str), dtype=str)
     out["forecast_demand_mean"] = mu
     out["forecast_demand_std"] = sigma
-    out["service_level"] = service.astype(float)
+    out["service_level"] = service
     out["z_value"] = ss.z
     out["review_days"] = float(params.review_days)
     out["protection_days"] = t

@@ -530,9 +530,17 @@ DEMAND_FORECAST = Table(
             nullable=True,
             finite=True,
         ),
+        Column(
+            "pinball_quantile",
+            "number",
+            "Level tau the pinball losses are scored at: the row's service level (its ABC class's, as "
+            "abc_risk_features assigns it), or accuracy_quantile where none was given.",
+            gt=0,
+            lt=1,
+        ),
         _figure(
             "pinball_loss",
-            "Pinball loss at accuracy_quantile of the chosen model's quantile over H days, units; NaN if not judged.",
+            "Pinball loss at pinball_quantile of the chosen model's quantile over H days, units; NaN if not judged.",
             nullable=True,
             finite=True,
         ),

@@ -116,7 +116,12 @@ class ForecastParameters:
     )
     accuracy_quantile: float = field(
         default=0.95,
-        metadata={"doc": "Quantile of the accuracy report's pinball loss (the class B service level by default)."},
+        metadata={
+            "doc": (
+                "Quantile of the accuracy report's pinball loss for rows given no service level of their own "
+                "(the asset scores each row at its ABC class's service level; docs/forecast.md)."
+            )
+        },
     )
 
     def __post_init__(self) -> None:
@@ -272,6 +277,7 @@ def fit_series(
     *,
     global_profile: np.ndarray | None = None,
     launch_day: np.ndarray | None = None,
+    quantile: np.ndarray | float | None = None,
 ) -> SeriesFit:
     """Choose, per row of ``y`` (daily units, one column per day), the candidate with the smallest
     rolling-origin error over ``horizon`` days and return its forecast rate and error variance.
@@ -279,7 +285,8 @@ def fit_series(
     ``global_profile``: the weekday profile of all series (``models.global_weekday_profile`` of the daily
     totals); default: the profile of ``y``'s own totals. ``launch_day``: per row, the first day its product
     sold anywhere (default: the row's own first sale); the short-history rule treats a product whose first
-    sale comes after :data:`LAUNCH_GRACE_DAYS` as launched in the window."""
+    sale comes after :data:`LAUNCH_GRACE_DAYS` as launched in the window. ``quantile``: per row (or one for
+    all), the level of the pinball loss (default ``params.accuracy_quantile``)."""
     params = params or ForecastParameters()
     y = np.asarray(y, dtype=float)
     h = np.broadcast_to(np.asarray(horizon, dtype=np.int64), (y.shape[0],))
@@ -287,7 +294,17 @@ def fit_series(
         global_profile = _global_profile(y.sum(axis=0))
     if launch_day is None:
         launch_day = _first_sale(y)
-    return _fit_block(Series(y, h, global_profile, SmootherParameters()), params, np.asarray(launch_day))
+    tau = _quantiles(quantile, y.shape[0], params)
+    return _fit_block(Series(y, h, global_profile, SmootherParameters()), params, np.asarray(launch_day), tau)
+
+
+def _quantiles(quantile: np.ndarray | float | None, rows: int, params: ForecastParameters) -> np.ndarray:
+    """Per row, the pinball loss's level: ``quantile`` (broadcast), or ``params.accuracy_quantile``."""
+    level = params.accuracy_quantile if quantile is None else quantile
+    tau = np.broadcast_to(np.asarray(level, dtype=float), (rows,))
+    if not ((tau > 0) & (tau < 1)).all():
+        raise ValueError("every pinball quantile (service level) must be strictly between 0 and 1")
+    return tau
 
 
 def _first_sale(y: np.ndarray) -> np.ndarray:
@@ -296,7 +313,7 @@ def _first_sale(y: np.ndarray) -> np.ndarray:
     return np.where(sold.any(axis=1), sold.argmax(axis=1), y.shape[1])
 
 
-def _fit_block(s: Series, params: ForecastParameters, launch_day: np.ndarray) -> SeriesFit:
+def _fit_block(s: Series, params: ForecastParameters, launch_day: np.ndarray, quantile: np.ndarray) -> SeriesFit:
     y = s.y
     rows, n = y.shape
     actual = s.actual_sums()  # (rows, n + 1), NaN past the window
@@ -360,8 +377,8 @@ def _fit_block(s: Series, params: ForecastParameters, launch_day: np.ndarray) ->
     baseline = errors[0][1]
     assert baseline is not None
     scoring = _Scoring.of(s, valid, origins)
-    rmsse, pinball = scoring.score(chosen, params.accuracy_quantile)
-    base_rmsse, base_pinball = scoring.score(baseline, params.accuracy_quantile)
+    rmsse, pinball = scoring.score(chosen, quantile)
+    base_rmsse, base_pinball = scoring.score(baseline, quantile)
     nan = np.nan
     return SeriesFit(
         method=method,
@@ -392,17 +409,18 @@ class _Scoring:
         calibrate = valid & (np.cumsum(valid, axis=1) <= (origins // 2)[:, None])
         return cls(scale, origins, calibrate, valid & ~calibrate)
 
-    def score(self, err: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    def score(self, err: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(rmsse, pinball)`` per row from the errors ``actual - forecast`` at the valid origins (0 elsewhere).
 
         RMSSE: ``sqrt(MSE / (H x mean squared day-to-day change of the series))`` (NaN for a constant series).
-        Pinball: the quantile ``forecast + z_tau sigma`` with ``sigma`` the root mean squared error of the
-        calibrating origins, scored on the others (NaN when there are none)."""
+        Pinball at the row's level ``tau``: the quantile ``forecast + z_tau sigma`` with ``sigma`` the root
+        mean squared error of the calibrating origins, scored on the others (NaN when there are none)."""
         mse = np.einsum("ij,ij->i", err, err) / np.maximum(self.origins, 1)
         n_cal = np.maximum(self.calibrate.sum(axis=1), 1)
         sigma = np.sqrt(np.where(self.calibrate, err * err, 0.0).sum(axis=1) / n_cal)
-        shifted = err - float(stats.norm.ppf(tau)) * sigma[:, None]
-        loss = np.where(self.evaluate, np.maximum(tau * shifted, (tau - 1) * shifted), 0.0).sum(axis=1)
+        t = tau[:, None]
+        shifted = err - (stats.norm.ppf(tau) * sigma)[:, None]
+        loss = np.where(self.evaluate, np.maximum(t * shifted, (t - 1) * shifted), 0.0).sum(axis=1)
         n_eval = self.evaluate.sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             rmsse = np.where(self.scale > 0, np.sqrt(mse / np.where(self.scale > 0, self.scale, 1.0)), np.nan)
@@ -432,11 +450,17 @@ def forecast_demand(
     window_start: Any,
     window_end: Any,
     params: ForecastParameters | None = None,
+    service_level: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, ForecastReport]:
     """The ``demand_forecast`` frame (columns ``FORECAST_COLUMNS``, the rows of ``merged`` in its order)
-    and its report. ``sales`` is the ``sales`` asset's daily frame; the window is ``merged_dataset``'s."""
+    and its report. ``sales`` is the ``sales`` asset's daily frame; the window is ``merged_dataset``'s.
+    ``service_level``: per row of ``merged``, the level its pinball loss is scored at (the asset gives each
+    row its ABC class's service level); default ``params.accuracy_quantile`` for every row."""
     params = params or ForecastParameters()
     n = len(merged)
+    if service_level is not None and len(service_level) != n:
+        raise ValueError(f"service_level has {len(service_level)} values for {n} rows")
+    tau = _quantiles(service_level, n, params)
     n_days = int((pd.Timestamp(window_end).normalize() - pd.Timestamp(window_start).normalize()).days) + 1
     horizon = _horizon(merged, params.review_days)
     out = pd.DataFrame(
@@ -475,7 +499,8 @@ def forecast_demand(
         sold = np.unique(ps.row)  # only these are fitted (a DC that sells nothing itself is pooled below)
         for lo in range(0, len(sold), _BLOCK_ROWS):
             rows = sold[lo : lo + _BLOCK_ROWS]
-            part = _fit_block(Series(ps.block(rows), horizon[rows], profile, smoothing), params, launch[rows])
+            block = Series(ps.block(rows), horizon[rows], profile, smoothing)
+            part = _fit_block(block, params, launch[rows], tau[rows])
             for name in SeriesFit.__dataclass_fields__:
                 getattr(fit, name)[rows] = getattr(part, name)
         examples_of = ps
@@ -485,6 +510,7 @@ def forecast_demand(
     out["forecast_method"] = pd.array(fit.method.astype(str), dtype=str)
     out["horizon_days"] = horizon
     out["origins"] = fit.origins.astype(np.int64)
+    out["pinball_quantile"] = tau.astype(float)
     out["forecast_mean"] = fit.mean
     out["forecast_variance"] = fit.variance
     out["echelon_forecast_mean"] = echelon_mean

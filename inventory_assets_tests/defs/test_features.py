@@ -54,9 +54,29 @@ def test_features_materialize_with_their_metadata(database_env: dict[str, str]) 
     assert "data:image/png;base64," in metadata_text(shown["examples_chart"])
     assert "baseline_rmsse" in metadata_text(shown["accuracy_by_method"])
     assert "baseline_pinball_loss" in metadata_text(metadata["forecast_accuracy_by_abc_class"])
+    # the forecast's pinball loss is scored at each row's own service level
+    np.testing.assert_array_equal(forecast["pinball_quantile"].to_numpy(), features["service_level"].to_numpy())
+    assert metadata["forecast_pinball_at_other_service_level_rows"].value == 0
     merged = events["merged_dataset"].metadata
     assert merged["window_days"].value == 45
     assert merged["dagster/row_count"].value == len(inventory)
+
+
+@pytest.mark.parametrize("empty_database", backend_params("sqlite"), indirect=True)
+def test_features_say_when_the_forecast_scored_rows_at_another_service_level(database_env: dict[str, str]) -> None:
+    write_demo(database_env)
+    config = {"ops": {"abc_risk_features": {"config": {"service_level_c": 0.8}}}}
+    result = materialize(FEATURES, run_config=config, raise_on_error=True)
+    features = value(result, "abc_risk_features")
+    forecast = value(result, "demand_forecast")
+    c_rows = int((features["abc_class"] == "C").sum())
+    assert c_rows > 0 and (features.loc[features["abc_class"] == "C", "service_level"] == 0.8).all()
+    assert (forecast.loc[features["abc_class"] == "C", "pinball_quantile"] == 0.9).all()
+    events = {
+        e.materialization.asset_key.to_user_string(): e.materialization
+        for e in result.get_asset_materialization_events()
+    }
+    assert events["abc_risk_features"].metadata["forecast_pinball_at_other_service_level_rows"].value == c_rows
 
 
 def _frames(urls: dict[str, str]) -> dict[str, pd.DataFrame]:

@@ -11,7 +11,14 @@ from inventory_assets.analytics.features import compute_features
 from inventory_assets.analytics.merge import merge_dataset
 from inventory_assets.contract.frames import DemandForecastSchema, FeaturesSchema
 from inventory_assets.forecast import ForecastParameters, accuracy_table, fit_series, forecast_demand
-from inventory_assets.forecast.core import example_series
+from inventory_assets.forecast.core import (
+    _global_profile,
+    _horizon,
+    _product_launch_days,
+    _Scoring,
+    example_series,
+    pair_series,
+)
 from inventory_assets.forecast.models import (
     INIT_DAYS,
     MODELS,
@@ -347,3 +354,60 @@ def test_parameters_are_checked():
         ForecastParameters(forecast_method="prophet")
     with pytest.raises(ValueError, match="accuracy_quantile"):
         ForecastParameters(accuracy_quantile=1.0)
+
+
+# ---- the pinball loss at each row's service level ---------------------------------------------------------
+
+
+def test_pinball_loss_by_hand_at_each_rows_own_level():
+    # Two rows with the same errors: origins 0-1 calibrate (errors 1, -1: sigma 1), origins 2-3 score (2, 0).
+    err = np.array([[1.0, -1.0, 2.0, 0.0], [1.0, -1.0, 2.0, 0.0]])
+    calibrate = np.array([[True, True, False, False]] * 2)
+    scoring = _Scoring(scale=np.ones(2), origins=np.full(2, 4), calibrate=calibrate, evaluate=~calibrate)
+    _, pinball = scoring.score(err, np.array([0.5, 0.9]))
+    # tau 0.5: the quantile is the forecast (z 0): mean(0.5 x 2, 0.5 x 0) = 0.5
+    # tau 0.9: z = 1.2815516; e - z = 0.7184484 -> 0.9 x 0.7184484; -1.2815516 -> 0.1 x 1.2815516
+    assert pinball[0] == pytest.approx(0.5, abs=1e-12)
+    assert pinball[1] == pytest.approx((0.9 * 0.7184484 + 0.1 * 1.2815516) / 2, abs=1e-6)
+
+
+def test_forecast_scores_each_row_at_the_service_level_it_is_given():
+    src, start, end = _sources_with_history()
+    merged = _merged(src, start, end)
+    levels = np.where(merged["location_id"].to_numpy(dtype=str) == "S2", 0.99, 0.8)
+    frame, _ = forecast_demand(src["sales"], merged, window_start=start, window_end=end, service_level=levels)
+    DemandForecastSchema.validate(frame, lazy=True)
+    np.testing.assert_array_equal(frame["pinball_quantile"].to_numpy(), levels)
+    default, _ = forecast_demand(src["sales"], merged, window_start=start, window_end=end)
+    assert (default["pinball_quantile"] == ForecastParameters().accuracy_quantile).all()
+    # the forecast itself does not depend on the level it is scored at; the loss does
+    pd.testing.assert_frame_equal(
+        frame.drop(columns=["pinball_quantile", "pinball_loss", "baseline_pinball_loss"]),
+        default.drop(columns=["pinball_quantile", "pinball_loss", "baseline_pinball_loss"]),
+    )
+    s2 = (merged["location_id"] == "S2").to_numpy() & frame["pinball_loss"].notna().to_numpy()
+    assert s2.any() and not np.allclose(frame.loc[s2, "pinball_loss"], default.loc[s2, "pinball_loss"])
+    # the same as scoring that row alone at its level
+    row = int(np.flatnonzero(s2)[0])
+    by_row = _sources_row_fit(src, merged, start, end, row, 0.99)
+    assert frame["pinball_loss"].iloc[row] == pytest.approx(by_row, rel=1e-12)
+    with pytest.raises(ValueError, match="service_level has"):
+        forecast_demand(src["sales"], merged, window_start=start, window_end=end, service_level=levels[:-1])
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        forecast_demand(
+            src["sales"], merged, window_start=start, window_end=end, service_level=np.where(levels > 0.9, 1.0, 0.5)
+        )
+
+
+def _sources_row_fit(src, merged, start, end, row: int, level: float) -> float:
+    """``fit_series`` on one row's daily series at ``level`` (the same global profile and launch day)."""
+    ps = pair_series(src["sales"], merged, start, end)
+    profile = _global_profile(np.bincount(ps.day, weights=ps.quantity, minlength=ps.window_days))
+    fit = fit_series(
+        ps.block(np.array([row])),
+        _horizon(merged, 7.0)[row : row + 1],
+        global_profile=profile,
+        launch_day=_product_launch_days(ps, merged)[row : row + 1],
+        quantile=level,
+    )
+    return float(fit.pinball[0])

@@ -141,13 +141,16 @@ def demand_forecast(config: ForecastConfig, sales: SalesFrame, merged_dataset: p
     """Per stocked (product, location): the demand forecast over its horizon (lead time + review period)
     as a rate, and the variance of the forecast's error, from the model chosen for the series by
     rolling-origin evaluation (window mean, weekday-profile smoothers, Croston/SBA and TSB for
-    intermittent series), pooled up the network; with its accuracy against the window mean."""
+    intermittent series), pooled up the network; with its accuracy against the window mean, the pinball
+    loss at each row's service level (its ABC class's, with the features' settings as the environment sets
+    them: INVENTORY_FEATURES_*)."""
     if sales.window is None:
         raise dg.Failure(description="sales holds no window: the source returned no sales", allow_retries=False)
     params = config.parameters()
     start, end = sales.window.start, sales.window.end
+    levels = feature_core.service_classes(merged_dataset, FeatureConfig().parameters()).service_level
     forecast, report = forecast_core.forecast_demand(
-        sales.frame, merged_dataset, window_start=start, window_end=end, params=params
+        sales.frame, merged_dataset, window_start=start, window_end=end, params=params, service_level=levels
     )
     result = validate_frame("demand_forecast", forecast, DemandForecastSchema, KEY)
     metadata = frame_metadata(result.frame, spec.DEMAND_FORECAST)
@@ -174,7 +177,10 @@ def demand_forecast(config: ForecastConfig, sales: SalesFrame, merged_dataset: p
     code_version="1",
 )
 def abc_risk_features(
-    config: FeatureConfig, merged_dataset: pd.DataFrame, demand_forecast: pd.DataFrame
+    context: dg.AssetExecutionContext,
+    config: FeatureConfig,
+    merged_dataset: pd.DataFrame,
+    demand_forecast: pd.DataFrame,
 ) -> AssetEvents:
     """Per stocked (product, location): ABC class by annual consumption value, XYZ class by demand
     variability, service level and z, protection interval, safety stock (normal, Poisson or negative
@@ -199,6 +205,15 @@ def abc_risk_features(
     metadata["pareto"] = dg.MetadataValue.md(pareto_markdown(summary.pareto, params.abc_a_cutoff, params.abc_b_cutoff))
     metadata["riskiest_items"] = dg.MetadataValue.md(markdown_table(summary.riskiest, params.riskiest_count))
     metadata["safety_stock_methods"] = dg.MetadataValue.json(summary.safety_stock_methods)
+    # The forecast scored each row at its service level as the environment sets it; a run config that
+    # changes the features' classes or levels for this asset alone leaves some rows scored at another.
+    other = int((demand_forecast["pinball_quantile"].to_numpy() != result.frame["service_level"].to_numpy()).sum())
+    metadata["forecast_pinball_at_other_service_level_rows"] = dg.MetadataValue.int(other)
+    if other:
+        context.log.warning(
+            f"{other:,} rows' forecast pinball loss is scored at a level other than their service level: "
+            "this run's FeatureConfig differs from the INVENTORY_FEATURES_* settings demand_forecast used"
+        )
     classes = demand_forecast.assign(abc_class=result.frame["abc_class"], xyz_class=result.frame["xyz_class"])
     for by in ("abc_class", "xyz_class"):
         table = forecast_core.accuracy_table(classes, by)
