@@ -22,8 +22,10 @@ SOURCE_KEYS = {name: dg.AssetKey(name) for name in SOURCE_TABLES}
 
 VALID_CHECK = "{table}_valid"  # the blocking schema check of each source
 INVENTORY_REFERENCES_CHECK = "inventory_references_known"
-SALES_REFERENCES_CHECK = "sales_references_known"
+SALES_REFERENCES_CHECK = "sales_plausible"  # known references, their share of units, the window's end
 RECEIPTS_REFERENCES_CHECK = "receipts_references_known"
+MERGED_USABLE_CHECK = "merged_dataset_usable"
+TARGETS_PLAUSIBLE_CHECK = "targets_plausible_against_current_plan"
 
 DEFAULT_HISTORY_DAYS = 90
 

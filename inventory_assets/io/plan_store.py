@@ -59,6 +59,7 @@ __all__ = [
     "ensure_tables",
     "write_plan",
     "current_plan",
+    "current_target_total",
     "current_run",
     "plan_history",
     "resolve_run",
@@ -648,6 +649,22 @@ def current_plan(engine: sa.Engine | str, *, retry_attempts: int = 4) -> pd.Data
         return _plan_frame(rows, list(PLAN_COLUMNS))
 
     return db.retry(read, attempts=retry_attempts, what="reading the current plan", url=engine.url)
+
+
+def current_target_total(engine: sa.Engine | str, *, retry_attempts: int = 4) -> float | None:
+    """The current plan's total ``order_up_to`` (one SUM in the database), or None when no run has committed
+    (the plausibility gate against the plan in use, ``contract.plausibility``)."""
+    engine = db.as_engine(engine)
+
+    def read() -> float | None:
+        if not _tables_exist(engine):
+            return None
+        stmt = sa.select(sa.func.count(), sa.func.sum(PLAN.c.order_up_to)).where(PLAN.c.run_id == _newest_run_id())
+        with engine.connect() as conn:
+            rows, total = conn.execute(stmt).one()
+        return None if not rows else float(total or 0.0)
+
+    return db.retry(read, attempts=retry_attempts, what="reading the current plan's targets", url=engine.url)
 
 
 def _runs_frame(rows: Sequence[Any]) -> pd.DataFrame:

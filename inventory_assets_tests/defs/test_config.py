@@ -14,11 +14,14 @@ from inventory_assets.definitions import defs
 from inventory_assets.defs.config import EnvironmentDefaultError, ParametersConfig, config_class, environment_table
 from inventory_assets.defs.features.assets import FeatureConfig, ForecastConfig, MergeConfig
 from inventory_assets.defs.planning.assets import PlanConfig
+from inventory_assets.defs.sources.checks import PlausibilityConfig
 from inventory_assets.forecast import ForecastParameters
 from inventory_assets.optimization.params import PlanParameters
 from inventory_assets_tests.helpers import PROJECT_ROOT
 
-DOC_TABLE_START = "<!-- environment_table(PlanConfig, FeatureConfig, ForecastConfig, MergeConfig): start -->"
+DOC_TABLE_START = (
+    "<!-- environment_table(PlanConfig, FeatureConfig, ForecastConfig, MergeConfig, PlausibilityConfig): start -->"
+)
 DOC_TABLE_END = "<!-- environment_table: end -->"
 
 
@@ -131,8 +134,8 @@ def test_the_assets_read_their_prefixes() -> None:
 
 
 def test_the_operations_doc_lists_every_variable_as_generated() -> None:
-    """docs/operations.md holds ``environment_table`` of the three configs between its two markers."""
+    """docs/operations.md holds ``environment_table`` of the configs between its two markers."""
     text = (PROJECT_ROOT / "docs" / "operations.md").read_text()
     start, end = text.index(DOC_TABLE_START) + len(DOC_TABLE_START), text.index(DOC_TABLE_END)
-    expected = environment_table([PlanConfig, FeatureConfig, ForecastConfig, MergeConfig])
+    expected = environment_table([PlanConfig, FeatureConfig, ForecastConfig, MergeConfig, PlausibilityConfig])
     assert text[start:end].strip() == expected.strip(), f"replace the table in docs/operations.md with:\n{expected}"

@@ -13,7 +13,7 @@ import pandas as pd
 
 from inventory_assets.analytics import features as feature_core
 from inventory_assets.analytics import merge as merge_core
-from inventory_assets.contract import spec
+from inventory_assets.contract import plausibility, spec
 from inventory_assets.contract.frames import DemandForecastSchema, FeaturesSchema, MergedDatasetSchema
 from inventory_assets.contract.network import NetworkError
 from inventory_assets.contract.sales import SalesFrame
@@ -62,7 +62,16 @@ def _check_spec(asset: str, description: str) -> dg.AssetCheckSpec:
 @dg.asset(
     group_name=constants.FEATURES_GROUP,
     kinds=KINDS,
-    check_specs=[_check_spec("merged_dataset", "One row per stocked pair, finite non-negative figures (schema).")],
+    check_specs=[
+        _check_spec("merged_dataset", "One row per stocked pair, finite non-negative figures (schema)."),
+        dg.AssetCheckSpec(
+            name=constants.MERGED_USABLE_CHECK,
+            asset="merged_dataset",
+            blocking=True,
+            description="Plausibility gate (docs/data-contract.md): some of the window's sales reach a stocked "
+            "(product, location); with none, every demand would be zero and the plan would buy nothing.",
+        ),
+    ],
     code_version="1",
 )
 def merged_dataset(
@@ -124,6 +133,18 @@ def merged_dataset(
         )
     yield dg.Output(result.frame, metadata=metadata)
     yield validation_check_result(result, check_name="merged_dataset_valid")
+    units = float(pd.to_numeric(sales.frame["quantity"], errors="coerce").clip(lower=0).sum())
+    problems = plausibility.usable_sales_problems(result.frame, units)
+    yield dg.AssetCheckResult(
+        check_name=constants.MERGED_USABLE_CHECK,
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(problems) or "the window's sales reach stocked pairs",
+        metadata={
+            "sale_units": dg.MetadataValue.float(units),
+            "units_reaching_stocked_pairs": dg.MetadataValue.float(float(result.frame["demand_total"].sum())),
+        },
+    )
 
 
 @dg.asset(

@@ -19,6 +19,7 @@ from inventory_assets.contract.validation import FAILURE_COLUMNS, ValidationResu
 from inventory_assets.defs import constants, gates
 from inventory_assets.defs.config import ParametersConfig, config_class
 from inventory_assets.defs.features.assets import FEATURE_ASSETS
+from inventory_assets.defs.features.plausibility import PLAUSIBILITY_CHECKS
 from inventory_assets.defs.metadata import frame_metadata, frame_table, png_markdown, validation_check_result
 from inventory_assets.defs.resources import SqlDatabase
 from inventory_assets.defs.sources.assets import SOURCE_ASSETS
@@ -49,7 +50,9 @@ else:
     )
 
 
-UPSTREAM_BLOCKING_CHECKS = gates.blocking_check_keys([*SOURCE_ASSETS, *SOURCE_CHECKS, *FEATURE_ASSETS])
+UPSTREAM_BLOCKING_CHECKS = gates.blocking_check_keys(
+    [*SOURCE_ASSETS, *SOURCE_CHECKS, *FEATURE_ASSETS, *PLAUSIBILITY_CHECKS]
+)
 
 
 def _violations_result(plan: pd.DataFrame, params: PlanParameters) -> ValidationResult:
