@@ -28,7 +28,4 @@ MERGED_USABLE_CHECK = "merged_dataset_usable"
 TARGETS_PLAUSIBLE_CHECK = "targets_plausible_against_current_plan"
 
 DEFAULT_HISTORY_DAYS = 90
-
-# Steps that touch a database retry a transient fault twice more (30 s, then 60 s later) after the
-# resource's own quick retries; permanent errors raise dg.Failure(allow_retries=False) and never retry.
-DATABASE_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
+MAX_HISTORY_DAYS = 3660  # ten years of daily sales: more is a typo, refused when the run starts

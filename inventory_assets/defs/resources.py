@@ -41,6 +41,17 @@ class SqlDatabase(dg.ConfigurableResource):
     retry_base_delay_seconds: float = Field(
         default=0.5, description="First backoff delay; it doubles after each transient fault (capped at 8 s)."
     )
+    step_retries: int = Field(
+        default=2,
+        ge=0,
+        description="Times a step that still meets a transient fault after those attempts runs again (never for a "
+        "permanent error).",
+    )
+    step_retry_delay_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="Wait before the step runs again; it doubles for each further step attempt (30 s, then 60 s).",
+    )
     queries: dict[str, str] = Field(
         default_factory=dict,
         description="Optional SELECT per source table name (e.g. {'sales': 'SELECT ... FROM my_sales'}) "

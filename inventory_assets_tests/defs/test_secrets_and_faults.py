@@ -9,10 +9,12 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from inventory_assets.definitions import defs
 from inventory_assets.defs import constants
+from inventory_assets.defs.resources import SqlDatabase
 from inventory_assets.io import db
 from inventory_assets_tests.conftest import MARIADB_ADMIN_URL
-from inventory_assets_tests.helpers import materialize, write_demo
+from inventory_assets_tests.helpers import all_assets_and_checks, materialize, write_demo
 
 PASSWORD = "Tr0ub4dor-s3cret"
 
@@ -146,3 +148,53 @@ def test_transient_faults_give_up_after_the_attempts(tmp_path) -> None:
     with pytest.raises(db.DatabaseError, match="after 3 attempts") as raised:
         db.retry(refused, attempts=3, sleep=lambda _s: None)
     assert raised.value.transient and len(calls) == 3
+
+
+# ---- step retries: a transient fault runs the step again, nothing else does -------------------------------
+
+
+def _costs_from(database: SqlDatabase, run_config: dict | None = None) -> dg.ExecuteInProcessResult:
+    """The ``costs`` source materialized from ``database`` (as the on-prem database)."""
+    return dg.materialize(
+        all_assets_and_checks(),
+        selection=["costs"],
+        resources={**defs().resources, "onprem_db": database},
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config=run_config,
+        raise_on_error=False,
+    )
+
+
+def _step_retries(result: dg.ExecuteInProcessResult) -> int:
+    return len([e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY])
+
+
+@pytest.mark.postgresql
+def test_a_refused_connection_runs_the_step_again_then_fails_naming_the_attempts(postgres_database: str) -> None:
+    # A server that refuses connections (nothing listens on port 1): transient, so the step runs again
+    # step_retries times after the resource's own attempts, then fails once and for all.
+    refused = sa.make_url(postgres_database).set(port=1).render_as_string(hide_password=False)
+    result = _costs_from(SqlDatabase(url=refused, retry_attempts=1, step_retries=2, step_retry_delay_seconds=0.05))
+    assert not result.success
+    assert _step_retries(result) == 2
+    failure = result.get_step_failure_events()[0].step_failure_data.error
+    assert failure is not None and "after 3 step attempt(s)" in failure.message
+
+
+def test_a_permanent_error_fails_the_step_once(tmp_path) -> None:
+    # A source table the database does not have: permanent (no such table), never run again.
+    missing = f"sqlite:///{tmp_path / 'empty.db'}"
+    result = _costs_from(
+        SqlDatabase(url=missing, retry_attempts=3, step_retries=2, step_retry_delay_seconds=0.05),
+        {"ops": {"costs": {"config": {"query": "SELECT * FROM costs_that_are_not_here"}}}},
+    )
+    assert not result.success
+    assert _step_retries(result) == 0
+
+
+@pytest.mark.parametrize("days", [0, constants.MAX_HISTORY_DAYS + 1, 10**9])
+def test_an_absurd_history_is_refused_when_the_run_starts(days: int) -> None:
+    # refused while the run's config is resolved, before any step (the graph's config mapping checks bounds)
+    with pytest.raises(dg.DagsterConfigMappingFunctionError) as raised:
+        materialize(["sales"], run_config={"ops": {"sales": {"config": {"history_days": days}}}})
+    assert "history_days" in str(raised.value.user_exception)

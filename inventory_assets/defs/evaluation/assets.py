@@ -25,7 +25,7 @@ from inventory_assets.backtest import (
     sales_days_needed,
 )
 from inventory_assets.backtest.settings import FIELD_DOCS
-from inventory_assets.defs import constants
+from inventory_assets.defs import constants, retries
 from inventory_assets.defs.config import ParametersConfig, config_class
 from inventory_assets.defs.metadata import png_markdown
 from inventory_assets.defs.resources import SqlDatabase
@@ -88,7 +88,6 @@ def comparison_metadata(table: pd.DataFrame) -> dg.MetadataValue:
     kinds={"pandas", "sql", "matplotlib"},
     # Lineage only: the backtest reads the same five tables itself, over a longer window than the sources'.
     deps=list(constants.SOURCE_TABLES),
-    retry_policy=constants.DATABASE_RETRY_POLICY,
     code_version="1",
 )
 def policy_backtest(
@@ -122,7 +121,7 @@ def policy_backtest(
             log=context.log.info,
         )
     except db.DatabaseError as error:
-        raise dg.Failure(description=str(error), allow_retries=error.transient) from None
+        raise retries.database_error(context, cloud_db, error) from None
     except ValueError as error:  # BacktestSourcesError lists every validation failure
         raise dg.Failure(description=str(error), allow_retries=False) from None
     context.log.info(
@@ -156,7 +155,7 @@ def policy_backtest(
             retry_attempts=plan_db.retry_attempts,
         )
     except db.DatabaseError as error:
-        raise dg.Failure(description=str(error), allow_retries=error.transient) from None
+        raise retries.database_error(context, plan_db, error) from None
     except ValueError as error:
         raise _permanent(error) from None
     table = comparison(result.results)

@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from inventory_assets.contract import plausibility
-from inventory_assets.defs import constants
+from inventory_assets.defs import constants, retries
 from inventory_assets.defs.resources import SqlDatabase
 from inventory_assets.defs.sources.checks import PlausibilityConfig
 from inventory_assets.io import db, plan_store
@@ -24,7 +24,10 @@ from inventory_assets.io import db, plan_store
     "[min_target_ratio, max_target_ratio] x the current plan's (passes when no plan is in use).",
 )
 def targets_plausible_against_current_plan(
-    config: PlausibilityConfig, plan_db: SqlDatabase, abc_risk_features: pd.DataFrame
+    context: dg.AssetCheckExecutionContext,
+    config: PlausibilityConfig,
+    plan_db: SqlDatabase,
+    abc_risk_features: pd.DataFrame,
 ) -> dg.AssetCheckResult:
     """Fails when demand collapsed or exploded against the plan in use, naming both totals and the ratio."""
     params = config.parameters()
@@ -32,7 +35,7 @@ def targets_plausible_against_current_plan(
     try:
         current = plan_store.current_target_total(plan_db.engine, retry_attempts=plan_db.retry_attempts)
     except db.DatabaseError as error:
-        raise dg.Failure(description=str(error), allow_retries=error.transient) from None
+        raise retries.database_error(context, plan_db, error) from None
     problems, ratio = plausibility.target_ratio_problems(new_total, current, params)
     metadata = {
         "order_up_to_total": dg.MetadataValue.float(new_total),

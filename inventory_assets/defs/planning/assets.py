@@ -16,7 +16,7 @@ import pandas as pd
 from inventory_assets.analytics import service
 from inventory_assets.contract.plan import ProcurementPlanSchema, plan_violations
 from inventory_assets.contract.validation import FAILURE_COLUMNS, ValidationResult, validate_frame
-from inventory_assets.defs import constants, gates
+from inventory_assets.defs import constants, gates, retries
 from inventory_assets.defs.config import ParametersConfig, config_class
 from inventory_assets.defs.features.assets import FEATURE_ASSETS
 from inventory_assets.defs.features.plausibility import PLAUSIBILITY_CHECKS
@@ -333,7 +333,6 @@ WRITE_BLOCKING_CHECKS = [*UPSTREAM_BLOCKING_CHECKS, dg.AssetCheckKey(dg.AssetKey
     group_name=constants.PLANNING_GROUP,
     kinds={"sql", "pandas"},
     pool=PLAN_WRITE_POOL,
-    retry_policy=constants.DATABASE_RETRY_POLICY,
     code_version="1",
 )
 def published_plan(
@@ -375,7 +374,7 @@ def published_plan(
             },
         )
     except db.DatabaseError as error:
-        raise dg.Failure(description=str(error), allow_retries=error.transient) from None
+        raise retries.database_error(context, plan_db, error) from None
     except ValueError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     try:
@@ -386,9 +385,11 @@ def published_plan(
             max_workbook_rows=plan_export.xlsx_max_rows(),
         )
     except (OSError, db.DatabaseError) as error:  # the plan is committed; a retry rewrites it and exports again
-        raise dg.Failure(
-            description=f"plan run {written.run_id} committed, but its exports failed: {error}",
-            allow_retries=not isinstance(error, db.DatabaseError) or error.transient,
+        raise retries.step_error(
+            context,
+            plan_db,
+            f"plan run {written.run_id} committed, but its exports failed: {error}",
+            transient=not isinstance(error, db.DatabaseError) or error.transient,
         ) from None
     context.log.info(f"exported the purchase and transfer orders to {exported.folder}")
     for name, reason in exported.skipped.items():

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import pandas as pd
 
-from inventory_assets.defs import constants, gates
+from inventory_assets.defs import constants, gates, retries
 from inventory_assets.defs.config import ParametersConfig, config_class
 from inventory_assets.defs.metadata import png_markdown
 from inventory_assets.defs.planning.assets import UPSTREAM_BLOCKING_CHECKS
@@ -50,7 +50,6 @@ def frontier_words(points: pd.DataFrame) -> str:
 @dg.asset(
     group_name=constants.PLANNING_GROUP,
     kinds={"pyomo", "highs", "sql", "matplotlib"},
-    retry_policy=constants.DATABASE_RETRY_POLICY,
 )
 def budget_frontier(
     context: dg.AssetExecutionContext, config: FrontierConfig, plan_db: SqlDatabase, abc_risk_features: pd.DataFrame
@@ -73,7 +72,7 @@ def budget_frontier(
             plan_db.engine, context.run.run_id, points, retry_attempts=plan_db.retry_attempts
         )
     except db.DatabaseError as error:
-        raise dg.Failure(description=str(error), allow_retries=error.transient) from None
+        raise retries.database_error(context, plan_db, error) from None
     shown = points.drop(columns=["saturation_budget"])
     return dg.MaterializeResult(
         metadata={

@@ -24,7 +24,7 @@ from inventory_assets.contract.validation import (
     ordered_failures,
     validate_source,
 )
-from inventory_assets.defs import constants
+from inventory_assets.defs import constants, retries
 from inventory_assets.defs.metadata import frame_metadata, validation_check_result
 from inventory_assets.defs.resources import SqlDatabase
 from inventory_assets.io import db, queries
@@ -51,7 +51,10 @@ class SalesConfig(SourceConfig):
 
     history_days: int = Field(
         default=constants.DEFAULT_HISTORY_DAYS,
-        description="Days of sales history to aggregate, ending at the latest sale day (inclusive).",
+        ge=1,
+        le=constants.MAX_HISTORY_DAYS,
+        description="Days of sales history to aggregate, ending at the latest sale day (inclusive); 1 to "
+        f"{constants.MAX_HISTORY_DAYS:,} (checked when the run starts).",
     )
     day_ranges: int = Field(
         default=1,
@@ -94,7 +97,7 @@ def _read(
     try:
         return database.run(read, what=f"reading {what}")
     except db.DatabaseError as error:
-        raise dg.Failure(description=str(error), allow_retries=error.transient) from None
+        raise retries.database_error(context, database, error) from None
     except queries.SourceQueryError:
         raise  # reported by the source's check
     except ValueError as error:  # a configured name the catalogue does not list: permanent
@@ -144,7 +147,7 @@ class SalesPart:
     result: ValidationResult
 
 
-@dg.op(out=dg.DynamicOut(SalesDays), retry_policy=constants.DATABASE_RETRY_POLICY)
+@dg.op(out=dg.DynamicOut(SalesDays))
 def sales_window(context: dg.OpExecutionContext, config: SalesConfig, cloud_db: SqlDatabase):
     """The aggregate statement and the history window (first and last sale day), cut into
     ``day_ranges`` consecutive day ranges: one `sales_days` step each."""
@@ -165,7 +168,7 @@ def sales_window(context: dg.OpExecutionContext, config: SalesConfig, cloud_db: 
         yield dg.DynamicOutput(SalesDays(read, days), mapping_key=f"d{days.start:%Y%m%d}_{days.end:%Y%m%d}")
 
 
-@dg.op(retry_policy=constants.DATABASE_RETRY_POLICY)
+@dg.op
 def sales_days(context: dg.OpExecutionContext, cloud_db: SqlDatabase, part: SalesDays) -> SalesPart:
     """One day range aggregated in the cloud database (GROUP BY there) and validated lazily."""
     if part.failed is not None or part.days is None or part.read is None:
@@ -233,6 +236,9 @@ def assemble_sales(parts: list[SalesPart]) -> tuple[ValidationResult, SalesWindo
 
 
 def _sales_run_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The sales graph's config handed to ``sales_window``, its bounds checked when the run is launched
+    (a config schema carries no bounds; the model does)."""
+    SalesConfig(**config)
     return {"sales_window": {"config": config}}
 
 
@@ -265,7 +271,6 @@ def _table_asset(table: str, resource_key: str, doc: str) -> dg.AssetsDefinition
         check_specs=[_valid_check(table)],
         required_resource_keys={resource_key},
         description=doc,
-        retry_policy=constants.DATABASE_RETRY_POLICY,
         code_version="1",
     )
     def _asset(context: dg.AssetExecutionContext, config: SourceConfig) -> SourceEvents:
