@@ -121,7 +121,9 @@ def test_a_sale_dated_2099_fails_the_run_and_the_plan_stays(database_env: dict[s
     with engine.begin() as conn:
         row = conn.execute(sa.select(sales).limit(1)).mappings().one()
         late = dict(row, sale_id=int(conn.execute(sa.select(sa.func.max(sales.c.sale_id))).scalar_one()) + 1)
-        late["sold_at"] = dt.datetime(2099, 12, 31) if isinstance(row["sold_at"], dt.datetime) else dt.date(2099, 12, 31)
+        late["sold_at"] = (
+            dt.datetime(2099, 12, 31) if isinstance(row["sold_at"], dt.datetime) else dt.date(2099, 12, 31)
+        )
         conn.execute(sales.insert(), [late])
     _plan_again_and_expect(database_env, constants.SALES_REFERENCES_CHECK, "2099-12-31 is")
 
