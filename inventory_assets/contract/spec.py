@@ -86,6 +86,20 @@ REASON_CODES: tuple[str, ...] = (
 
 _TOL = 1e-9
 
+# Magnitudes no real business reaches: a value beyond one is a unit or decimal error (grams for tonnes, cents
+# for dollars, a misplaced exponent) that would pass every sign rule and change what the plan means, or
+# overflow deep inside the features. Checked at the source, naming table, column, value and row.
+MAX_UNITS = 1e12
+"""Most units on a sale line, in a day's sales, in stock, on order, in a receipt, an MOQ, a case or a capacity."""
+MAX_UNIT_MONEY = 1e9
+"""Most money per unit: purchase price, stock-out and waste cost, sale price."""
+MAX_HOLDING_RATE = 100.0
+"""Most annual holding cost as a fraction of unit cost (10,000 % a year)."""
+MAX_SHELF_LIFE_DAYS = 36_500
+"""Longest shelf life (100 years; longer is no shelf life: leave it NULL)."""
+MAX_ECHELON = 16
+"""Deepest network level (0 is the top): deeper is a cycle or a broken parent chain, not a network."""
+
 
 def _close(a: pd.Series, b: pd.Series) -> pd.Series:
     return (a - b).abs() <= _TOL * (1.0 + b.abs())
@@ -126,8 +140,8 @@ SALES_LINES = Table(
         Column("sold_at", "day", "the day of the sale (a date or a timestamp)"),
         Column("product_id", "id", "Product sold."),
         Column("location_id", "id", "the selling location"),
-        Column("quantity", "number", "Units sold on the line; never NULL.", ge=0, finite=True),
-        Column("unit_price", "number", "Price per unit.", nullable=True, optional=True, ge=0),
+        Column("quantity", "number", "Units sold on the line; never NULL.", ge=0, le=MAX_UNITS, finite=True),
+        Column("unit_price", "number", "Price per unit.", nullable=True, optional=True, ge=0, le=MAX_UNIT_MONEY),
     ),
     key=("sale_id",),
     sql_primary_key=("sale_id",),
@@ -150,7 +164,7 @@ INVENTORY = Table(
     columns=(
         replace(_PRODUCT, doc="Stocked product.", note="must exist in `costs`"),
         replace(_LOCATION, doc="Stocking location.", note="must exist in `locations`"),
-        Column("on_hand", "number", "Units on hand (>= 0).", ge=0, finite=True),
+        Column("on_hand", "number", "Units on hand (>= 0).", ge=0, le=MAX_UNITS, finite=True),
         Column(
             "on_order",
             "number",
@@ -159,6 +173,7 @@ INVENTORY = Table(
             null_means=0.0,
             optional=True,
             ge=0,
+            le=MAX_UNITS,
             finite=True,
         ),
         Column("as_of", "day", "Snapshot day."),
@@ -175,12 +190,24 @@ COSTS = Table(
     schema_doc="Costs and ordering rules per product.",
     columns=(
         replace(_PRODUCT, unique=True),
-        Column("unit_cost", "number", "Purchase price per unit (> 0).", gt=0, finite=True),
+        Column("unit_cost", "number", "Purchase price per unit (> 0).", gt=0, le=MAX_UNIT_MONEY, finite=True),
         Column(
-            "holding_cost_rate", "number", "Annual holding cost as a fraction of unit cost (>= 0).", ge=0, finite=True
+            "holding_cost_rate",
+            "number",
+            "Annual holding cost as a fraction of unit cost (>= 0).",
+            ge=0,
+            le=MAX_HOLDING_RATE,
+            finite=True,
         ),
-        Column("stockout_cost", "number", "Penalty per unit of demand not covered (>= 0).", ge=0, finite=True),
-        Column("waste_cost", "number", "Loss per unit that expires (>= 0).", ge=0, finite=True),
+        Column(
+            "stockout_cost",
+            "number",
+            "Penalty per unit of demand not covered (>= 0).",
+            ge=0,
+            le=MAX_UNIT_MONEY,
+            finite=True,
+        ),
+        Column("waste_cost", "number", "Loss per unit that expires (>= 0).", ge=0, le=MAX_UNIT_MONEY, finite=True),
         Column(
             "shelf_life_days",
             "integer",
@@ -189,6 +216,7 @@ COSTS = Table(
             null_doc="not perishable",
             optional=True,
             gt=0,
+            le=MAX_SHELF_LIFE_DAYS,
             finite=True,
             whole=True,
         ),
@@ -200,6 +228,7 @@ COSTS = Table(
             null_means=0.0,
             optional=True,
             ge=0,
+            le=MAX_UNITS,
             finite=True,
         ),
         Column(
@@ -210,6 +239,7 @@ COSTS = Table(
             null_means=1.0,
             optional=True,
             gt=0,
+            le=MAX_UNITS,
             finite=True,
         ),
         Column(
@@ -254,6 +284,7 @@ LOCATIONS = Table(
             "integer",
             "0 for the top level; a child's = its parent's + 1.",
             ge=0,
+            le=MAX_ECHELON,
         ),
         Column(
             "parent_location_id",
@@ -271,6 +302,7 @@ LOCATIONS = Table(
             null_doc="unlimited",
             optional=True,
             ge=0,
+            le=MAX_UNITS,
             finite=True,
         ),
     ),
@@ -294,7 +326,7 @@ RECEIPTS = Table(
             "Day it was received (>= ordered_at; checked in validation.py).",
             note=">= `ordered_at`",
         ),
-        Column("quantity", "number", "Units received (> 0).", gt=0, finite=True),
+        Column("quantity", "number", "Units received (> 0).", gt=0, le=MAX_UNITS, finite=True),
     ),
     key=("product_id", "location_id", "ordered_at"),
 )
@@ -308,7 +340,9 @@ SALES = Table(
         Column("sale_date", "day", "Day of the sales (midnight)."),
         replace(_PRODUCT, doc="Product sold."),
         replace(_LOCATION, doc="Selling location."),
-        Column("quantity", "number", "Units sold that day (sum of the day's sale lines).", ge=0, finite=True),
+        Column(
+            "quantity", "number", "Units sold that day (sum of the day's sale lines).", ge=0, le=MAX_UNITS, finite=True
+        ),
         Column("sale_lines", "integer", "Number of sale lines summed into `quantity`.", ge=1),
         Column(
             "min_line_quantity",

@@ -242,3 +242,51 @@ def test_a_missing_id_in_a_failing_row_reads_none_in_its_key() -> None:
     result = validate_source("sales", frame)
     keys = set(result.failures["key"])
     assert "2026-11-19 / P1 / None" in keys and not result.passed
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "bad"),
+    [
+        ("sales", "quantity", 3e15),  # a misplaced exponent on a daily sum
+        ("inventory", "on_hand", 2e12),
+        ("inventory", "on_order", 1e13),
+        ("costs", "unit_cost", 5e9),  # cents read as millions
+        ("costs", "holding_cost_rate", 250.0),  # 25,000 % a year: a percentage given as a whole number x 100
+        ("costs", "shelf_life_days", 100_000),
+        ("costs", "order_multiple", 1e13),
+        ("locations", "capacity_units", 1e14),
+        ("receipts", "quantity", 1e13),
+    ],
+)
+def test_magnitudes_no_business_reaches_fail_at_the_source_naming_the_value(
+    table: str, column: str, bad: float
+) -> None:
+    frame = GOOD[table]()
+    frame[column] = frame[column].astype(object)
+    frame.loc[1, column] = bad
+    result = validate_source(table, frame)
+    assert not result.passed
+    failing = result.failures.loc[result.failures["column"] == column]
+    assert len(failing) == 1 and int(failing["row"].iloc[0]) == 1
+    assert float(failing["failure_case"].iloc[0]) == bad
+    assert "less_than_or_equal_to" in failing["check"].iloc[0]
+
+
+def test_a_network_deeper_than_the_contract_allows_fails() -> None:
+    from inventory_assets.contract.spec import MAX_ECHELON
+
+    depth = MAX_ECHELON + 2
+    ids = [f"L{i}" for i in range(depth)]
+    frame = pd.DataFrame(
+        {
+            "location_id": ids,
+            "name": None,
+            "echelon": list(range(depth)),
+            "parent_location_id": [None, *ids[:-1]],
+            "capacity_units": None,
+        }
+    )
+    result = validate_source("locations", frame)
+    assert not result.passed
+    deep = result.failures.loc[result.failures["column"] == "echelon"]
+    assert deep["failure_case"].astype(int).tolist() == [MAX_ECHELON + 1]  # the one level past the limit
