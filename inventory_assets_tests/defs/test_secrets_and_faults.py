@@ -198,3 +198,21 @@ def test_an_absurd_history_is_refused_when_the_run_starts(days: int) -> None:
     with pytest.raises(dg.DagsterConfigMappingFunctionError) as raised:
         materialize(["sales"], run_config={"ops": {"sales": {"config": {"history_days": days}}}})
     assert "history_days" in str(raised.value.user_exception)
+
+
+@pytest.mark.parametrize("empty_database", ["sqlite"], indirect=True)
+def test_one_source_alone_on_a_fresh_instance_names_what_is_missing(database_env: dict[str, str]) -> None:
+    write_demo(database_env)
+    with dg.instance_for_test() as instance:
+        # costs has no cross-table check: alone it materializes
+        assert materialize(["costs"], instance=instance).success
+        # inventory's check reads costs (stored now) and locations (never stored): a clear, permanent failure
+        result = materialize(["inventory"], instance=instance)
+        assert not result.success
+        failure = result.get_step_failure_events()[0].step_failure_data.error
+        assert failure is not None and "FileNotFoundError" not in failure.message
+        assert "locations has no stored value in this Dagster instance" in failure.message
+        assert "--select 'group:sources'" in failure.message
+        assert _step_retries(result) == 0
+        # with the sources together it works
+        assert materialize(dg.AssetSelection.groups(constants.SOURCES_GROUP), instance=instance).success

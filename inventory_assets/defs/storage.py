@@ -1,0 +1,59 @@
+"""Where asset values are kept between steps: Dagster's filesystem IO manager, with a clear error when an
+input was never stored.
+
+Materializing one asset alone runs its checks too, and a cross-table check reads other assets (the
+inventory's check reads ``costs`` and ``locations``). On an instance that never materialized them, the
+filesystem IO manager fails with a bare ``FileNotFoundError`` on a storage path. Here that becomes a
+permanent ``dg.Failure`` naming the asset that is missing and how to materialize it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+
+
+class MissingInputError(dg.Failure):
+    """An input asset has no stored value in this Dagster instance."""
+
+
+class _ClearMissingInputs(dg.IOManager):
+    """Dagster's filesystem IO manager (``inner``), with a missing stored value reported clearly."""
+
+    def __init__(self, inner: dg.IOManager) -> None:
+        self._inner = inner
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        self._inner.handle_output(context, obj)
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        try:
+            return self._inner.load_input(context)
+        except FileNotFoundError:
+            what = context.asset_key.to_user_string() if context.has_asset_key else context.name
+            raise MissingInputError(
+                description=(
+                    f"{what} has no stored value in this Dagster instance (never materialized here, or its storage "
+                    f"was removed), and this step reads it. Materialize it too, e.g. "
+                    f"`dagster asset materialize -m inventory_assets --select 'group:sources'` for the sources, or "
+                    f"the whole planning graph."
+                ),
+                allow_retries=False,
+            ) from None
+
+
+class ProjectIOManager(dg.ConfigurableIOManagerFactory):
+    """``dg.FilesystemIOManager`` (values pickled under the instance's ``storage/``, or ``base_dir``) whose
+    missing inputs fail with :class:`MissingInputError`."""
+
+    base_dir: str | None = Field(
+        default=None, description="Folder of the stored values; unset: the instance's storage/ folder."
+    )
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> dg.IOManager:
+        return _ClearMissingInputs(dg.FilesystemIOManager(base_dir=self.base_dir).create_io_manager(context))
+
+
+storage = dg.Definitions(resources={"io_manager": ProjectIOManager()})
