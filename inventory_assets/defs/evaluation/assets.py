@@ -16,6 +16,12 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 import pandas as pd
 
+import inventory_assets.analytics
+import inventory_assets.backtest
+import inventory_assets.contract
+import inventory_assets.forecast
+import inventory_assets.io
+import inventory_assets.optimization
 from inventory_assets.backtest import (
     COMPARISON_COLUMNS,
     BacktestError,
@@ -25,7 +31,7 @@ from inventory_assets.backtest import (
     sales_days_needed,
 )
 from inventory_assets.backtest.settings import FIELD_DOCS
-from inventory_assets.defs import constants, retries
+from inventory_assets.defs import constants, retries, versions
 from inventory_assets.defs.config import ParametersConfig, config_class
 from inventory_assets.defs.metadata import png_markdown
 from inventory_assets.defs.resources import SqlDatabase
@@ -88,7 +94,17 @@ def comparison_metadata(table: pd.DataFrame) -> dg.MetadataValue:
     kinds={"pandas", "sql", "matplotlib"},
     # Lineage only: the backtest reads the same five tables itself, over a longer window than the sources'.
     deps=list(constants.SOURCE_TABLES),
-    code_version="1",
+    code_version=versions.code_version(
+        __name__,
+        inventory_assets.backtest,
+        inventory_assets.optimization,
+        inventory_assets.forecast,
+        inventory_assets.analytics,
+        inventory_assets.io,
+        inventory_assets.contract,
+    ),
+    owners=versions.OWNERS,
+    tags=versions.tags("evaluation"),
 )
 def policy_backtest(
     context: dg.AssetExecutionContext,

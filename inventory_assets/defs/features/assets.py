@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import pandas as pd
 
+import inventory_assets.analytics
+import inventory_assets.contract
+import inventory_assets.forecast
 from inventory_assets.analytics import features as feature_core
 from inventory_assets.analytics import merge as merge_core
 from inventory_assets.contract import plausibility, spec
@@ -18,7 +21,7 @@ from inventory_assets.contract.frames import DemandForecastSchema, FeaturesSchem
 from inventory_assets.contract.network import NetworkError
 from inventory_assets.contract.sales import SalesFrame
 from inventory_assets.contract.validation import validate_frame
-from inventory_assets.defs import constants
+from inventory_assets.defs import constants, versions
 from inventory_assets.defs.config import ParametersConfig, config_class
 from inventory_assets.defs.metadata import frame_metadata, png_markdown, validation_check_result
 from inventory_assets.forecast import core as forecast_core
@@ -72,7 +75,9 @@ def _check_spec(asset: str, description: str) -> dg.AssetCheckSpec:
             "(product, location); with none, every demand would be zero and the plan would buy nothing.",
         ),
     ],
-    code_version="1",
+    code_version=versions.code_version(__name__, inventory_assets.analytics, inventory_assets.contract),
+    owners=versions.OWNERS,
+    tags=versions.tags("feature"),
 )
 def merged_dataset(
     context: dg.AssetExecutionContext,
@@ -156,7 +161,11 @@ def merged_dataset(
             "One row per stocked pair, a known method, finite non-negative rates and variances (schema).",
         )
     ],
-    code_version="1",
+    code_version=versions.code_version(
+        __name__, inventory_assets.forecast, inventory_assets.analytics, inventory_assets.contract
+    ),
+    owners=versions.OWNERS,
+    tags=versions.tags("feature"),
 )
 def demand_forecast(config: ForecastConfig, sales: SalesFrame, merged_dataset: pd.DataFrame) -> AssetEvents:
     """Per stocked (product, location): the demand forecast over its horizon (lead time + review period)
@@ -195,7 +204,11 @@ def demand_forecast(config: ForecastConfig, sales: SalesFrame, merged_dataset: p
             "Classes in their sets, risk in [0, 1], non-negative stocks, finite numbers, one row per key (schema).",
         )
     ],
-    code_version="1",
+    code_version=versions.code_version(
+        __name__, inventory_assets.analytics, inventory_assets.forecast, inventory_assets.contract
+    ),
+    owners=versions.OWNERS,
+    tags=versions.tags("feature"),
 )
 def abc_risk_features(
     context: dg.AssetExecutionContext,

@@ -13,10 +13,14 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 import pandas as pd
 
+import inventory_assets.analytics
+import inventory_assets.contract
+import inventory_assets.io
+import inventory_assets.optimization
 from inventory_assets.analytics import service
 from inventory_assets.contract.plan import ProcurementPlanSchema, plan_violations
 from inventory_assets.contract.validation import FAILURE_COLUMNS, ValidationResult, validate_frame
-from inventory_assets.defs import constants, gates, retries
+from inventory_assets.defs import constants, gates, retries, versions
 from inventory_assets.defs.config import ParametersConfig, config_class
 from inventory_assets.defs.features.assets import FEATURE_ASSETS
 from inventory_assets.defs.features.plausibility import PLAUSIBILITY_CHECKS
@@ -50,6 +54,9 @@ else:
     )
 
 
+PLAN_VERSION = versions.code_version(
+    __name__, inventory_assets.optimization, inventory_assets.analytics, inventory_assets.contract
+)
 UPSTREAM_BLOCKING_CHECKS = gates.blocking_check_keys(
     [*SOURCE_ASSETS, *SOURCE_CHECKS, *FEATURE_ASSETS, *PLAUSIBILITY_CHECKS]
 )
@@ -268,6 +275,9 @@ def _figures_metadata(summary: dict[str, Any]) -> dict[str, dg.MetadataValue]:
     outs={
         "procurement_plan": dg.AssetOut(
             group_name=constants.PLANNING_GROUP,
+            code_version=PLAN_VERSION,
+            owners=versions.OWNERS,
+            tags=versions.tags("decision"),
             kinds={"pyomo", "highs", "pandas"},
             description="What each stocked (product, location) receives this cycle: bought from the supplier "
             "at the top of the network (spending budget) or transferred from its parent, every row explained "
@@ -276,6 +286,9 @@ def _figures_metadata(summary: dict[str, Any]) -> dict[str, dg.MetadataValue]:
         ),
         PLAN_SUMMARY: dg.AssetOut(
             group_name=constants.PLANNING_GROUP,
+            code_version=PLAN_VERSION,
+            owners=versions.OWNERS,
+            tags=versions.tags("decision"),
             kinds={"python"},
             description="The figures of the plan's solve (status, budget, spend, objective and its parts, "
             "the budget's shadow price, solver statistics, counts per reason code): what published_plan "
@@ -333,7 +346,9 @@ WRITE_BLOCKING_CHECKS = [*UPSTREAM_BLOCKING_CHECKS, dg.AssetCheckKey(dg.AssetKey
     group_name=constants.PLANNING_GROUP,
     kinds={"sql", "pandas"},
     pool=PLAN_WRITE_POOL,
-    code_version="1",
+    code_version=versions.code_version(__name__, inventory_assets.io, inventory_assets.contract),
+    owners=versions.OWNERS,
+    tags=versions.tags("decision"),
 )
 def published_plan(
     context: dg.AssetExecutionContext,
@@ -401,7 +416,7 @@ def published_plan(
             "exports": dg.MetadataValue.json({name: str(path) for name, path in exported.files.items()}),
             "exports_skipped": dg.MetadataValue.json(exported.skipped),
             "database": dg.MetadataValue.text(plan_db.masked_url),
-            "table": dg.MetadataValue.text(plan_store.PLAN_TABLE),
+            "dagster/table_name": dg.MetadataValue.text(plan_store.PLAN_TABLE),
             "current_view": dg.MetadataValue.text(plan_store.CURRENT_VIEW),
             "planned_at": dg.MetadataValue.text(written.planned_at.isoformat()),
             "write_seconds": dg.MetadataValue.float(written.seconds),

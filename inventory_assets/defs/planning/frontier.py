@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import pandas as pd
 
-from inventory_assets.defs import constants, gates, retries
+import inventory_assets.contract
+import inventory_assets.optimization
+from inventory_assets.defs import constants, gates, retries, versions
 from inventory_assets.defs.config import ParametersConfig, config_class
 from inventory_assets.defs.metadata import png_markdown
 from inventory_assets.defs.planning.assets import UPSTREAM_BLOCKING_CHECKS
@@ -50,6 +52,9 @@ def frontier_words(points: pd.DataFrame) -> str:
 @dg.asset(
     group_name=constants.PLANNING_GROUP,
     kinds={"pyomo", "highs", "sql", "matplotlib"},
+    code_version=versions.code_version(__name__, inventory_assets.optimization, inventory_assets.contract),
+    owners=versions.OWNERS,
+    tags=versions.tags("decision"),
 )
 def budget_frontier(
     context: dg.AssetExecutionContext, config: FrontierConfig, plan_db: SqlDatabase, abc_risk_features: pd.DataFrame

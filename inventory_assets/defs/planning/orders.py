@@ -12,9 +12,11 @@ from datetime import date, datetime, timezone
 import dagster as dg
 import pandas as pd
 
+import inventory_assets.contract
+import inventory_assets.reporting
 from inventory_assets.contract import spec
 from inventory_assets.contract.classes import Table
-from inventory_assets.defs import constants
+from inventory_assets.defs import constants, versions
 from inventory_assets.defs.metadata import frame_metadata
 from inventory_assets.reporting.markdown import markdown_table
 from inventory_assets.reporting.orders import order_lists
@@ -22,6 +24,7 @@ from inventory_assets.reporting.orders import order_lists
 PURCHASE_ORDERS = "purchase_orders"
 TRANSFER_ORDERS = "transfer_orders"
 TOP_ROWS = 10
+ORDERS_VERSION = versions.code_version(__name__, inventory_assets.reporting, inventory_assets.contract)
 
 
 def planning_day(context: dg.AssetExecutionContext) -> date:
@@ -46,6 +49,9 @@ def _list_metadata(frame: pd.DataFrame, table: Table, party: str) -> dict[str, d
     outs={
         PURCHASE_ORDERS: dg.AssetOut(
             group_name=constants.PLANNING_GROUP,
+            code_version=ORDERS_VERSION,
+            owners=versions.OWNERS,
+            tags=versions.tags("decision"),
             kinds={"pandas"},
             description="The plan's purchases, one row per (product, location) bought from a supplier: supplier, "
             "product and location with names, quantity, packs, unit cost and value, order date, expected "
@@ -53,6 +59,9 @@ def _list_metadata(frame: pd.DataFrame, table: Table, party: str) -> dict[str, d
         ),
         TRANSFER_ORDERS: dg.AssetOut(
             group_name=constants.PLANNING_GROUP,
+            code_version=ORDERS_VERSION,
+            owners=versions.OWNERS,
+            tags=versions.tags("decision"),
             kinds={"pandas"},
             description="The plan's transfers, one row per (product, location) replenished from its parent: "
             "source and destination with names, product, quantity, packs, order date, expected arrival and the "

@@ -14,6 +14,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+import inventory_assets.contract
 from inventory_assets.contract import spec
 from inventory_assets.contract.sales import SalesFrame, SalesWindow
 from inventory_assets.contract.schemas import SOURCE_SCHEMAS
@@ -24,12 +25,13 @@ from inventory_assets.contract.validation import (
     ordered_failures,
     validate_source,
 )
-from inventory_assets.defs import constants, retries
+from inventory_assets.defs import constants, retries, versions
 from inventory_assets.defs.metadata import frame_metadata, validation_check_result
 from inventory_assets.defs.resources import SqlDatabase
 from inventory_assets.io import db, queries
 
 KINDS = {"sql", "pandas", "pandera"}
+SOURCES_VERSION = versions.code_version(__name__, queries, db, inventory_assets.contract)
 
 
 class SourceConfig(dg.Config):
@@ -248,7 +250,9 @@ def _sales_run_config(config: dict[str, Any]) -> dict[str, Any]:
     kinds=KINDS,
     check_specs=[_valid_check("sales")],
     config=dg.ConfigMapping(config_fn=_sales_run_config, config_schema=SalesConfig.to_config_schema()),
-    code_version="1",
+    code_version=SOURCES_VERSION,
+    owners=versions.OWNERS,
+    tags=versions.tags("source"),
 )
 def sales():
     """Daily demand per (day, product, location) over the history window ending at the latest sale day.
@@ -271,7 +275,9 @@ def _table_asset(table: str, resource_key: str, doc: str) -> dg.AssetsDefinition
         check_specs=[_valid_check(table)],
         required_resource_keys={resource_key},
         description=doc,
-        code_version="1",
+        code_version=SOURCES_VERSION,
+        owners=versions.OWNERS,
+        tags=versions.tags("source"),
     )
     def _asset(context: dg.AssetExecutionContext, config: SourceConfig) -> SourceEvents:
         database: SqlDatabase = getattr(context.resources, resource_key)
