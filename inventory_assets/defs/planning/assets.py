@@ -38,7 +38,6 @@ from inventory_assets.reporting.markdown import TOP_ORDERS, largest_orders, mark
 
 PLAN_CHECK = "procurement_plan_valid"
 PLAN_SUMMARY = "plan_summary"
-PLAN_WRITE_POOL = "plan_db_writes"
 KEY = ["product_id", "location_id"]
 AssetEvents = Iterator[dg.Output | dg.AssetCheckResult]
 
@@ -345,7 +344,6 @@ WRITE_BLOCKING_CHECKS = [*UPSTREAM_BLOCKING_CHECKS, dg.AssetCheckKey(dg.AssetKey
 @dg.asset(
     group_name=constants.PLANNING_GROUP,
     kinds={"sql", "pandas"},
-    pool=PLAN_WRITE_POOL,
     code_version=versions.code_version(__name__, inventory_assets.io, inventory_assets.contract),
     owners=versions.OWNERS,
     tags=versions.tags("decision"),
@@ -361,11 +359,13 @@ def published_plan(
     """The plan written back to the plan database: this run's rows appended to the `procurement_plan`
     history, its purchase and transfer orders to `purchase_orders` and `transfer_orders` (with the run
     id), and its figures to `procurement_plan_runs`, in one transaction (all or nothing, one copy per
-    run). The current plan is the newest committed run's (view `current_procurement_plan`). Writes run
-    one at a time (concurrency pool `plan_db_writes`, limit 1) and never publish a plan whose checks, or
-    whose upstream blocking checks, failed. After the commit the run's lists are read back and exported:
-    `purchase_orders.csv`, `transfer_orders.csv` and `orders.xlsx` (a sheet per supplier and per
-    destination, with totals) under `<INVENTORY_EXPORT_DIR or data/exports>/<run id>/` (`dagster/uri`)."""
+    run). The current plan is the newest committed run's (view `current_procurement_plan`). Writes take
+    turns by the plan database's own lock (PostgreSQL a table lock, MariaDB a named lock, SQLite its write
+    lock), which dies with a killed run's connection, so a killed run never blocks the next; they never
+    publish a plan whose checks, or whose upstream blocking checks, failed. After the commit the run's lists
+    are read back and exported: `purchase_orders.csv`, `transfer_orders.csv` and `orders.xlsx` (a sheet per
+    supplier and per destination, with totals) under `<INVENTORY_EXPORT_DIR or data/exports>/<run id>/`
+    (`dagster/uri`)."""
     gates.require_passed_checks(context, WRITE_BLOCKING_CHECKS, "publish the plan")
     figures = dict(plan_summary)
     # A run's plan is stamped with the run's start, so a run that started earlier but commits later never
