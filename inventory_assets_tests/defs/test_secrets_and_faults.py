@@ -158,7 +158,7 @@ def _costs_from(database: SqlDatabase, run_config: dict | None = None) -> dg.Exe
     return dg.materialize(
         all_assets_and_checks(),
         selection=["costs"],
-        resources={**defs().resources, "onprem_db": database},
+        resources={**(defs().resources or {}), "onprem_db": database},
         instance=dg.DagsterInstance.ephemeral(),
         run_config=run_config,
         raise_on_error=False,
