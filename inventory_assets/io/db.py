@@ -1,8 +1,9 @@
 """Database access shared by the resources, the demo generator and the plan writer.
 
 Plain SQLAlchemy 2, no Dagster: engines with ``pool_pre_ping`` and ``hide_parameters``, URLs masked
-wherever they are shown, and a retry that repeats only faults that can pass (a dropped connection, a
-restarting server), never a permanent one (bad SQL, a missing table, a constraint violation).
+wherever they are shown, reads in transactions that cannot write (`read_only`), and a retry that repeats
+only faults that can pass (a dropped connection, a restarting server), never a permanent one (bad SQL, a
+missing table, a constraint violation).
 """
 
 from __future__ import annotations
@@ -277,6 +278,101 @@ def retry(
 # --- reading -----------------------------------------------------------------------------------------
 
 
+@contextmanager
+def read_only(engine: sa.Engine, *, timeout_seconds: float | None = None) -> Iterator[sa.Connection]:
+    """A connection whose transaction cannot change the database: every read of a source runs in one.
+
+    * PostgreSQL: ``SET TRANSACTION READ ONLY``, and with psycopg 3 every statement goes through the
+      extended query protocol, which runs exactly one statement: psycopg sends a statement without bound
+      values through the simple protocol, which runs every statement of the text, a COMMIT included
+      (`_extended_query_cursor`).
+    * MariaDB/MySQL: ``SET SESSION TRANSACTION READ ONLY``, then ``START TRANSACTION READ ONLY``; the
+      session is set back to READ WRITE after the rollback (it cannot be inside a read-only transaction),
+      or the connection is discarded. The session setting is needed because a DDL statement commits the
+      transaction it is in and then runs: in a read-only transaction alone MariaDB runs ``CREATE TABLE``,
+      in a read-only session it refuses it. PyMySQL sends one statement per call (the server refuses a
+      second one unless the URL asks for multi-statements).
+    * SQLite: ``PRAGMA query_only`` on the connection, switched off again before the pooled connection is
+      handed back (the same engine may write elsewhere: the demo writer, the plan store on one file); a
+      connection that cannot be switched back is discarded. sqlite3 runs one statement per call.
+    * Other dialects: an ordinary transaction.
+
+    The transaction is always rolled back. ``timeout_seconds``: the statement timeout where the dialect
+    has one. Read-only does not stand in for a read-only database role; it makes sure that nothing the
+    project sends while reading a source writes, whatever the user's query or table holds.
+    """
+    with engine.connect() as conn:
+        if timeout_seconds:
+            _set_statement_timeout(conn, timeout_seconds)
+        undo = _read_only_connection(conn)
+        try:
+            backend = conn.dialect.name
+            if backend == "postgresql":
+                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            elif backend in ("mysql", "mariadb"):
+                conn.exec_driver_sql("START TRANSACTION READ ONLY")
+            yield conn
+        finally:
+            undo()
+
+
+def _read_only_connection(conn: sa.Connection) -> Callable[[], None]:
+    """What `read_only` sets on the driver's connection (outliving the transaction), and its undoing."""
+    raw: Any = conn.connection.dbapi_connection
+    if conn.dialect.name in ("sqlite", "mysql", "mariadb"):
+        sqlite = conn.dialect.name == "sqlite"
+        _raw_execute(raw, "PRAGMA query_only = ON" if sqlite else "SET SESSION TRANSACTION READ ONLY")
+
+        def writable_again() -> None:
+            if conn.invalidated:
+                return
+            try:
+                if sqlite:
+                    _raw_execute(raw, "PRAGMA query_only = OFF")
+                else:
+                    conn.rollback()
+                    _raw_execute(raw, "SET SESSION TRANSACTION READ WRITE")
+            except Exception:  # never hand a read-only connection back to the pool
+                conn.invalidate()
+
+        return writable_again
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        saved = raw.cursor_factory
+        raw.cursor_factory = _extended_query_cursor(saved)
+
+        def restore() -> None:
+            raw.cursor_factory = saved
+
+        return restore
+    return lambda: None
+
+
+def _raw_execute(raw: Any, statement: str) -> None:
+    cursor = raw.cursor()
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
+
+
+@functools.cache
+def _extended_query_cursor(base: Any) -> Any:
+    """``base`` (a psycopg 3 cursor class) sending every statement through the extended query protocol.
+
+    psycopg has no public switch: it sends a statement with bound values through the extended protocol and
+    one without through the simple protocol, so that a text of several statements runs whole. Its own
+    ``Cursor.stream()`` and server-side cursors pass ``force_extended``, which this cursor always passes.
+    A test sends ``SELECT 1; DROP TABLE ...`` without values and expects the server to refuse it
+    (inventory_assets_tests/io/test_read_only_sources.py), so a psycopg that changed this fails there.
+    """
+
+    class ExtendedQueryCursor(base):
+        def _execute_send(self, query: Any, *, force_extended: bool = False, binary: bool | None = None) -> None:
+            super()._execute_send(query, force_extended=True, binary=binary)
+
+    return ExtendedQueryCursor
+
+
 def read_frame(
     engine: sa.Engine,
     statement: str | sa.Executable,
@@ -285,37 +381,58 @@ def read_frame(
     timeout_seconds: float | None = None,
     share_text: bool | Collection[str] = True,
 ) -> pd.DataFrame:
-    """Run one SELECT and return its rows as a DataFrame (values bound, never formatted into SQL).
+    """Run one SELECT in a read-only transaction of its own (`read_only`) and return its rows as a
+    DataFrame (values bound, never formatted into SQL; the rest as `fetch_frame`)."""
+    with read_only(engine, timeout_seconds=timeout_seconds) as conn:
+        columns, rows = _fetch_rows(conn, statement, params)
+    return _frame(columns, rows, share_text)  # built once the connection is back in the pool
+
+
+def fetch_frame(
+    conn: sa.Connection,
+    statement: str | sa.Executable,
+    params: Mapping[str, Any] | None = None,
+    *,
+    share_text: bool | Collection[str] = True,
+) -> pd.DataFrame:
+    """Run one SELECT on ``conn`` and return its rows as a DataFrame (values bound, never formatted into SQL).
 
     ``share_text``: equal text values become one object (`share_repeated_text`): in every text column
     (True), in the named columns only, or nowhere (False; a caller that concatenates many reads does it
     once on the whole).
+    """
+    return _frame(*_fetch_rows(conn, statement, params), share_text)
 
-    For a text statement the frame is built from the driver's plain tuples: a ``text()`` statement has
-    no result processors, so they hold exactly the values SQLAlchemy's ``Row`` objects would, and
-    ``DataFrame.from_records`` on ``Row`` objects is slow (it probes each row
-    with ``hasattr``, which raises and catches inside SQLAlchemy; docs/scaling-benchmarks.md).
+
+def _fetch_rows(
+    conn: sa.Connection, statement: str | sa.Executable, params: Mapping[str, Any] | None
+) -> tuple[list[str], list[Any]]:
+    """The column names and the rows of one statement.
+
+    For a text statement the rows are the driver's plain tuples: a ``text()`` statement has no result
+    processors, so they hold exactly the values SQLAlchemy's ``Row`` objects would, and
+    ``DataFrame.from_records`` on ``Row`` objects is slow (it probes each row with ``hasattr``, which
+    raises and catches inside SQLAlchemy; docs/scaling-benchmarks.md).
     """
     is_text = isinstance(statement, str)
     stmt = sa.text(statement) if isinstance(statement, str) else statement
-    with engine.connect() as conn:
-        if timeout_seconds:
-            _set_statement_timeout(conn, timeout_seconds)
-        result = conn.execute(stmt, dict(params or {}))
-        columns = list(result.keys())
-        cursor = getattr(result, "cursor", None) if is_text else None
-        if cursor is None:
-            rows = [tuple(row) for row in result.fetchall()]
-        else:
-            dbapi_error = engine.dialect.loaded_dbapi.Error
-            try:
-                rows = cursor.fetchall()
-            except dbapi_error as error:  # raised as SQLAlchemy would (SQLite steps lazily while fetching)
-                raise sa_exc.DBAPIError.instance(
-                    str(statement), params, error, dbapi_error, hide_parameters=True, dialect=engine.dialect
-                ) from error
-            finally:
-                result.close()
+    result = conn.execute(stmt, dict(params or {}))
+    columns = list(result.keys())
+    cursor = getattr(result, "cursor", None) if is_text else None
+    if cursor is None:
+        return columns, [tuple(row) for row in result.fetchall()]
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        return columns, cursor.fetchall()
+    except dbapi_error as error:  # raised as SQLAlchemy would (SQLite steps lazily while fetching)
+        raise sa_exc.DBAPIError.instance(
+            str(statement), params, error, dbapi_error, hide_parameters=True, dialect=conn.dialect
+        ) from error
+    finally:
+        result.close()
+
+
+def _frame(columns: list[str], rows: list[Any], share_text: bool | Collection[str]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows, columns=columns)
     if share_text is False:
         return frame
@@ -367,8 +484,10 @@ def _set_statement_timeout(conn: sa.Connection, seconds: float) -> None:
 
 
 def table_names(engine: sa.Engine) -> set[str]:
-    """The tables the database's own catalogue lists (used to validate names that cannot be bound)."""
-    return set(sa.inspect(engine).get_table_names())
+    """The tables and views the database's own catalogue lists in the default schema (used to validate
+    names that cannot be bound)."""
+    inspector = sa.inspect(engine)
+    return set(inspector.get_table_names()) | set(inspector.get_view_names())
 
 
 def check_identifier(name: str, known: set[str], what: str = "table") -> str:
@@ -376,6 +495,29 @@ def check_identifier(name: str, known: set[str], what: str = "table") -> str:
     if name not in known:
         raise ValueError(f"unknown {what} {name!r}; the database has: {', '.join(sorted(known)) or 'none'}")
     return name
+
+
+def quoted_relation(engine: sa.Engine, name: str) -> str:
+    """The quoted SQL name of the table or view ``name`` that the database's catalogue lists: in the default
+    schema, or ``schema.name`` in another (each part quoted); else a clear ValueError. Names cannot be bound
+    parameters, so nothing the catalogue does not list is ever formatted into SQL."""
+    inspector = sa.inspect(engine)
+    preparer = engine.dialect.identifier_preparer
+    known = set(inspector.get_table_names()) | set(inspector.get_view_names())
+    if name in known:
+        return preparer.quote(name)
+    if "." in name:
+        schemas = set(inspector.get_schema_names())
+        for at in (i for i, char in enumerate(name) if char == "."):
+            schema, relation = name[:at], name[at + 1 :]
+            if schema in schemas and relation in (
+                set(inspector.get_table_names(schema=schema)) | set(inspector.get_view_names(schema=schema))
+            ):
+                return f"{preparer.quote_schema(schema)}.{preparer.quote(relation)}"
+    raise ValueError(
+        f"unknown table or view {name!r}; the database lists {', '.join(sorted(known)) or 'none'} "
+        "(and in another schema, schema.name)"
+    )
 
 
 @contextmanager

@@ -1,17 +1,20 @@
 """The SQL that reads the sources: the contract's tables by default, or a user's own SELECT.
 
-Pure SQLAlchemy (no Dagster). Table names cannot be bound, so a configured table name must be listed by
-the database's own catalogue; a user's query must be a single SELECT (or WITH ... SELECT) and is used as a
-subquery; every value (the window's days) is bound. Sales are aggregated to daily demand per (day,
-product, location) inside the database, so raw sale lines never travel to Python.
+Pure SQLAlchemy (no Dagster). Sources are read-only by construction: every statement here runs in a
+transaction that cannot write (`db.read_only`). Table names cannot be bound, so a configured table or view
+must be listed by the database's own catalogue (`db.quoted_relation`); a user's query must parse (sqlglot,
+in the engine's dialect) to exactly one SELECT that only reads (`check_select`) and is used as a subquery;
+every value (the window's days) is bound. Sales are aggregated to daily demand per (day, product,
+location) inside the database, so raw sale lines never travel to Python.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
-import re
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -27,9 +30,6 @@ OPTIONAL_COLUMNS: dict[str, set[str]] = {name: t.optional_columns for name, t in
 SALES_REQUIRED: list[str] = spec.SALES_LINES.required_columns
 ID_COLUMNS = frozenset(c.name for t in spec.SOURCE_FRAMES.values() for c in t.columns if c.kind == "id")
 """Text columns that stay text downstream: each distinct value is read as one shared object."""
-
-_SELECT_ONLY = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
-_COMMENT = re.compile(r"(--[^\n]*)|(/\*.*?\*/)", re.DOTALL)
 
 
 class SourceQueryError(ValueError):
@@ -49,18 +49,126 @@ class MissingColumnsError(SourceQueryError):
         )
 
 
-def check_select(query: str) -> str:
-    """``query`` without a trailing semicolon if it is a single SELECT/WITH statement; else an error."""
-    text = _COMMENT.sub(" ", query).strip().rstrip(";").strip()
-    if not _SELECT_ONLY.match(text):
-        raise SourceQueryError("a source query must be a single SELECT (or WITH ... SELECT) statement")
-    if ";" in _strip_literals(text):
-        raise SourceQueryError("a source query must be a single statement (no ';' inside)")
-    return text
+_SQLGLOT_DIALECTS = {"postgresql": "postgres", "mariadb": "mysql", "mssql": "tsql"}
+"""SQLAlchemy's dialect names that sqlglot spells otherwise (the rest, ``mysql``, ``sqlite``, ``snowflake``,
+``bigquery``, ..., are the same)."""
 
 
-def _strip_literals(text: str) -> str:
-    return re.sub(r"'(?:[^']|'')*'", "''", text)
+def check_select(query: str, dialect: str, what: str = "the source query") -> str:
+    """``query`` ready to be a source's subquery if it is exactly one SELECT that only reads; else a
+    :class:`SourceQueryError` saying why (permanent: never retried).
+
+    Parsed by sqlglot in ``dialect`` (the engine's, as SQLAlchemy names it: ``postgresql``, ``mysql`` or
+    ``mariadb``, ``sqlite``, ...; one sqlglot does not know is parsed as generic SQL), so quotes, dollar
+    quotes, ``E''`` strings and comments are read as the server reads them. Accepted: one SELECT, WITH ...
+    SELECT, or a UNION/INTERSECT/EXCEPT of SELECTs. Refused: any other statement, a second statement however
+    hidden, SELECT ... INTO, a locking read (FOR UPDATE, FOR SHARE), a data-modifying WITH (``WITH d AS
+    (DELETE ... RETURNING *) SELECT ...``), and text the parser cannot read. Returned without trailing
+    semicolons and comments (a trailing ``--`` comment would swallow the ``) src`` around it). Whatever the
+    parser lets through still runs in a read-only transaction (`db.read_only`). ``what``: the query as the
+    message names it.
+    """
+    from sqlglot import exp
+    from sqlglot.errors import ParseError, SqlglotError
+    from sqlglot.tokens import TokenType
+
+    parser_dialect, dialect_name = _parser_dialect(dialect)
+    try:
+        tokens = parser_dialect.tokenize(query)
+        parsed = parser_dialect.parser().parse(tokens, query)
+    except SqlglotError as error:
+        where = error.errors[0] if isinstance(error, ParseError) and error.errors else {}
+        detail = str(where.get("description") or error).splitlines()[0]
+        if where.get("line"):
+            detail += f" at line {where['line']}, column {where.get('col')}"
+        raise SourceQueryError(
+            f"{what} cannot be parsed as {dialect_name} SQL ({detail}); SQL the parser does not "
+            "read can go into a view, named in run config `table`"
+        ) from None
+    except RecursionError:
+        raise SourceQueryError(f"{what} is nested too deeply to be parsed") from None
+    statements = [e for e in parsed if e is not None and not isinstance(e, exp.Semicolon)]
+    if not statements:
+        raise SourceQueryError(f"{what} is empty; it must be one SELECT")
+    if len(statements) != 1:
+        kinds = ", ".join(_statement_kind(e) for e in statements)
+        raise SourceQueryError(f"{what} holds {len(statements)} statements ({kinds}); it must be exactly one SELECT")
+    tree = statements[0]
+    if not isinstance(tree, exp.Query):
+        statement = isinstance(tree, (*_writing_nodes(), exp.Values, exp.Describe, exp.Show))
+        kind = _statement_kind(tree) if statement else f"what starts with {tokens[0].text!r}"
+        raise SourceQueryError(
+            f"{what} is not a SELECT but {kind}; it must be one SELECT (or WITH ... SELECT, or a UNION of SELECTs)"
+        )
+    for node in tree.walk():
+        if isinstance(node, _writing_nodes()):
+            raise SourceQueryError(f"{what} holds {_statement_kind(node)}; a source query may only read")
+    last = next(t for t in reversed(tokens) if t.token_type != TokenType.SEMICOLON)
+    return query[: last.end + 1].strip()
+
+
+def _parser_dialect(dialect: str) -> tuple[Any, str]:
+    """sqlglot's dialect (an instance) for SQLAlchemy's dialect name, and its name for messages."""
+    from sqlglot import Dialect
+
+    name = _SQLGLOT_DIALECTS.get(dialect, dialect)
+    if Dialect.get(name) is None:
+        return Dialect.get_or_raise(None), "generic"
+    return Dialect.get_or_raise(name), name
+
+
+@functools.cache
+def _writing_nodes() -> tuple[type, ...]:
+    """sqlglot's nodes that write, lock, change the session or run something else: none may be in a
+    source query, wherever it stands (a WITH, a subquery)."""
+    from sqlglot import exp
+
+    return (
+        exp.DML,  # INSERT, UPDATE, DELETE, MERGE, COPY
+        exp.DDL,  # CREATE, and INSERT again
+        exp.Drop,
+        exp.Alter,
+        exp.TruncateTable,
+        exp.Command,  # what sqlglot keeps as text: CALL, DO, EXECUTE, LOCK, VACUUM, ...
+        exp.Into,  # SELECT ... INTO
+        exp.Lock,  # FOR UPDATE / FOR SHARE / LOCK IN SHARE MODE
+        exp.Set,
+        exp.Transaction,
+        exp.Commit,
+        exp.Rollback,
+        exp.Pragma,
+        exp.Use,
+        exp.LoadData,
+        exp.Attach,
+        exp.Detach,
+        exp.Grant,
+        exp.Revoke,
+        exp.Analyze,
+        exp.Kill,
+        exp.Cache,
+        exp.Uncache,
+        exp.Refresh,
+        exp.Declare,
+        exp.Export,
+    )
+
+
+def _statement_kind(node: Any) -> str:
+    """A node as a message names it: ``SELECT``, ``DROP``, ``a data-modifying DELETE``, ..."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Into):
+        return "SELECT ... INTO"
+    if isinstance(node, exp.Lock):
+        return "a locking clause (FOR UPDATE, FOR SHARE)"
+    if isinstance(node, exp.Command):
+        return str(node.this).upper()
+    if isinstance(node, exp.DML) and node.parent is not None:
+        return f"a data-modifying {node.key.upper()}"
+    return _KIND_NAMES.get(node.key, node.key.upper())
+
+
+_KIND_NAMES = {"truncatetable": "TRUNCATE", "transaction": "BEGIN"}
 
 
 @dataclass(frozen=True)
@@ -72,18 +180,25 @@ class SourceSpec:
     query: str | None = None
 
     def from_clause(self, engine: sa.Engine) -> str:
-        """The SQL of the source rows, to be used as ``(...) AS src``."""
+        """The SQL of the source rows, to be used as ``(...) AS src``: the user's query if `check_select`
+        accepts it, else every column of the table or view (in another schema: ``schema.name``) that the
+        catalogue lists. A refusal names the source and the setting: a query's is a
+        :class:`SourceQueryError` (the source's check reports it), an unknown table's a ValueError (the
+        step fails); neither is retried."""
         if self.query:
-            return check_select(self.query)
-        name = self.table_name or self.table
-        db.check_identifier(name, db.table_names(engine))
-        quoted = engine.dialect.identifier_preparer.quote(name)
-        return f"SELECT * FROM {quoted}"
+            what = f"the query configured for {self.table} (run config `query`, or the resource's `queries`)"
+            return check_select(self.query, engine.dialect.name, what)
+        if not self.table_name:
+            return f"SELECT * FROM {db.quoted_relation(engine, self.table)}"
+        try:
+            return f"SELECT * FROM {db.quoted_relation(engine, self.table_name)}"
+        except ValueError as error:
+            raise ValueError(f"the table configured for {self.table} (run config `table`): {error}") from None
 
 
 def source_columns(engine: sa.Engine, from_sql: str) -> list[str]:
     """The column names the source returns (a query that fetches no row)."""
-    with engine.connect() as conn:
+    with db.read_only(engine) as conn:
         result = conn.execute(sa.text(f"SELECT * FROM ({from_sql}) src WHERE 1 = 0"))
         columns = list(result.keys())
     return columns
@@ -127,7 +242,7 @@ def sale_day_range(engine: sa.Engine, from_sql: str) -> tuple[dt.date, dt.date] 
         statement = _sqlite_first_and_last(from_sql)
     else:
         statement = f"SELECT MIN(src.sold_at), MAX(src.sold_at) FROM ({from_sql}) src"
-    with engine.connect() as conn:
+    with db.read_only(engine) as conn:
         first, last = conn.execute(sa.text(statement)).one()
     if last is None:
         return None
@@ -324,15 +439,11 @@ def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds:
     """
     params = _days_params(engine, day, day)
     check, aggregate = day_statements(read.source_sql)
-    with engine.connect() as conn:
+    with db.read_only(engine, timeout_seconds=timeout_seconds) as conn:  # one connection for both
         first, last = conn.execute(sa.text(check), params).one()
-    if not first == last == day.isoformat():  # a timestamp, or no line that day: the statement
-        return SalesRows(
-            db.read_frame(engine, read.statement, params, timeout_seconds=timeout_seconds, share_text=False)
-        )
-    frame = db.read_frame(
-        engine, aggregate, {"day": day.isoformat()}, timeout_seconds=timeout_seconds, share_text=False
-    )
+        if not first == last == day.isoformat():  # a timestamp, or no line that day: the statement
+            return SalesRows(db.fetch_frame(conn, read.statement, params, share_text=False))
+        frame = db.fetch_frame(conn, aggregate, {"day": day.isoformat()}, share_text=False)
     frame.insert(0, "sale_date", pd.Series([day.isoformat()] * len(frame)))  # the day has lines: text dtype
     return SalesRows(frame, _in_python_order(frame["product_id"], frame["location_id"]))
 
@@ -350,7 +461,7 @@ def _in_python_order(first: pd.Series, second: pd.Series) -> bool:
 
 def _estimated_lines(engine: sa.Engine, read: SalesRead, window: SalesWindow) -> int:
     """Sale lines of ``window``, estimated from its last day (one indexed COUNT)."""
-    with engine.connect() as conn:
+    with db.read_only(engine) as conn:
         lines = conn.execute(
             sa.text(
                 f"SELECT COUNT(*) FROM ({read.source_sql}) src "

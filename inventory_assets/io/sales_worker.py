@@ -2,8 +2,9 @@
 
 Started as ``python -m inventory_assets.io.sales_worker IN OUT`` (:mod:`inventory_assets.io.processes`): it
 reads ``(url, read, days, timeout_seconds)`` (``read`` a ``queries.SalesRead``) pickled in file IN,
-aggregates the days on its own connection, and pickles the ``queries.SalesRows``, or the exception it
-raised, to file OUT.
+aggregates the days on its own connection, each day in a read-only transaction (``queries._read_day``,
+``db.read_only``: ``PRAGMA query_only``, switched off again before the connection goes back to the pool),
+and pickles the ``queries.SalesRows``, or the exception it raised, to file OUT.
 """
 
 from __future__ import annotations

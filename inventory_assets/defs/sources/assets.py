@@ -39,7 +39,8 @@ class SourceConfig(dg.Config):
 
     table: str | None = Field(
         default=None,
-        description="Read this table instead of the contract's (it must exist in the database's catalogue).",
+        description="Read this table or view instead of the contract's (the database's catalogue must list it; "
+        "schema.name for one in another schema).",
     )
     query: str | None = Field(
         default=None,
