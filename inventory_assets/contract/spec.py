@@ -352,6 +352,19 @@ SALES = Table(
             finite=True,
         ),
         Column("null_quantity_lines", "integer", "Sale lines of the day whose quantity is NULL (must be none).", eq=0),
+        Column(
+            "non_numeric_quantity_lines",
+            "integer",
+            "Sale lines of the day whose quantity is text or bytes (SQLite keeps what it is given; must be none).",
+            eq=0,
+        ),
+        Column(
+            "duplicate_sale_id_lines",
+            "integer",
+            "Sale lines of the day repeating the sale_id of another line of the same day, product and location "
+            "(lines loaded twice; must be none).",
+            eq=0,
+        ),
     ),
     # Not checked for uniqueness: the frame is the GROUP BY of exactly this key in the database.
     key=("sale_date", "product_id", "location_id"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,15 @@ ID_COLUMNS = frozenset(c.name for t in spec.SOURCE_FRAMES.values() for c in t.co
 
 class SourceQueryError(ValueError):
     """A configured table name or query that cannot be used (a permanent error: never retried)."""
+
+
+class SaleLinesError(SourceQueryError):
+    """Sale lines that no day of the aggregate can hold (a NULL or unreadable ``sold_at``): named with their
+    count and a sample, and reported by the sales check (never retried)."""
+
+    def __init__(self, column: str, message: str) -> None:
+        self.column = column
+        super().__init__(message)
 
 
 class MissingColumnsError(SourceQueryError):
@@ -236,54 +246,156 @@ def _sqlite_first_and_last(from_sql: str, where: str = "") -> str:
     )
 
 
+SAMPLE_LINES = 5
+"""Offending sale lines named in a line-level failure."""
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}([ T].*)?$")
+"""A SQLite date or timestamp as text: ``YYYY-MM-DD``, optionally followed by a time (one form for every line)."""
+_SQLITE_NOT_ISO = (
+    "(typeof(src.sold_at) <> 'text' OR src.sold_at NOT GLOB "
+    "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' OR date(src.sold_at) IS NULL)"
+)
+
+
 def sale_day_range(engine: sa.Engine, from_sql: str) -> tuple[dt.date, dt.date] | None:
-    """The earliest and the latest ``sold_at`` day of the source, or None when it has no rows."""
+    """The earliest and the latest ``sold_at`` day of the source, or None when it has no rows.
+
+    Sale lines that no day can hold raise :class:`SaleLinesError` with their count and a sample: a NULL
+    ``sold_at`` (the window's WHERE would drop them without a word), and on SQLite, which keeps dates as
+    text, a ``sold_at`` in another form than ``YYYY-MM-DD[ time]`` (``'20260415'`` sorts after every ISO
+    day of its year, so it would become "the latest sale day" and move the window)."""
     if engine.dialect.name == "sqlite":
         statement = _sqlite_first_and_last(from_sql)
     else:
         statement = f"SELECT MIN(src.sold_at), MAX(src.sold_at) FROM ({from_sql}) src"
     with db.read_only(engine) as conn:
         first, last = conn.execute(sa.text(statement)).one()
+        _raise_on_lines(conn, from_sql, "src.sold_at IS NULL", "sold_at is NULL")
+        if engine.dialect.name == "sqlite" and not all(
+            isinstance(v, str) and _ISO_DAY.match(v) for v in (first, last) if v is not None
+        ):
+            _raise_on_lines(
+                conn,
+                from_sql,
+                f"src.sold_at IS NOT NULL AND {_SQLITE_NOT_ISO}",
+                "sold_at is not a day in the form YYYY-MM-DD (SQLite keeps dates as text: one form for every line)",
+            )
     if last is None:
         return None
     return pd.Timestamp(first).date(), pd.Timestamp(last).date()
 
 
+def _raise_on_lines(conn: sa.Connection, from_sql: str, where: str, what: str) -> None:
+    """:class:`SaleLinesError` naming the count and a sample of the source's lines matching ``where``."""
+    count = int(conn.execute(sa.text(f"SELECT COUNT(*) FROM ({from_sql}) src WHERE {where}")).scalar_one())
+    if not count:
+        return
+    sample = (
+        conn.execute(sa.text(f"SELECT src.* FROM ({from_sql}) src WHERE {where} LIMIT {SAMPLE_LINES}")).mappings().all()
+    )
+    shown = "; ".join(
+        ", ".join(
+            f"{k}={v!r}" for k, v in row.items() if k in ("sale_id", "sold_at", "product_id", "location_id", "quantity")
+        )
+        for row in sample
+    )
+    raise SaleLinesError(
+        "sold_at",
+        f"sales: {count:,} sale line(s) where {what}; no day can hold them, so their units would vanish from "
+        f"demand. Fix or remove them. E.g. {shown}",
+    )
+
+
 _SALES_AGGREGATES = (
     "{sum} AS quantity, COUNT(*) AS sale_lines, {min} AS min_line_quantity, "
-    "SUM(CASE WHEN src.quantity IS NULL THEN 1 ELSE 0 END) AS null_quantity_lines"
+    "SUM(CASE WHEN src.quantity IS NULL THEN 1 ELSE 0 END) AS null_quantity_lines, "
+    "{non_numeric} AS non_numeric_quantity_lines, {duplicates} AS duplicate_sale_id_lines"
 )
 
 
-def _sales_aggregates(dialect: str) -> str:
-    """The aggregate columns. On PostgreSQL the exact NUMERIC sum and least line are sent as DOUBLE
-    PRECISION: the value validation would make of the Decimal (both round correctly once), without
-    building millions of Decimal objects (docs/scaling-benchmarks.md)."""
+def _sales_aggregates(dialect: str, *, count_duplicates: bool) -> str:
+    """The aggregate columns, with the line-level facts the sales check needs, in the same pass:
+
+    * ``non_numeric_quantity_lines``: on SQLite, lines whose ``quantity`` is text or a blob (its dynamic
+      typing lets text sit in a numeric column, and ``SUM`` would read ``'abc'`` as 0 without a word);
+      0 on the typed databases.
+    * ``duplicate_sale_id_lines``: lines repeating the ``sale_id`` of another line of the same day, product
+      and location (lines loaded twice); 0 when the database itself keeps ``sale_id`` unique
+      (``count_duplicates`` False).
+
+    On PostgreSQL the exact NUMERIC sum and least line are sent as DOUBLE PRECISION: the value validation
+    would make of the Decimal (both round correctly once), without building millions of Decimal objects
+    (docs/scaling-benchmarks.md)."""
+    duplicates = "COUNT(src.sale_id) - COUNT(DISTINCT src.sale_id)" if count_duplicates else "0"
+    non_numeric = (
+        "SUM(CASE WHEN typeof(src.quantity) IN ('text', 'blob') THEN 1 ELSE 0 END)" if dialect == "sqlite" else "0"
+    )
     if dialect == "postgresql":
         return _SALES_AGGREGATES.format(
-            sum="CAST(SUM(src.quantity) AS DOUBLE PRECISION)", min="CAST(MIN(src.quantity) AS DOUBLE PRECISION)"
+            sum="CAST(SUM(src.quantity) AS DOUBLE PRECISION)",
+            min="CAST(MIN(src.quantity) AS DOUBLE PRECISION)",
+            non_numeric=non_numeric,
+            duplicates=duplicates,
         )
-    return _SALES_AGGREGATES.format(sum="SUM(src.quantity)", min="MIN(src.quantity)")
+    return _SALES_AGGREGATES.format(
+        sum="SUM(src.quantity)", min="MIN(src.quantity)", non_numeric=non_numeric, duplicates=duplicates
+    )
 
 
 _IN_WINDOW = "src.sold_at >= :window_start AND src.sold_at < :window_end"
 
 
-def sales_statement(engine: sa.Engine, from_sql: str, present: list[str]) -> str:
-    """Daily demand per (day, product, location) within ``[:window_start, :window_end)``, aggregated in SQL."""
+def sales_statement(engine: sa.Engine, from_sql: str, present: list[str], *, count_duplicates: bool = True) -> str:
+    """Daily demand per (day, product, location) within ``[:window_start, :window_end)``, aggregated in SQL.
+
+    Ids are grouped exactly, as Python compares them: on MariaDB/MySQL a table's collation may be
+    case-insensitive and pad trailing spaces (``'P1'``, ``'p1'`` and ``'P1 '`` one group), so the group key
+    is the ids' bytes there (``CAST(... AS BINARY)``), each group's id the one its lines hold. SQLite and
+    PostgreSQL compare text exactly by default."""
     lowered = {c.lower() for c in present}
     missing = [c for c in SALES_REQUIRED if c not in lowered]
     if missing:
         raise MissingColumnsError("sales", missing, present)
     day = _day_expression(engine, "src.sold_at")
+    aggregates = _sales_aggregates(engine.dialect.name, count_duplicates=count_duplicates and "sale_id" in lowered)
+    if _is_mysql(engine):
+        return (
+            f"SELECT {day} AS sale_date, MIN(src.product_id) AS product_id, MIN(src.location_id) AS location_id, "
+            f"{aggregates} FROM ({from_sql}) src WHERE {_IN_WINDOW} "
+            f"GROUP BY {day}, CAST(src.product_id AS BINARY), CAST(src.location_id AS BINARY)"
+        )
     return (
         f"SELECT {day} AS sale_date, src.product_id AS product_id, src.location_id AS location_id, "
-        f"{_sales_aggregates(engine.dialect.name)} FROM ({from_sql}) src WHERE {_IN_WINDOW} "
+        f"{aggregates} FROM ({from_sql}) src WHERE {_IN_WINDOW} "
         f"GROUP BY {day}, src.product_id, src.location_id"
     )
 
 
-def day_statements(from_sql: str) -> tuple[str, str]:
+def _is_mysql(engine: sa.Engine) -> bool:
+    return engine.dialect.name in ("mysql", "mariadb")
+
+
+def _unique_sale_id(engine: sa.Engine, source: SourceSpec) -> bool:
+    """Whether the database itself keeps ``sale_id`` unique in the source (a table or view name whose
+    primary key or a unique constraint or index is ``sale_id`` alone): then no line can repeat one."""
+    if source.query:
+        return False
+    name = source.table_name or source.table
+    schema, _, relation = name.rpartition(".")
+    inspector = sa.inspect(engine)
+    try:
+        keys: list[list[str | None]] = [
+            list(inspector.get_pk_constraint(relation, schema=schema or None).get("constrained_columns") or [])
+        ]
+        keys += [list(u["column_names"]) for u in inspector.get_unique_constraints(relation, schema=schema or None)]
+        keys += [
+            list(i["column_names"]) for i in inspector.get_indexes(relation, schema=schema or None) if i.get("unique")
+        ]
+    except (sa.exc.NoSuchTableError, NotImplementedError):  # a view: nothing enforced
+        return False
+    return any([(c or "").lower() for c in key] == ["sale_id"] for key in keys)
+
+
+def day_statements(from_sql: str, *, count_duplicates: bool = True) -> tuple[str, str]:
     """(check, aggregate) of one day on SQLite whose every line holds exactly the day's date text.
 
     The check returns the least and the greatest ``sold_at`` of ``[:window_start, :window_end)``: two
@@ -296,7 +408,8 @@ def day_statements(from_sql: str) -> tuple[str, str]:
     """
     check = _sqlite_first_and_last(from_sql, _IN_WINDOW)
     aggregate = (
-        f"SELECT src.product_id AS product_id, src.location_id AS location_id, {_sales_aggregates('sqlite')} "
+        f"SELECT src.product_id AS product_id, src.location_id AS location_id, "
+        f"{_sales_aggregates('sqlite', count_duplicates=count_duplicates)} "
         f"FROM ({from_sql}) src WHERE src.sold_at = :day GROUP BY src.product_id, src.location_id"
     )
     return check, aggregate
@@ -321,6 +434,8 @@ class SalesRead:
     """Run the statement one day at a time (SQLite with the contract table; see `_read_sales_by_day`)."""
     source_sql: str
     """The source rows' SQL (the ``src`` subquery of the statement)."""
+    count_duplicates: bool = True
+    """Count lines repeating a ``sale_id`` (False when the source has none, or the database keeps it unique)."""
 
 
 def plan_sales_read(engine: sa.Engine, source: SourceSpec, history_days: int) -> SalesRead:
@@ -330,16 +445,17 @@ def plan_sales_read(engine: sa.Engine, source: SourceSpec, history_days: int) ->
         raise SourceQueryError("history_days must be at least 1")
     from_sql = source.from_clause(engine)
     present = source_columns(engine, from_sql)
-    statement = sales_statement(engine, from_sql, present)
+    duplicates = "sale_id" in {c.lower() for c in present} and not _unique_sale_id(engine, source)
+    statement = sales_statement(engine, from_sql, present, count_duplicates=duplicates)
     days = sale_day_range(engine, from_sql)
     by_day = engine.dialect.name == "sqlite" and not source.query
     if days is None:
-        return SalesRead(statement, None, by_day, from_sql)
+        return SalesRead(statement, None, by_day, from_sql, duplicates)
     first, latest = days
     # The window ends at the latest sale day; it never starts before the first day the source holds,
     # so a short history is not diluted with days that were never recorded.
     window = SalesWindow(start=max(first, latest - dt.timedelta(days=history_days - 1)), end=latest)
-    return SalesRead(statement, window, by_day, from_sql)
+    return SalesRead(statement, window, by_day, from_sql, duplicates)
 
 
 def split_window(window: SalesWindow, parts: int) -> list[SalesWindow]:
@@ -438,7 +554,7 @@ def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds:
     ids in, the rows are marked in key order (`_in_python_order`).
     """
     params = _days_params(engine, day, day)
-    check, aggregate = day_statements(read.source_sql)
+    check, aggregate = day_statements(read.source_sql, count_duplicates=read.count_duplicates)
     with db.read_only(engine, timeout_seconds=timeout_seconds) as conn:  # one connection for both
         first, last = conn.execute(sa.text(check), params).one()
         if not first == last == day.isoformat():  # a timestamp, or no line that day: the statement

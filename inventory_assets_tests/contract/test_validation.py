@@ -76,6 +76,8 @@ def sales_frame() -> pd.DataFrame:
             "sale_lines": [2, 1],
             "min_line_quantity": [1, 4],
             "null_quantity_lines": [0, 0],
+            "non_numeric_quantity_lines": [0, 0],
+            "duplicate_sale_id_lines": [0, 0],
         }
     )
 

@@ -83,8 +83,8 @@ def _failed_read(table: str, error: queries.SourceQueryError) -> ValidationResul
         rows = [
             {
                 "table": table,
-                "column": None,
-                "check": "source_query",
+                "column": getattr(error, "column", None),
+                "check": "sale_lines" if isinstance(error, queries.SaleLinesError) else "source_query",
                 "failure_case": str(error),
                 "row": None,
                 "key": None,

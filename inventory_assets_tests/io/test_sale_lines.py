@@ -1,0 +1,142 @@
+"""Line-level truth under the pushdown (issue 17, family 1): the sales aggregate reports, in the same pass,
+the sale-line faults its daily sums would hide, and the sales check fails on them, on SQLite, PostgreSQL and
+MariaDB: lines loaded twice, NULL or unreadable days, text in a numeric column, ids a collation would merge."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from inventory_assets.contract.validation import validate_source
+from inventory_assets.defs import constants
+from inventory_assets.io import db, queries
+from inventory_assets_tests.conftest import backend_params
+from inventory_assets_tests.helpers import check_results, materialize, materialized_keys, write_demo
+
+DAY = dt.date(2026, 3, 2)
+
+
+def _lines_table(url: str, *, unique_id: bool, nullable_day: bool = False, text_columns: bool = False) -> sa.Table:
+    """A user's ``sales`` table: ``sale_id`` a primary key or a plain column, ``sold_at`` nullable or not, and
+    kept as text (SQLite) when ``text_columns``."""
+    engine = db.make_engine(url)
+    meta = sa.MetaData()
+    table = sa.Table(
+        "sales",
+        meta,
+        sa.Column("sale_id", sa.BigInteger, primary_key=unique_id, autoincrement=False, nullable=False),
+        sa.Column("sold_at", sa.Text if text_columns else sa.Date, nullable=nullable_day),
+        sa.Column("product_id", sa.String(64), nullable=False),
+        sa.Column("location_id", sa.String(64), nullable=False),
+        sa.Column("quantity", sa.Numeric(18, 4)),
+        sa.Column("unit_price", sa.Numeric(18, 4)),
+    )
+    meta.create_all(engine)
+    return table
+
+
+def _insert(url: str, table: sa.Table, rows: list[dict]) -> None:
+    with db.make_engine(url).begin() as conn:
+        conn.execute(table.insert(), [{"unit_price": 1, **row} for row in rows])
+
+
+def _line(sale_id: int, product: str = "P1", quantity: object = 2, day: object = DAY) -> dict:
+    return {"sale_id": sale_id, "sold_at": day, "product_id": product, "location_id": "S1", "quantity": quantity}
+
+
+def _read(url: str) -> queries.SalesResult:
+    return queries.read_sales(db.make_engine(url), queries.SourceSpec("sales"), history_days=30)
+
+
+@pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
+def test_lines_loaded_twice_fail_the_sales_check(empty_database: str) -> None:
+    table = _lines_table(empty_database, unique_id=False)
+    lines = [_line(i) for i in range(1, 6)]
+    _insert(empty_database, table, lines + lines[:3])  # three lines loaded again, same sale_ids
+    result = _read(empty_database)
+    assert result.frame["quantity"].sum() == 16  # the daily sum hides them...
+    assert result.frame["duplicate_sale_id_lines"].tolist() == [3]  # ...the same pass counts them
+    report = validate_source("sales", result.frame)
+    assert not report.passed
+    failing = report.failures.loc[report.failures["column"] == "duplicate_sale_id_lines"]
+    assert len(failing) == 1 and failing["key"].iloc[0].endswith("P1 / S1")
+
+
+@pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
+def test_a_unique_sale_id_is_trusted_and_not_counted(empty_database: str) -> None:
+    table = _lines_table(empty_database, unique_id=True)
+    _insert(empty_database, table, [_line(i) for i in range(1, 6)])
+    engine = db.make_engine(empty_database)
+    read = queries.plan_sales_read(engine, queries.SourceSpec("sales"), 30)
+    assert not read.count_duplicates and "COUNT(DISTINCT" not in read.statement
+    result = _read(empty_database)
+    assert result.frame["duplicate_sale_id_lines"].tolist() == [0]
+    assert validate_source("sales", result.frame).passed
+
+
+@pytest.mark.parametrize("empty_database", backend_params(), indirect=True)
+def test_lines_without_a_day_are_named_not_dropped(empty_database: str) -> None:
+    table = _lines_table(empty_database, unique_id=True, nullable_day=True)
+    _insert(empty_database, table, [_line(1), _line(2), _line(3, day=None), _line(4, day=None)])
+    with pytest.raises(queries.SaleLinesError) as raised:
+        _read(empty_database)
+    assert raised.value.column == "sold_at"
+    assert "2 sale line(s) where sold_at is NULL" in str(raised.value) and "sale_id=3" in str(raised.value)
+
+
+def test_text_in_a_numeric_column_is_counted_on_sqlite(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'lines.db'}"
+    table = _lines_table(url, unique_id=True)
+    _insert(url, table, [_line(1, quantity=2), _line(2, quantity=2.5)])
+    with db.make_engine(url).begin() as conn:  # SQLite keeps text it cannot read as a number in a NUMERIC column
+        conn.exec_driver_sql(
+            "INSERT INTO sales (sale_id, sold_at, product_id, location_id, quantity, unit_price) VALUES "
+            "(3, '2026-03-02', 'P1', 'S1', 'abc', 1), (4, '2026-03-02', 'P1', 'S1', '3 units', 1)"
+        )
+    result = _read(url)
+    assert result.frame["non_numeric_quantity_lines"].tolist() == [2]  # 'abc' and '3 units'
+    report = validate_source("sales", result.frame)
+    assert "non_numeric_quantity_lines" in set(report.failures["column"])
+
+
+def test_dates_in_a_second_text_form_are_named_on_sqlite(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'lines.db'}"
+    table = _lines_table(url, unique_id=True, text_columns=True)
+    rows = [_line(i, day=f"2026-03-{i:02d}") for i in range(1, 16)] + [_line(99, day="20260415")]
+    _insert(url, table, rows)
+    with pytest.raises(queries.SaleLinesError) as raised:
+        _read(url)
+    message = str(raised.value)
+    assert "1 sale line(s) where sold_at is not a day in the form YYYY-MM-DD" in message
+    assert "'20260415'" in message
+
+
+@pytest.mark.mariadb
+@pytest.mark.parametrize("empty_database", backend_params("mariadb"), indirect=True)
+def test_ids_a_collation_would_merge_stay_apart_on_mariadb(empty_database: str) -> None:
+    engine = db.make_engine(empty_database)
+    with engine.begin() as conn:  # a user's table in a case-insensitive, PAD SPACE collation
+        conn.exec_driver_sql(
+            "CREATE TABLE sales (sale_id BIGINT PRIMARY KEY, sold_at DATE NOT NULL, "
+            "product_id VARCHAR(64) NOT NULL, location_id VARCHAR(64) NOT NULL, quantity DECIMAL(18,4), "
+            "unit_price DECIMAL(18,4)) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
+        )
+    table = sa.Table("sales", sa.MetaData(), autoload_with=engine)
+    _insert(empty_database, table, [_line(1, "P1", 1), _line(2, "p1", 10), _line(3, "P1 ", 100), _line(4, "P1", 1)])
+    frame = _read(empty_database).frame.sort_values("quantity")
+    assert frame["product_id"].tolist() == ["P1", "p1", "P1 "]
+    assert frame["quantity"].tolist() == [2.0, 10.0, 100.0]
+
+
+@pytest.mark.parametrize("empty_database", backend_params("sqlite"), indirect=True)
+def test_the_sales_check_fails_naming_the_lines_and_nothing_downstream_runs(database_env: dict[str, str]) -> None:
+    write_demo(database_env)
+    cloud = db.make_engine(database_env[db.CLOUD_URL_VAR])
+    with cloud.begin() as conn:  # SQLite keeps what it is given: a line whose day reads as no date
+        conn.exec_driver_sql("UPDATE sales SET sold_at = 'yesterday' WHERE sale_id = (SELECT MIN(sale_id) FROM sales)")
+    result = materialize(raise_on_error=False)
+    check = check_results(result)[constants.VALID_CHECK.format(table="sales")]
+    assert not check.passed and "sold_at is not a day" in (check.description or "")
+    assert "merged_dataset" not in materialized_keys(result)
