@@ -206,9 +206,9 @@ class SourceSpec:
             raise ValueError(f"the table configured for {self.table} (run config `table`): {error}") from None
 
 
-def source_columns(engine: sa.Engine, from_sql: str) -> list[str]:
+def source_columns(engine: sa.Engine, from_sql: str, *, timeout_seconds: float | None = None) -> list[str]:
     """The column names the source returns (a query that fetches no row)."""
-    with db.read_only(engine) as conn:
+    with db.read_only(engine, timeout_seconds=timeout_seconds) as conn:
         result = conn.execute(sa.text(f"SELECT * FROM ({from_sql}) src WHERE 1 = 0"))
         columns = list(result.keys())
     return columns
@@ -256,7 +256,9 @@ _SQLITE_NOT_ISO = (
 )
 
 
-def sale_day_range(engine: sa.Engine, from_sql: str) -> tuple[dt.date, dt.date] | None:
+def sale_day_range(
+    engine: sa.Engine, from_sql: str, *, timeout_seconds: float | None = None
+) -> tuple[dt.date, dt.date] | None:
     """The earliest and the latest ``sold_at`` day of the source, or None when it has no rows.
 
     Sale lines that no day can hold raise :class:`SaleLinesError` with their count and a sample: a NULL
@@ -267,7 +269,7 @@ def sale_day_range(engine: sa.Engine, from_sql: str) -> tuple[dt.date, dt.date] 
         statement = _sqlite_first_and_last(from_sql)
     else:
         statement = f"SELECT MIN(src.sold_at), MAX(src.sold_at) FROM ({from_sql}) src"
-    with db.read_only(engine) as conn:
+    with db.read_only(engine, timeout_seconds=timeout_seconds) as conn:
         first, last = conn.execute(sa.text(statement)).one()
         _raise_on_lines(conn, from_sql, "src.sold_at IS NULL", "sold_at is NULL")
         if engine.dialect.name == "sqlite" and not all(
@@ -438,16 +440,19 @@ class SalesRead:
     """Count lines repeating a ``sale_id`` (False when the source has none, or the database keeps it unique)."""
 
 
-def plan_sales_read(engine: sa.Engine, source: SourceSpec, history_days: int) -> SalesRead:
+def plan_sales_read(
+    engine: sa.Engine, source: SourceSpec, history_days: int, *, timeout_seconds: float | None = None
+) -> SalesRead:
     """The aggregate statement and the window: ``history_days`` ending at the latest sale day, clipped to
-    the first (``window`` None when the source holds no rows)."""
+    the first (``window`` None when the source holds no rows). ``timeout_seconds``: every statement's
+    timeout, where the dialect has one (a source table locked elsewhere fails the read, never hangs it)."""
     if history_days < 1:
         raise SourceQueryError("history_days must be at least 1")
     from_sql = source.from_clause(engine)
-    present = source_columns(engine, from_sql)
+    present = source_columns(engine, from_sql, timeout_seconds=timeout_seconds)
     duplicates = "sale_id" in {c.lower() for c in present} and not _unique_sale_id(engine, source)
     statement = sales_statement(engine, from_sql, present, count_duplicates=duplicates)
-    days = sale_day_range(engine, from_sql)
+    days = sale_day_range(engine, from_sql, timeout_seconds=timeout_seconds)
     by_day = engine.dialect.name == "sqlite" and not source.query
     if days is None:
         return SalesRead(statement, None, by_day, from_sql, duplicates)
@@ -508,7 +513,7 @@ def read_sales(
     engine: sa.Engine, source: SourceSpec, history_days: int, *, timeout_seconds: float | None = None
 ) -> SalesResult:
     """The daily demand of the whole window in one read (`plan_sales_read` + `read_sales_days`)."""
-    read = plan_sales_read(engine, source, history_days)
+    read = plan_sales_read(engine, source, history_days, timeout_seconds=timeout_seconds)
     if read.window is None:
         return SalesResult(SalesRows(empty_sales_frame()), None)
     return SalesResult(read_sales_days(engine, read, read.window, timeout_seconds=timeout_seconds), read.window)
@@ -575,9 +580,11 @@ def _in_python_order(first: pd.Series, second: pd.Series) -> bool:
     return bool(((a[:-1] < a[1:]) | ((a[:-1] == a[1:]) & (b[:-1] <= b[1:]))).all())
 
 
-def _estimated_lines(engine: sa.Engine, read: SalesRead, window: SalesWindow) -> int:
+def _estimated_lines(
+    engine: sa.Engine, read: SalesRead, window: SalesWindow, timeout_seconds: float | None = None
+) -> int:
     """Sale lines of ``window``, estimated from its last day (one indexed COUNT)."""
-    with db.read_only(engine) as conn:
+    with db.read_only(engine, timeout_seconds=timeout_seconds) as conn:
         lines = conn.execute(
             sa.text(
                 f"SELECT COUNT(*) FROM ({read.source_sql}) src "
@@ -605,7 +612,7 @@ def _read_sales_by_day(
     """
     days = [window.start + dt.timedelta(days=i) for i in range(window.days)]
     workers = min(SQLITE_SALES_PROCESSES, len(days))
-    if workers < 2 or _estimated_lines(engine, read, window) < SQLITE_PROCESSES_MIN_LINES:
+    if workers < 2 or _estimated_lines(engine, read, window, timeout_seconds) < SQLITE_PROCESSES_MIN_LINES:
         return read_days(engine, read, days, timeout_seconds)
     bounds = [round(i * len(days) / workers) for i in range(workers + 1)]
     url = engine.url.render_as_string(hide_password=False)
@@ -618,7 +625,7 @@ def _read_sales_by_day(
 def read_table(engine: sa.Engine, source: SourceSpec, *, timeout_seconds: float | None = None) -> pd.DataFrame:
     """The contract columns of a non-sales source table."""
     from_sql = source.from_clause(engine)
-    present = source_columns(engine, from_sql)
+    present = source_columns(engine, from_sql, timeout_seconds=timeout_seconds)
     return db.read_frame(
         engine,
         table_statement(source.table, present, from_sql),

@@ -4,6 +4,7 @@ permanent ones are not."""
 from __future__ import annotations
 
 import json
+import time
 
 import dagster as dg
 import pytest
@@ -13,7 +14,7 @@ from inventory_assets.definitions import defs
 from inventory_assets.defs import constants
 from inventory_assets.defs.resources import SqlDatabase
 from inventory_assets.io import db
-from inventory_assets_tests.conftest import MARIADB_ADMIN_URL
+from inventory_assets_tests.conftest import MARIADB_ADMIN_URL, backend_params
 from inventory_assets_tests.helpers import all_assets_and_checks, materialize, write_demo
 
 PASSWORD = "Tr0ub4dor-s3cret"
@@ -216,3 +217,27 @@ def test_one_source_alone_on_a_fresh_instance_names_what_is_missing(database_env
         assert _step_retries(result) == 0
         # with the sources together it works
         assert materialize(dg.AssetSelection.groups(constants.SOURCES_GROUP), instance=instance).success
+
+
+@pytest.mark.parametrize("empty_database", backend_params("postgresql", "mariadb"), indirect=True)
+def test_a_source_table_locked_elsewhere_fails_every_statement_of_the_read_at_its_timeout(empty_database: str) -> None:
+    from inventory_assets.io import queries
+    from inventory_assets_tests.io.test_sale_lines import _insert, _line, _lines_table
+
+    table = _lines_table(empty_database, unique_id=True)
+    _insert(empty_database, table, [_line(i) for i in range(1, 4)])
+    engine = db.make_engine(empty_database)
+    locker = sa.create_engine(empty_database, poolclass=sa.pool.NullPool).connect()
+    try:
+        if engine.dialect.name == "postgresql":
+            locker.exec_driver_sql("BEGIN")
+            locker.exec_driver_sql("LOCK TABLE sales IN ACCESS EXCLUSIVE MODE")
+        else:
+            locker.exec_driver_sql("LOCK TABLES sales WRITE")
+        started = time.monotonic()
+        with pytest.raises(sa.exc.OperationalError):  # the first statement of the read: the window's days
+            queries.plan_sales_read(engine, queries.SourceSpec("sales"), 30, timeout_seconds=1)
+        assert time.monotonic() - started < 20
+    finally:
+        locker.close()
+    assert queries.plan_sales_read(engine, queries.SourceSpec("sales"), 30, timeout_seconds=1).window is not None

@@ -157,7 +157,12 @@ def sales_window(context: dg.OpExecutionContext, config: SalesConfig, cloud_db: 
     spec = _spec("sales", config, cloud_db)
     try:
         read = _read(
-            context, cloud_db, "sales", lambda engine: queries.plan_sales_read(engine, spec, config.history_days)
+            context,
+            cloud_db,
+            "sales",
+            lambda engine: queries.plan_sales_read(
+                engine, spec, config.history_days, timeout_seconds=cloud_db.query_timeout_seconds
+            ),
         )
     except queries.SourceQueryError as error:
         yield dg.DynamicOutput(SalesDays(None, None, _failed_read("sales", error)), mapping_key="failed")
