@@ -17,7 +17,9 @@ such data fails before the plan and the current plan stays. The gates and their 
   zero and the plan would buy nothing.
 * **Against the plan in use.** The new features' total order-up-to level against the current plan's: below
   ``min_target_ratio`` or above ``max_target_ratio`` of it, demand collapsed or exploded overnight (a
-  feed half loaded, days loaded twice).
+  feed half loaded, days loaded twice). Compared only while the assortment is comparable: when the stocked
+  pairs themselves grew or shrank beyond those factors (a new data set, a chain of stores added), the totals
+  say nothing about demand and the gate stands aside, saying so.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "unknown_sales_problems",
     "usable_sales_problems",
     "target_ratio_problems",
+    "assortment_changed",
     "snapshot_day",
 ]
 
@@ -170,6 +173,14 @@ def usable_sales_problems(merged: pd.DataFrame, sales_units: float) -> list[str]
         f"no usable sales: none of the window's {sales_units:,.0f} sale units is for a stocked (product, location) "
         "with known costs and location, so every demand would be zero and the plan would buy nothing"
     ]
+
+
+def assortment_changed(new_rows: int, current_rows: int, params: PlausibilityParameters) -> bool:
+    """Whether the stocked pairs grew or shrank beyond the target ratios (totals are then not comparable)."""
+    if current_rows <= 0:
+        return True
+    ratio = new_rows / current_rows
+    return not (min(params.min_target_ratio, 0.5) <= ratio <= max(params.max_target_ratio, 2.0))
 
 
 def target_ratio_problems(

@@ -651,18 +651,18 @@ def current_plan(engine: sa.Engine | str, *, retry_attempts: int = 4) -> pd.Data
     return db.retry(read, attempts=retry_attempts, what="reading the current plan", url=engine.url)
 
 
-def current_target_total(engine: sa.Engine | str, *, retry_attempts: int = 4) -> float | None:
-    """The current plan's total ``order_up_to`` (one SUM in the database), or None when no run has committed
-    (the plausibility gate against the plan in use, ``contract.plausibility``)."""
+def current_target_total(engine: sa.Engine | str, *, retry_attempts: int = 4) -> tuple[int, float] | None:
+    """The current plan's rows and total ``order_up_to`` (one COUNT and SUM in the database), or None when no
+    run has committed (the plausibility gate against the plan in use, ``contract.plausibility``)."""
     engine = db.as_engine(engine)
 
-    def read() -> float | None:
+    def read() -> tuple[int, float] | None:
         if not _tables_exist(engine):
             return None
         stmt = sa.select(sa.func.count(), sa.func.sum(PLAN.c.order_up_to)).where(PLAN.c.run_id == _newest_run_id())
         with engine.connect() as conn:
             rows, total = conn.execute(stmt).one()
-        return None if not rows else float(total or 0.0)
+        return None if not rows else (int(rows), float(total or 0.0))
 
     return db.retry(read, attempts=retry_attempts, what="reading the current plan's targets", url=engine.url)
 

@@ -8,6 +8,7 @@ the gate runs and the current plan stays.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import dagster as dg
 import pandas as pd
@@ -19,7 +20,7 @@ from inventory_assets.contract.plausibility import PlausibilityParameters
 from inventory_assets.defs import constants
 from inventory_assets.io import db, plan_store
 from inventory_assets_tests.conftest import backend_params
-from inventory_assets_tests.helpers import check_results, materialize, materialized_keys, write_demo
+from inventory_assets_tests.helpers import TINY, check_results, materialize, materialized_keys, write_demo
 
 SNAPSHOT = dt.date(2026, 11, 20)
 
@@ -162,3 +163,25 @@ def test_collapsed_demand_fails_against_the_plan_in_use_unless_the_run_allows_it
     assert check_results(result)[constants.TARGETS_PLAUSIBLE_CHECK].passed
     run = plan_store.current_run(database_env[db.PLAN_URL_VAR])
     assert run is not None and run["run_id"] == result.run_id
+
+
+@pytest.mark.parametrize("empty_database", backend_params("sqlite"), indirect=True)
+def test_a_new_data_set_of_another_size_is_not_compared_with_the_plan_in_use(database_env: dict[str, str]) -> None:
+    # `make demo` then `make demo SIZE=medium`: the stocked pairs themselves changed, so the totals say
+    # nothing about demand; the gate stands aside and says why.
+    _publish_a_good_plan(database_env)
+    write_demo(database_env, replace(TINY, products=TINY.products * 4, seed=11))
+    result = materialize(raise_on_error=True)
+    evaluation = check_results(result)[constants.TARGETS_PLAUSIBLE_CHECK]
+    assert evaluation.passed and "the assortment changed" in (evaluation.description or "")
+    run = plan_store.current_run(database_env[db.PLAN_URL_VAR])
+    assert run is not None and run["run_id"] == result.run_id
+
+
+def test_the_assortment_rule() -> None:
+    params = PlausibilityParameters()
+    assert not plausibility.assortment_changed(1_000, 1_000, params)
+    assert not plausibility.assortment_changed(1_900, 1_000, params)
+    assert plausibility.assortment_changed(2_100, 1_000, params)
+    assert plausibility.assortment_changed(400, 1_000, params)
+    assert plausibility.assortment_changed(5, 0, params)

@@ -33,10 +33,12 @@ def targets_plausible_against_current_plan(
     params = config.parameters()
     new_total = float(abc_risk_features["order_up_to"].sum())
     try:
-        current = plan_store.current_target_total(plan_db.engine, retry_attempts=plan_db.retry_attempts)
+        in_use = plan_store.current_target_total(plan_db.engine, retry_attempts=plan_db.retry_attempts)
     except db.DatabaseError as error:
         raise retries.database_error(context, plan_db, error) from None
-    problems, ratio = plausibility.target_ratio_problems(new_total, current, params)
+    current_rows, current = in_use if in_use is not None else (0, None)
+    changed = in_use is not None and plausibility.assortment_changed(len(abc_risk_features), current_rows, params)
+    problems, ratio = ([], None) if changed else plausibility.target_ratio_problems(new_total, current, params)
     metadata = {
         "order_up_to_total": dg.MetadataValue.float(new_total),
         "current_plan_order_up_to_total": dg.MetadataValue.float(current) if current is not None else None,
@@ -46,6 +48,11 @@ def targets_plausible_against_current_plan(
     }
     if current is None:
         description = "no plan in use yet: nothing to compare against"
+    elif changed:
+        description = (
+            f"the assortment changed ({len(abc_risk_features):,} stocked pairs against the current plan's "
+            f"{current_rows:,}): totals not compared"
+        )
     elif problems:
         description = "; ".join(problems)
     else:
