@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -309,9 +310,11 @@ def _raise_on_lines(conn: sa.Connection, from_sql: str, where: str, what: str) -
 
 _SALES_AGGREGATES = (
     "{sum} AS quantity, COUNT(*) AS sale_lines, {min} AS min_line_quantity, "
-    "SUM(CASE WHEN src.quantity IS NULL THEN 1 ELSE 0 END) AS null_quantity_lines, "
-    "{non_numeric} AS non_numeric_quantity_lines, {duplicates} AS duplicate_sale_id_lines"
+    "SUM(CASE WHEN src.quantity IS NULL THEN 1 ELSE 0 END) AS null_quantity_lines"
 )
+LINE_FACTS = ("non_numeric_quantity_lines", "duplicate_sale_id_lines")
+"""Line-level counts of the aggregate that a source may not need counted: a column the statement does not
+compute is added as zeros after the read (`_with_line_facts`), never sent 9 million times by the database."""
 
 
 def _sales_aggregates(dialect: str, *, count_duplicates: bool) -> str:
@@ -319,28 +322,34 @@ def _sales_aggregates(dialect: str, *, count_duplicates: bool) -> str:
 
     * ``non_numeric_quantity_lines``: on SQLite, lines whose ``quantity`` is text or a blob (its dynamic
       typing lets text sit in a numeric column, and ``SUM`` would read ``'abc'`` as 0 without a word);
-      0 on the typed databases.
+      not computed on the typed databases (0).
     * ``duplicate_sale_id_lines``: lines repeating the ``sale_id`` of another line of the same day, product
-      and location (lines loaded twice); 0 when the database itself keeps ``sale_id`` unique
+      and location (lines loaded twice); not computed (0) when the database itself keeps ``sale_id`` unique
       (``count_duplicates`` False).
 
     On PostgreSQL the exact NUMERIC sum and least line are sent as DOUBLE PRECISION: the value validation
     would make of the Decimal (both round correctly once), without building millions of Decimal objects
     (docs/scaling-benchmarks.md)."""
-    duplicates = "COUNT(src.sale_id) - COUNT(DISTINCT src.sale_id)" if count_duplicates else "0"
-    non_numeric = (
-        "SUM(CASE WHEN typeof(src.quantity) IN ('text', 'blob') THEN 1 ELSE 0 END)" if dialect == "sqlite" else "0"
-    )
     if dialect == "postgresql":
-        return _SALES_AGGREGATES.format(
-            sum="CAST(SUM(src.quantity) AS DOUBLE PRECISION)",
-            min="CAST(MIN(src.quantity) AS DOUBLE PRECISION)",
-            non_numeric=non_numeric,
-            duplicates=duplicates,
+        columns = _SALES_AGGREGATES.format(
+            sum="CAST(SUM(src.quantity) AS DOUBLE PRECISION)", min="CAST(MIN(src.quantity) AS DOUBLE PRECISION)"
         )
-    return _SALES_AGGREGATES.format(
-        sum="SUM(src.quantity)", min="MIN(src.quantity)", non_numeric=non_numeric, duplicates=duplicates
-    )
+    else:
+        columns = _SALES_AGGREGATES.format(sum="SUM(src.quantity)", min="MIN(src.quantity)")
+    if dialect == "sqlite":
+        columns += ", SUM(typeof(src.quantity) IN ('text', 'blob')) AS non_numeric_quantity_lines"
+    if count_duplicates:
+        columns += ", COUNT(src.sale_id) - COUNT(DISTINCT src.sale_id) AS duplicate_sale_id_lines"
+    return columns
+
+
+def _with_line_facts(rows: SalesRows) -> SalesRows:
+    """``rows`` with each of :data:`LINE_FACTS` its statement did not compute as zeros, in contract order."""
+    frame = rows.frame
+    for name in LINE_FACTS:
+        if name not in frame.columns:
+            frame.insert(spec.SALES.column_names.index(name), name, np.zeros(len(frame), dtype=np.int64))
+    return rows
 
 
 _IN_WINDOW = "src.sold_at >= :window_start AND src.sold_at < :window_end"
@@ -486,7 +495,7 @@ def read_sales_days(
     """The aggregate over ``days`` (a part of ``read.window``). The parts of a window, concatenated in day
     order, are exactly the frame of the whole window: groups never span two days."""
     if read.by_day:
-        return _read_sales_by_day(engine, read, days, timeout_seconds)
+        return _with_line_facts(_read_sales_by_day(engine, read, days, timeout_seconds))
     frame = db.read_frame(
         engine,
         read.statement,
@@ -494,7 +503,7 @@ def read_sales_days(
         timeout_seconds=timeout_seconds,
         share_text=ID_COLUMNS,
     )
-    return SalesRows(frame)
+    return _with_line_facts(SalesRows(frame))
 
 
 @dataclass(frozen=True)
