@@ -297,6 +297,12 @@ def read_only(engine: sa.Engine, *, timeout_seconds: float | None = None) -> Ite
       connection that cannot be switched back is discarded. sqlite3 runs one statement per call.
     * Other dialects: an ordinary transaction.
 
+    One calendar day, whatever the server's or the connection's own time zone: a timestamp with a time zone
+    (PostgreSQL ``timestamptz``, MariaDB/MySQL ``TIMESTAMP``) counts on its **UTC** day; a date, or a
+    timestamp without a zone, on the day it is written. So the read sets the session's time zone to UTC
+    (PostgreSQL ``SET LOCAL TIME ZONE``, MariaDB ``time_zone``, set back afterwards). SQLite keeps text:
+    store dates or timestamps without an offset there (docs/reliability.md).
+
     The transaction is always rolled back. ``timeout_seconds``: the statement timeout where the dialect
     has one. Read-only does not stand in for a read-only database role; it makes sure that nothing the
     project sends while reading a source writes, whatever the user's query or table holds.
@@ -309,6 +315,7 @@ def read_only(engine: sa.Engine, *, timeout_seconds: float | None = None) -> Ite
             backend = conn.dialect.name
             if backend == "postgresql":
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
             elif backend in ("mysql", "mariadb"):
                 conn.exec_driver_sql("START TRANSACTION READ ONLY")
             yield conn
@@ -321,7 +328,10 @@ def _read_only_connection(conn: sa.Connection) -> Callable[[], None]:
     raw: Any = conn.connection.dbapi_connection
     if conn.dialect.name in ("sqlite", "mysql", "mariadb"):
         sqlite = conn.dialect.name == "sqlite"
+        zone = None if sqlite else _session_time_zone(raw)
         _raw_execute(raw, "PRAGMA query_only = ON" if sqlite else "SET SESSION TRANSACTION READ ONLY")
+        if not sqlite:
+            _raw_execute(raw, "SET time_zone = '+00:00'")
 
         def writable_again() -> None:
             if conn.invalidated:
@@ -332,6 +342,11 @@ def _read_only_connection(conn: sa.Connection) -> Callable[[], None]:
                 else:
                     conn.rollback()
                     _raw_execute(raw, "SET SESSION TRANSACTION READ WRITE")
+                    cursor = raw.cursor()
+                    try:
+                        cursor.execute("SET time_zone = %s", (zone,))
+                    finally:
+                        cursor.close()
             except Exception:  # never hand a read-only connection back to the pool
                 conn.invalidate()
 
@@ -345,6 +360,16 @@ def _read_only_connection(conn: sa.Connection) -> Callable[[], None]:
 
         return restore
     return lambda: None
+
+
+def _session_time_zone(raw: Any) -> str:
+    """The MariaDB/MySQL session's ``time_zone`` (``SYSTEM``, ``+02:00``, a zone name)."""
+    cursor = raw.cursor()
+    try:
+        cursor.execute("SELECT @@session.time_zone")
+        return str(cursor.fetchone()[0])
+    finally:
+        cursor.close()
 
 
 def _raw_execute(raw: Any, statement: str) -> None:

@@ -140,3 +140,45 @@ def test_the_sales_check_fails_naming_the_lines_and_nothing_downstream_runs(data
     check = check_results(result)[constants.VALID_CHECK.format(table="sales")]
     assert not check.passed and "sold_at is not a day" in (check.description or "")
     assert "merged_dataset" not in materialized_keys(result)
+
+
+# ---- one calendar day everywhere: a zoned timestamp counts on its UTC day --------------------------------
+
+
+def _zoned_url(url: str) -> str:
+    """``url`` whose sessions start in Tokyo time (UTC+9): the day a zoned timestamp falls on must not
+    depend on it."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        parsed = parsed.update_query_dict({"options": "-c TimeZone=Asia/Tokyo"})
+    else:
+        parsed = parsed.update_query_dict({"init_command": "SET time_zone = '+09:00'"})
+    return parsed.render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize("empty_database", backend_params("postgresql", "mariadb"), indirect=True)
+def test_a_zoned_timestamp_counts_on_its_utc_day(empty_database: str) -> None:
+    engine = db.make_engine(empty_database)
+    zoned = "TIMESTAMPTZ" if engine.dialect.name == "postgresql" else "TIMESTAMP"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"CREATE TABLE sales (sale_id BIGINT PRIMARY KEY, sold_at {zoned} NOT NULL, "
+            "product_id VARCHAR(64) NOT NULL, location_id VARCHAR(64) NOT NULL, quantity DECIMAL(18,4), "
+            "unit_price DECIMAL(18,4))"
+        )
+    tokyo = db.make_engine(_zoned_url(empty_database))
+    with tokyo.begin() as conn:  # 23:00 UTC on 1 March is 08:00 on 2 March in Tokyo
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("INSERT INTO sales VALUES (1, '2026-03-01 23:00:00+00', 'P1', 'S1', 5, 1)")
+        else:
+            conn.exec_driver_sql("INSERT INTO sales VALUES (1, '2026-03-02 08:00:00', 'P1', 'S1', 5, 1)")
+    for source in (engine, tokyo):
+        result = queries.read_sales(source, queries.SourceSpec("sales"), history_days=30)
+        assert result.window is not None and result.window.end == dt.date(2026, 3, 1)
+        assert [str(d)[:10] for d in result.frame["sale_date"]] == ["2026-03-01"]
+        with source.connect() as conn:  # the pooled session keeps its own zone afterwards
+            if engine.dialect.name == "postgresql":
+                zone = conn.exec_driver_sql("SHOW TIME ZONE").scalar_one()
+            else:
+                zone = conn.exec_driver_sql("SELECT @@session.time_zone").scalar_one()
+        assert zone in (("Asia/Tokyo", "+09:00") if source is tokyo else (zone,))
