@@ -31,10 +31,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from inventory_assets.contract.validation import unknown_references
+
 __all__ = [
     "PlausibilityParameters",
     "window_problems",
     "unknown_sales_problems",
+    "unknown_share_problems",
     "usable_sales_problems",
     "target_ratio_problems",
     "assortment_changed",
@@ -138,27 +141,41 @@ def unknown_sales_problems(
     sales: pd.DataFrame, costs: pd.DataFrame, locations: pd.DataFrame, params: PlausibilityParameters
 ) -> tuple[list[str], float]:
     """Sale units naming an unknown product or location above ``max_unknown_sales_share``; and the share."""
+    unknown = pd.concat(
+        [
+            unknown_references("sales", sales, "product_id", _ids(costs, "product_id")),
+            unknown_references("sales", sales, "location_id", _ids(locations, "location_id")),
+        ],
+        ignore_index=True,
+    )
+    return unknown_share_problems(sales, unknown, params)
+
+
+def _ids(frame: pd.DataFrame, column: str) -> pd.Series:
+    return frame[column] if column in frame else pd.Series(dtype=str)
+
+
+def unknown_share_problems(
+    sales: pd.DataFrame, unknown: pd.DataFrame, params: PlausibilityParameters
+) -> tuple[list[str], float]:
+    """:func:`unknown_sales_problems` from the failure rows of ``validation.unknown_references`` on the
+    sales' ``product_id`` and ``location_id`` (the ``sales_plausible`` check has them already)."""
     units = pd.to_numeric(sales["quantity"], errors="coerce").fillna(0.0).clip(lower=0.0).to_numpy()
     total = float(units.sum())
-    if total <= 0:
+    if total <= 0 or unknown.empty:
         return [], 0.0
-    product = sales["product_id"].astype(str)
-    location = sales["location_id"].astype(str)
-    known_products = set(costs["product_id"].astype(str)) if "product_id" in costs else set()
-    known_locations = set(locations["location_id"].astype(str)) if "location_id" in locations else set()
-    unknown_product = ~product.isin(known_products).to_numpy()
-    unknown_location = ~location.isin(known_locations).to_numpy()
-    unknown = unknown_product | unknown_location
-    share = float(units[unknown].sum()) / total
+    rows = np.unique(unknown["row"].to_numpy(dtype=np.int64))
+    share = float(units[rows].sum()) / total
     if share <= params.max_unknown_sales_share:
         return [], share
     named = []
-    for what, mask, ids in (("product", unknown_product, product), ("location", unknown_location, location)):
-        if mask.any():
-            sample = pd.unique(ids[mask])[:SAMPLE]
+    for what in ("product", "location"):
+        cases = unknown.loc[unknown["column"] == f"{what}_id", "failure_case"]
+        if len(cases):
+            sample = pd.unique(cases.to_numpy())[:SAMPLE]
             named.append(f"unknown {what} ids such as {', '.join(repr(s) for s in sample)}")
     return [
-        f"{share:.1%} of the window's sale units ({units[unknown].sum():,.0f} of {total:,.0f}) name a product "
+        f"{share:.1%} of the window's sale units ({units[rows].sum():,.0f} of {total:,.0f}) name a product "
         f"missing from costs or a location missing from locations (max_unknown_sales_share "
         f"{params.max_unknown_sales_share:.1%}): {'; '.join(named)}. Did the feed change its id format?"
     ], share

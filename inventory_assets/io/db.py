@@ -522,15 +522,13 @@ def check_identifier(name: str, known: set[str], what: str = "table") -> str:
     return name
 
 
-def quoted_relation(engine: sa.Engine, name: str) -> str:
-    """The quoted SQL name of the table or view ``name`` that the database's catalogue lists: in the default
-    schema, or ``schema.name`` in another (each part quoted); else a clear ValueError. Names cannot be bound
-    parameters, so nothing the catalogue does not list is ever formatted into SQL."""
+def relation(engine: sa.Engine, name: str) -> tuple[str | None, str]:
+    """``(schema, name)`` of the table or view ``name`` that the database's catalogue lists: in the default
+    schema (schema None), or ``schema.name`` in another; else a clear ValueError."""
     inspector = sa.inspect(engine)
-    preparer = engine.dialect.identifier_preparer
     known = set(inspector.get_table_names()) | set(inspector.get_view_names())
     if name in known:
-        return preparer.quote(name)
+        return None, name
     if "." in name:
         schemas = set(inspector.get_schema_names())
         for at in (i for i, char in enumerate(name) if char == "."):
@@ -538,11 +536,20 @@ def quoted_relation(engine: sa.Engine, name: str) -> str:
             if schema in schemas and relation in (
                 set(inspector.get_table_names(schema=schema)) | set(inspector.get_view_names(schema=schema))
             ):
-                return f"{preparer.quote_schema(schema)}.{preparer.quote(relation)}"
+                return schema, relation
     raise ValueError(
         f"unknown table or view {name!r}; the database lists {', '.join(sorted(known)) or 'none'} "
         "(and in another schema, schema.name)"
     )
+
+
+def quoted_relation(engine: sa.Engine, name: str) -> str:
+    """The quoted SQL name of the table or view ``name`` that the database's catalogue lists (`relation`),
+    each part quoted. Names cannot be bound parameters, so nothing the catalogue does not list is ever
+    formatted into SQL."""
+    schema, found = relation(engine, name)
+    preparer = engine.dialect.identifier_preparer
+    return preparer.quote(found) if schema is None else f"{preparer.quote_schema(schema)}.{preparer.quote(found)}"
 
 
 @contextmanager

@@ -22,6 +22,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from inventory_assets.contract import spec
+from inventory_assets.contract.classes import is_mysql
 from inventory_assets.contract.sales import SalesWindow
 from inventory_assets.io import db, processes
 
@@ -368,7 +369,7 @@ def sales_statement(engine: sa.Engine, from_sql: str, present: list[str], *, cou
         raise MissingColumnsError("sales", missing, present)
     day = _day_expression(engine, "src.sold_at")
     aggregates = _sales_aggregates(engine.dialect.name, count_duplicates=count_duplicates and "sale_id" in lowered)
-    if _is_mysql(engine):
+    if is_mysql(engine.dialect):
         return (
             f"SELECT {day} AS sale_date, MIN(src.product_id) AS product_id, MIN(src.location_id) AS location_id, "
             f"{aggregates} FROM ({from_sql}) src WHERE {_IN_WINDOW} "
@@ -381,27 +382,20 @@ def sales_statement(engine: sa.Engine, from_sql: str, present: list[str], *, cou
     )
 
 
-def _is_mysql(engine: sa.Engine) -> bool:
-    return engine.dialect.name in ("mysql", "mariadb")
-
-
 def _unique_sale_id(engine: sa.Engine, source: SourceSpec) -> bool:
     """Whether the database itself keeps ``sale_id`` unique in the source (a table or view name whose
     primary key or a unique constraint or index is ``sale_id`` alone): then no line can repeat one."""
     if source.query:
         return False
-    name = source.table_name or source.table
-    schema, _, relation = name.rpartition(".")
+    schema, name = db.relation(engine, source.table_name or source.table)  # as `from_clause` found it
     inspector = sa.inspect(engine)
     try:
         keys: list[list[str | None]] = [
-            list(inspector.get_pk_constraint(relation, schema=schema or None).get("constrained_columns") or [])
+            list(inspector.get_pk_constraint(name, schema=schema).get("constrained_columns") or [])
         ]
-        keys += [list(u["column_names"]) for u in inspector.get_unique_constraints(relation, schema=schema or None)]
-        keys += [
-            list(i["column_names"]) for i in inspector.get_indexes(relation, schema=schema or None) if i.get("unique")
-        ]
-    except (sa.exc.NoSuchTableError, NotImplementedError):  # a view: nothing enforced
+        keys += [list(u["column_names"]) for u in inspector.get_unique_constraints(name, schema=schema)]
+        keys += [list(i["column_names"]) for i in inspector.get_indexes(name, schema=schema) if i.get("unique")]
+    except NotImplementedError:  # a dialect that cannot list constraints: nothing known, so the lines are counted
         return False
     return any([(c or "").lower() for c in key] == ["sale_id"] for key in keys)
 

@@ -76,7 +76,7 @@ def sales_plausible(
     otherwise a warning listing the daily sales rows that name an unknown product or location."""
     params = config.parameters()
     references = _references("sales", sales.frame, costs, locations)
-    problems, share = plausibility.unknown_sales_problems(sales.frame, costs, locations, params)
+    problems, share = plausibility.unknown_share_problems(sales.frame, references.failures, params)
     snapshot = plausibility.snapshot_day(inventory)
     if sales.window is not None:
         problems = plausibility.window_problems(sales.window.end, snapshot, params) + problems
