@@ -15,6 +15,7 @@ Pure pandas/pandera/SQLAlchemy (no Dagster, nothing above the contract layer).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,6 +27,8 @@ import pandera.pandas as pa
 import sqlalchemy as sa
 from pandera import extensions
 from sqlalchemy.dialects import mysql
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateTable
 
 __all__ = [
     "ID_LENGTH",
@@ -37,6 +40,7 @@ __all__ = [
     "Table",
     "UtcDateTime",
     "is_mysql",
+    "no_pad_binary_collation",
     "finite",
     "whole_number",
 ]
@@ -54,9 +58,35 @@ MYSQL_TABLE_OPTIONS: dict[str, str] = {
     "mariadb_charset": "utf8mb4",
     "mariadb_collate": "utf8mb4_bin",
 }
-"""Every table on MySQL/MariaDB: InnoDB (transactions), utf8mb4 (4-byte Unicode ids) with the binary
+"""Every table on MySQL/MariaDB: InnoDB (transactions), utf8mb4 (4-byte Unicode ids) with a binary
 collation (ids compare exactly, as on PostgreSQL and SQLite). Given for both dialect names: a
-``mysql+pymysql://`` URL compiles with ``mysql_*``, a ``mariadb+pymysql://`` URL with ``mariadb_*``."""
+``mysql+pymysql://`` URL compiles with ``mysql_*``, a ``mariadb+pymysql://`` URL with ``mariadb_*``.
+``utf8mb4_bin`` pads trailing spaces (``'P1'`` and ``'P1 '`` would be one key), so ``CREATE TABLE`` writes
+the server's NO PAD binary collation in its place (:func:`no_pad_binary_collation`)."""
+
+_PAD_SPACE_BINARY = "utf8mb4_bin"
+
+
+def no_pad_binary_collation(dialect: sa.Dialect) -> str:
+    """The utf8mb4 collation that compares bytes with trailing spaces significant, as Python compares text:
+    MariaDB's ``utf8mb4_nopad_bin``, MySQL's ``utf8mb4_0900_bin`` (8.0.17 and later). An older MySQL has
+    none and keeps ``utf8mb4_bin`` (ids differing only in trailing spaces collide there: docs/plan-store.md).
+    The server is known once the dialect has connected (``create_all`` connects before it compiles)."""
+    if getattr(dialect, "is_mariadb", False):
+        return "utf8mb4_nopad_bin"
+    if tuple(dialect.server_version_info or ()) >= (8, 0, 17):
+        return "utf8mb4_0900_bin"
+    return _PAD_SPACE_BINARY
+
+
+@compiles(CreateTable, "mysql")
+@compiles(CreateTable, "mariadb")
+def _create_table_no_pad(element: CreateTable, compiler: Any, **kw: Any) -> str:
+    """``CREATE TABLE`` on MySQL/MariaDB with the NO PAD binary collation where a table asks for
+    ``utf8mb4_bin`` (the contract's tables, :data:`MYSQL_TABLE_OPTIONS`)."""
+    sql: str = compiler.visit_create_table(element, **kw)
+    return re.sub(rf"\bCOLLATE[ =]{_PAD_SPACE_BINARY}\b", f"COLLATE {no_pad_binary_collation(compiler.dialect)}", sql)
+
 
 Kind = Literal["id", "text", "integer", "number", "day", "timestamp", "flag", "serial", "json"]
 """What a column holds; it fixes the SQL type and the frame dtype:

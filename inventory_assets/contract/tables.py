@@ -9,8 +9,9 @@ users may bring their own tables with the same columns instead.
 
 Types are chosen to work on every supported dialect (``classes.Column.sql_type``):
 
-* ids are ``VARCHAR(64)``; on MySQL/MariaDB the tables use ``utf8mb4`` with the binary collation so
-  that any Unicode id (4-byte characters included) round-trips and ids compare exactly, as elsewhere;
+* ids are ``VARCHAR(64)``; on MySQL/MariaDB the tables use ``utf8mb4`` with the NO PAD binary collation
+  (``classes.no_pad_binary_collation``) so that any Unicode id (4-byte characters included) round-trips
+  and ids compare exactly, case and trailing spaces included, as elsewhere;
 * source money and quantities are ``NUMERIC(18, 4)`` (read back as ``float``, not ``Decimal``); the plan
   store's numbers are IEEE doubles;
 * days are ``DATE``; ``sale_id`` is ``BIGINT`` (on SQLite ``INTEGER PRIMARY KEY``, the rowid, which
