@@ -359,6 +359,13 @@ SALES = Table(
             eq=0,
         ),
         Column(
+            "offset_day_lines",
+            "integer",
+            "Sale lines of the day whose sold_at text carries a UTC offset that puts it on another day than the one "
+            "written (SQLite keeps timestamps as text; must be none).",
+            eq=0,
+        ),
+        Column(
             "duplicate_sale_id_lines",
             "integer",
             "Sale lines of the day repeating the sale_id of another line of the same day, product and location "

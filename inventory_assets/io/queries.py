@@ -40,8 +40,9 @@ class SourceQueryError(ValueError):
 
 
 class SaleLinesError(SourceQueryError):
-    """Sale lines that no day of the aggregate can hold (a NULL or unreadable ``sold_at``): named with their
-    count and a sample, and reported by the sales check (never retried)."""
+    """Sale lines the aggregate cannot read truthfully (a NULL or unreadable ``sold_at``, a ``quantity`` or
+    ``sold_at`` column a typed database returns as text): named with the column and, for lines, their count
+    and a sample, and reported by the sales check (never retried)."""
 
     def __init__(self, column: str, message: str) -> None:
         self.column = column
@@ -208,12 +209,47 @@ class SourceSpec:
             raise ValueError(f"the table configured for {self.table} (run config `table`): {error}") from None
 
 
-def source_columns(engine: sa.Engine, from_sql: str, *, timeout_seconds: float | None = None) -> list[str]:
-    """The column names the source returns (a query that fetches no row)."""
+def source_columns(engine: sa.Engine, from_sql: str, *, timeout_seconds: float | None = None) -> dict[str, object]:
+    """The columns the source returns, each with the type code the driver reports for it (a query that
+    fetches no row), in the source's order."""
     with db.read_only(engine, timeout_seconds=timeout_seconds) as conn:
         result = conn.execute(sa.text(f"SELECT * FROM ({from_sql}) src WHERE 1 = 0"))
-        columns = list(result.keys())
+        types = [d[1] for d in result.cursor.description or ()]
+        columns = dict(zip(result.keys(), types, strict=True))
     return columns
+
+
+_TEXT_TYPE_CODES: dict[str, frozenset[int]] = {
+    # The MySQL wire protocol's field types (PyMySQL, mysqlclient, MariaDB Connector): VARCHAR, JSON, ENUM,
+    # SET, the BLOB/TEXT family, VAR_STRING and STRING (CHAR).
+    "mysql": frozenset({15, 245, 247, 248, 249, 250, 251, 252, 253, 254}),
+    # PostgreSQL type OIDs (psycopg, psycopg2): "char", name, text, json, bpchar, varchar, jsonb.
+    "postgresql": frozenset({18, 19, 25, 114, 1042, 1043, 3802}),
+}
+_TYPED_SALES_COLUMNS = {
+    "quantity": "a number (a numeric type, or a query that casts it): its SUM would read text as a number "
+    "without a word (MariaDB takes '3abc' for 3)",
+    "sold_at": "a date or a timestamp (a date type, or a query that casts it): text would be ordered and "
+    "compared as text, so the window's days would be wrong",
+}
+
+
+def _require_typed_sales_columns(engine: sa.Engine, columns: dict[str, object]) -> None:
+    """:class:`SaleLinesError` when a typed database returns ``quantity`` or ``sold_at`` as text. SQLite,
+    which types each value rather than the column, is checked line by line instead
+    (``non_numeric_quantity_lines``, :func:`sale_day_range`)."""
+    backend = "mysql" if is_mysql(engine.dialect) else engine.dialect.name
+    text_codes = _TEXT_TYPE_CODES.get(backend)
+    if text_codes is None:
+        return
+    for name, type_code in columns.items():
+        need = _TYPED_SALES_COLUMNS.get(name.lower())
+        if need is not None and isinstance(type_code, int) and type_code in text_codes:
+            raise SaleLinesError(
+                name.lower(),
+                f"sales: the source returns {name.lower()} as text on {engine.dialect.name}; the contract needs "
+                f"{need}. Change the column's type, or cast it in the query configured for sales.",
+            )
 
 
 def table_statement(table: str, present: list[str], from_sql: str) -> str:
@@ -313,17 +349,25 @@ _SALES_AGGREGATES = (
     "{sum} AS quantity, COUNT(*) AS sale_lines, {min} AS min_line_quantity, "
     "SUM(CASE WHEN src.quantity IS NULL THEN 1 ELSE 0 END) AS null_quantity_lines"
 )
-LINE_FACTS = ("non_numeric_quantity_lines", "duplicate_sale_id_lines")
+LINE_FACTS = ("non_numeric_quantity_lines", "offset_day_lines", "duplicate_sale_id_lines")
 """Line-level counts of the aggregate that a source may not need counted: a column the statement does not
 compute is added as zeros after the read (`_with_line_facts`), never sent 9 million times by the database."""
 
 
-def _sales_aggregates(dialect: str, *, count_duplicates: bool) -> str:
+_SQLITE_OFFSET_DAY = "typeof(src.sold_at) = 'text' AND date(src.sold_at) IS NOT substr(src.sold_at, 1, 10)"
+"""A SQLite text ``sold_at`` whose UTC day (``date()`` applies the offset) is not the day written: the window
+is cut on the text, so such a line would be read with one day and counted on another."""
+
+
+def _sales_aggregates(dialect: str, *, count_duplicates: bool, timestamps: bool = True) -> str:
     """The aggregate columns, with the line-level facts the sales check needs, in the same pass:
 
     * ``non_numeric_quantity_lines``: on SQLite, lines whose ``quantity`` is text or a blob (its dynamic
       typing lets text sit in a numeric column, and ``SUM`` would read ``'abc'`` as 0 without a word);
       not computed on the typed databases (0).
+    * ``offset_day_lines``: on SQLite, lines whose text ``sold_at`` has a UTC offset that moves it to another
+      day than the one written (``'2026-03-02T01:00:00+02:00'`` is 1 March in UTC); not computed (0) where
+      timestamps are typed, nor by a day's fast aggregate (``timestamps`` False: its lines are bare dates).
     * ``duplicate_sale_id_lines``: lines repeating the ``sale_id`` of another line of the same day, product
       and location (lines loaded twice); not computed (0) when the database itself keeps ``sale_id`` unique
       (``count_duplicates`` False).
@@ -339,6 +383,8 @@ def _sales_aggregates(dialect: str, *, count_duplicates: bool) -> str:
         columns = _SALES_AGGREGATES.format(sum="SUM(src.quantity)", min="MIN(src.quantity)")
     if dialect == "sqlite":
         columns += ", SUM(typeof(src.quantity) IN ('text', 'blob')) AS non_numeric_quantity_lines"
+        if timestamps:
+            columns += f", SUM({_SQLITE_OFFSET_DAY}) AS offset_day_lines"
     if count_duplicates:
         columns += ", COUNT(src.sale_id) - COUNT(DISTINCT src.sale_id) AS duplicate_sale_id_lines"
     return columns
@@ -414,7 +460,7 @@ def day_statements(from_sql: str, *, count_duplicates: bool = True) -> tuple[str
     check = _sqlite_first_and_last(from_sql, _IN_WINDOW)
     aggregate = (
         f"SELECT src.product_id AS product_id, src.location_id AS location_id, "
-        f"{_sales_aggregates('sqlite', count_duplicates=count_duplicates)} "
+        f"{_sales_aggregates('sqlite', count_duplicates=count_duplicates, timestamps=False)} "
         f"FROM ({from_sql}) src WHERE src.sold_at = :day GROUP BY src.product_id, src.location_id"
     )
     return check, aggregate
@@ -452,7 +498,9 @@ def plan_sales_read(
     if history_days < 1:
         raise SourceQueryError("history_days must be at least 1")
     from_sql = source.from_clause(engine)
-    present = source_columns(engine, from_sql, timeout_seconds=timeout_seconds)
+    columns = source_columns(engine, from_sql, timeout_seconds=timeout_seconds)
+    _require_typed_sales_columns(engine, columns)
+    present = list(columns)
     duplicates = "sale_id" in {c.lower() for c in present} and not _unique_sale_id(engine, source)
     statement = sales_statement(engine, from_sql, present, count_duplicates=duplicates)
     days = sale_day_range(engine, from_sql, timeout_seconds=timeout_seconds)
@@ -566,10 +614,11 @@ def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds:
     with db.read_only(engine, timeout_seconds=timeout_seconds) as conn:  # one connection for both
         first, last = conn.execute(sa.text(check), params).one()
         if not first == last == day.isoformat():  # a timestamp, or no line that day: the statement
-            return SalesRows(db.fetch_frame(conn, read.statement, params, share_text=False))
+            return _with_line_facts(SalesRows(db.fetch_frame(conn, read.statement, params, share_text=False)))
         frame = db.fetch_frame(conn, aggregate, {"day": day.isoformat()}, share_text=False)
     frame.insert(0, "sale_date", pd.Series([day.isoformat()] * len(frame)))  # the day has lines: text dtype
-    return SalesRows(frame, _in_python_order(frame["product_id"], frame["location_id"]))
+    # both kinds of day with the same columns, so that days of both concatenate without NaN
+    return _with_line_facts(SalesRows(frame, _in_python_order(frame["product_id"], frame["location_id"])))
 
 
 def _in_python_order(first: pd.Series, second: pd.Series) -> bool:
@@ -628,7 +677,7 @@ def _read_sales_by_day(
 def read_table(engine: sa.Engine, source: SourceSpec, *, timeout_seconds: float | None = None) -> pd.DataFrame:
     """The contract columns of a non-sales source table."""
     from_sql = source.from_clause(engine)
-    present = source_columns(engine, from_sql, timeout_seconds=timeout_seconds)
+    present = list(source_columns(engine, from_sql, timeout_seconds=timeout_seconds))
     return db.read_frame(
         engine,
         table_statement(source.table, present, from_sql),

@@ -113,6 +113,58 @@ def test_dates_in_a_second_text_form_are_named_on_sqlite(tmp_path) -> None:
     assert "'20260415'" in message
 
 
+def test_a_text_timestamp_whose_offset_moves_its_day_is_counted_on_sqlite(tmp_path) -> None:
+    """SQLite keeps timestamps as text: the window is cut on the day written, date() reads the UTC day. A line
+    whose offset moves it across midnight is counted, so the check fails instead of the line landing on a day
+    beside its range; offsets that keep the day, and UTC, are fine."""
+    url = f"sqlite:///{tmp_path / 'lines.db'}"
+    table = _lines_table(url, unique_id=True, text_columns=True)
+    rows = [
+        _line(1, day="2026-03-02T12:00:00+02:00"),  # 10:00 UTC the same day
+        _line(2, day="2026-03-02T23:30:00Z"),
+        _line(3, day="2026-03-02 08:00:00"),
+    ]
+    _insert(url, table, rows)
+    clean = _read(url)
+    assert clean.frame["offset_day_lines"].tolist() == [0] and clean.frame["quantity"].tolist() == [6]
+    assert validate_source("sales", clean.frame).passed
+    _insert(url, table, [_line(4, day="2026-03-02T01:00:00+02:00"), _line(5, day="2026-03-02T22:00:00-05:00")])
+    result = _read(url)  # 1 March and 3 March in UTC, both read with the lines written on 2 March
+    assert int(result.frame["offset_day_lines"].sum()) == 2
+    report = validate_source("sales", result.frame)
+    assert "offset_day_lines" in set(report.failures["column"])
+
+
+@pytest.mark.parametrize("empty_database", backend_params("postgresql", "mariadb"), indirect=True)
+@pytest.mark.parametrize("column", ["quantity", "sold_at"])
+def test_a_text_quantity_or_day_column_is_refused_on_typed_databases(empty_database: str, column: str) -> None:
+    """MariaDB's SUM reads '3abc' as 3 and MIN/MAX order text as text: a typed database's text column is
+    refused by its type, before any line is read (SQLite's values are checked line by line instead)."""
+    engine = db.make_engine(empty_database)
+    types = {"quantity": "NUMERIC(18, 4)", "sold_at": "DATE", column: "VARCHAR(32)"}
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"CREATE TABLE sales (sale_id BIGINT PRIMARY KEY, sold_at {types['sold_at']} NOT NULL, "
+            f"product_id VARCHAR(64) NOT NULL, location_id VARCHAR(64) NOT NULL, quantity {types['quantity']}, "
+            "unit_price NUMERIC(18, 4))"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO sales VALUES (1, '2026-03-02', 'P1', 'S1', '3', 1), (2, '2026-03-02', 'P1', 'S1', "
+            + ("'3abc'" if column == "quantity" else "'2'")
+            + ", 1)"
+        )
+    with pytest.raises(queries.SaleLinesError) as raised:
+        _read(empty_database)
+    assert raised.value.column == column
+    assert f"returns {column} as text" in str(raised.value)
+    if column == "sold_at":  # a query that casts the column is the way out
+        query = (
+            "SELECT sale_id, product_id, location_id, unit_price, quantity, CAST(sold_at AS DATE) AS sold_at FROM sales"
+        )
+        result = queries.read_sales(engine, queries.SourceSpec("sales", query=query), history_days=30)
+        assert result.frame["quantity"].tolist() == [5]
+
+
 @pytest.mark.mariadb
 @pytest.mark.parametrize("empty_database", backend_params("mariadb"), indirect=True)
 def test_ids_a_collation_would_merge_stay_apart_on_mariadb(empty_database: str) -> None:
