@@ -66,6 +66,16 @@ def materialize(
     )
 
 
+def refused_at_run_start(result: dg.ExecuteInProcessResult) -> str:
+    """The errors of a run whose config was refused when it started (`defs/run_config.py`), after asserting
+    that it failed before any step started and that nothing was retried."""
+    assert not result.success
+    kinds = {e.event_type_value for e in result.all_events}
+    assert "STEP_START" not in kinds and "STEP_UP_FOR_RETRY" not in kinds, kinds
+    errors = [getattr(e.event_specific_data, "error", None) for e in result.all_events]
+    return "\n".join(error.message for error in errors if error is not None)
+
+
 def check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
     """The run's check evaluations by check name."""
     return {e.check_name: e for e in result.get_asset_check_evaluations()}

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from inventory_assets.contract.spec import ABC_CLASSES
+
 __all__ = [
     "ABC_CLASSES",
     "XYZ_CLASSES",
@@ -33,7 +35,6 @@ __all__ = [
     "product_codes",
 ]
 
-ABC_CLASSES = ("A", "B", "C")
 XYZ_CLASSES = ("X", "Y", "Z")
 DAYS_PER_YEAR = 365.0
 

@@ -132,8 +132,8 @@ class FeatureParameters:
             value = getattr(self, name)
             if not 0 < value < 1:
                 raise ValueError(f"{name} must be strictly between 0 and 1, got {value}")
-        if not (np.isfinite(self.review_days) and self.review_days >= 0):
-            raise ValueError("review_days must be finite and >= 0")
+        if not (np.isfinite(self.review_days) and 0 <= self.review_days <= spec.MAX_WINDOW_DAYS):
+            raise ValueError(f"review_days must be between 0 and {spec.MAX_WINDOW_DAYS}, got {self.review_days!r}")
         if not self.intermittent_adi >= 1:
             raise ValueError("intermittent_adi must be >= 1")
         if not self.dispersion_grid_ratio > 1:

@@ -95,12 +95,10 @@ class MergeParameters:
     def __post_init__(self) -> None:
         if self.min_receipts < 1:
             raise ValueError(f"min_receipts must be >= 1, got {self.min_receipts!r}")
-        if not (np.isfinite(self.default_lead_time_days) and self.default_lead_time_days >= 0):
-            raise ValueError(f"default_lead_time_days must be finite and >= 0, got {self.default_lead_time_days!r}")
-        if not (np.isfinite(self.default_lead_time_std_days) and self.default_lead_time_std_days >= 0):
-            raise ValueError(
-                f"default_lead_time_std_days must be finite and >= 0, got {self.default_lead_time_std_days!r}"
-            )
+        for name in ("default_lead_time_days", "default_lead_time_std_days"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and 0 <= value <= spec.MAX_WINDOW_DAYS):
+                raise ValueError(f"{name} must be between 0 and {spec.MAX_WINDOW_DAYS} days, got {value!r}")
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from inventory_assets.analytics.risk import distribution_rows, families
+from inventory_assets.contract.spec import ABC_CLASSES
 
 __all__ = [
     "ServiceFigures",
@@ -48,7 +49,6 @@ __all__ = [
     "service_figures",
 ]
 
-ABC_CLASSES = ("A", "B", "C")
 RISK_THRESHOLD = 0.5
 
 _METHODS = ("none", "normal", "poisson", "negative_binomial")

@@ -29,6 +29,7 @@ from inventory_assets.backtest.lead_times import LeadTimeSampler, build_lead_tim
 from inventory_assets.backtest.policies import DEFAULT_POLICIES, POLICIES, Orders, Policy, PolicyInput
 from inventory_assets.backtest.results import PairAccounts, summarize_results, weekly_fill_rate
 from inventory_assets.backtest.simulate import DailyRecord, Simulation, shelf_days
+from inventory_assets.contract import spec
 from inventory_assets.forecast.core import ForecastParameters, forecast_demand
 from inventory_assets.optimization.params import DEFAULT_BUDGET, PlanParameters
 
@@ -77,20 +78,27 @@ class BacktestParameters:
     """Passed to every policy as ``PolicyInput.options``."""
 
     def __post_init__(self) -> None:
-        if self.weeks < 1:
-            raise BacktestInputError(f"weeks must be >= 1, got {self.weeks}")
-        if self.review_days < 1:
-            raise BacktestInputError(f"review_days must be >= 1, got {self.review_days}")
+        if not 1 <= self.weeks <= spec.MAX_WINDOW_DAYS // 7:
+            raise BacktestInputError(f"weeks must be between 1 and {spec.MAX_WINDOW_DAYS // 7}, got {self.weeks}")
+        if not 1 <= self.review_days <= spec.MAX_WINDOW_DAYS:
+            raise BacktestInputError(
+                f"review_days must be between 1 and {spec.MAX_WINDOW_DAYS}, got {self.review_days}"
+            )
         if self.min_history_days < 2:
             raise BacktestInputError("min_history_days must be >= 2 (a daily standard deviation needs two days)")
+        if self.history_days is not None and self.history_days > spec.MAX_WINDOW_DAYS:
+            raise BacktestInputError(f"history_days must be at most {spec.MAX_WINDOW_DAYS}, got {self.history_days}")
         if self.history_days is not None and self.history_days < self.min_history_days:
             raise BacktestInputError(
                 f"history_days={self.history_days} is too short for the features (at least {self.min_history_days})"
             )
         if not (np.isfinite(self.budget) and self.budget >= 0):
             raise BacktestInputError(f"budget must be finite and >= 0, got {self.budget}")
-        if self.transfer_lead_time_days is not None and not self.transfer_lead_time_days >= 0:
-            raise BacktestInputError("transfer_lead_time_days must be >= 0")
+        if self.transfer_lead_time_days is not None and not 0 <= self.transfer_lead_time_days <= spec.MAX_WINDOW_DAYS:
+            raise BacktestInputError(
+                "transfer_lead_time_days must be between 0 and "
+                f"{spec.MAX_WINDOW_DAYS}, got {self.transfer_lead_time_days}"
+            )
 
     @property
     def held_out_days(self) -> int:

@@ -99,6 +99,9 @@ MAX_SHELF_LIFE_DAYS = 36_500
 """Longest shelf life (100 years; longer is no shelf life: leave it NULL)."""
 MAX_ECHELON = 16
 """Deepest network level (0 is the top): deeper is a cycle or a broken parent chain, not a network."""
+MAX_WINDOW_DAYS = 3660
+"""Longest span of days any setting may name (ten years): a history window, a review period, a warm-up, a
+default lead time, a backtest's held-out weeks. More is a typo, refused when the run starts."""
 
 
 def _close(a: pd.Series, b: pd.Series) -> pd.Series:

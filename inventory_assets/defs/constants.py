@@ -28,4 +28,3 @@ MERGED_USABLE_CHECK = "merged_dataset_usable"
 TARGETS_PLAUSIBLE_CHECK = "targets_plausible_against_current_plan"
 
 DEFAULT_HISTORY_DAYS = 90
-MAX_HISTORY_DAYS = 3660  # ten years of daily sales: more is a typo, refused when the run starts

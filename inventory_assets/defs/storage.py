@@ -1,5 +1,6 @@
 """Where asset values are kept between steps: Dagster's filesystem IO manager, with a clear error when an
-input was never stored.
+input was never stored. Every step initialises it first, so it also carries the check of the run's whole
+config (``run_config.RunConfigCheck``): a refused value fails the run before its first step reads anything.
 
 Materializing one asset alone runs its checks too, and a cross-table check reads other assets (the
 inventory's check reads ``costs`` and ``locations``). On an instance that never materialized them, the
@@ -13,6 +14,8 @@ from typing import Any
 
 import dagster as dg
 from pydantic import Field
+
+from inventory_assets.defs.run_config import RunConfigCheck
 
 
 class MissingInputError(dg.Failure):
@@ -46,7 +49,9 @@ class _ClearMissingInputs(dg.IOManager):
 
 class ProjectIOManager(dg.ConfigurableIOManagerFactory):
     """``dg.FilesystemIOManager`` (values pickled under the instance's ``storage/``, or ``base_dir``) whose
-    missing inputs fail with :class:`MissingInputError`."""
+    missing inputs fail with :class:`MissingInputError`; initialising it checks the run's config first."""
+
+    run_config_check: RunConfigCheck
 
     base_dir: str | None = Field(
         default=None, description="Folder of the stored values; unset: the instance's storage/ folder."
@@ -56,4 +61,4 @@ class ProjectIOManager(dg.ConfigurableIOManagerFactory):
         return _ClearMissingInputs(dg.FilesystemIOManager(base_dir=self.base_dir).create_io_manager(context))
 
 
-storage = dg.Definitions(resources={"io_manager": ProjectIOManager()})
+storage = dg.Definitions(resources={"io_manager": ProjectIOManager(run_config_check=RunConfigCheck())})

@@ -127,14 +127,17 @@ class ForecastParameters:
     def __post_init__(self) -> None:
         if self.forecast_method not in FORECAST_METHODS:
             raise ValueError(f"forecast_method must be one of {FORECAST_METHODS}, got {self.forecast_method!r}")
-        if not (np.isfinite(self.review_days) and self.review_days >= 0):
-            raise ValueError("review_days must be finite and >= 0")
-        if self.warmup_days < 1:
-            raise ValueError("warmup_days must be >= 1")
-        if self.min_origins < 2:
-            raise ValueError("min_origins must be >= 2")
-        if self.short_history_min_days < 1:
-            raise ValueError("short_history_min_days must be >= 1")
+        if not (np.isfinite(self.review_days) and 0 <= self.review_days <= spec.MAX_WINDOW_DAYS):
+            raise ValueError(f"review_days must be between 0 and {spec.MAX_WINDOW_DAYS}, got {self.review_days!r}")
+        if not 1 <= self.warmup_days <= spec.MAX_WINDOW_DAYS:
+            raise ValueError(f"warmup_days must be between 1 and {spec.MAX_WINDOW_DAYS}, got {self.warmup_days!r}")
+        if not 2 <= self.min_origins <= spec.MAX_WINDOW_DAYS:
+            raise ValueError(f"min_origins must be between 2 and {spec.MAX_WINDOW_DAYS}, got {self.min_origins!r}")
+        if not 1 <= self.short_history_min_days <= spec.MAX_WINDOW_DAYS:
+            raise ValueError(
+                f"short_history_min_days must be between 1 and {spec.MAX_WINDOW_DAYS}, "
+                f"got {self.short_history_min_days!r}"
+            )
         if not 0 <= self.selection_margin < 1:
             raise ValueError("selection_margin must be in [0, 1)")
         if not 0 < self.accuracy_quantile < 1:

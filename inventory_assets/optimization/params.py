@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
+from inventory_assets.contract.spec import ABC_CLASSES, MAX_WINDOW_DAYS
+
 DEFAULT_BUDGET = 100_000.0
 """Procurement budget of one cycle in currency units (the second seed's $100,000)."""
 
@@ -124,14 +126,20 @@ class PlanParameters:
     def __post_init__(self) -> None:
         # Accept any iterable of class labels, store an immutable tuple.
         object.__setattr__(self, "critical_classes", tuple(str(c) for c in self.critical_classes))
+        unknown = [c for c in self.critical_classes if c not in ABC_CLASSES]
+        if unknown:
+            raise ValueError(f"critical_classes must be among {list(ABC_CLASSES)}, got {unknown}")
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {list(OBJECTIVES)}, got {self.objective!r}")
         if not (isinstance(self.budget, (int, float)) and math.isfinite(self.budget) and self.budget >= 0):
             raise ValueError(f"budget must be a finite number >= 0, got {self.budget!r}")
         if self.review_period_days is not None and not (
-            math.isfinite(self.review_period_days) and self.review_period_days > 0
+            math.isfinite(self.review_period_days) and 0 < self.review_period_days <= MAX_WINDOW_DAYS
         ):
-            raise ValueError(f"review_period_days must be > 0 or None, got {self.review_period_days!r}")
+            raise ValueError(
+                f"review_period_days must be > 0 and at most {MAX_WINDOW_DAYS}, or None, "
+                f"got {self.review_period_days!r}"
+            )
         if not (math.isfinite(self.time_limit_seconds) and self.time_limit_seconds > 0):
             raise ValueError(f"time_limit_seconds must be > 0, got {self.time_limit_seconds!r}")
         if not (0 <= self.mip_rel_gap < 1):

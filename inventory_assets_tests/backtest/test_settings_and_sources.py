@@ -44,9 +44,12 @@ def test_the_settings_defaults_are_the_cores() -> None:
         ({"policies": ("plan", "nope")}, "unknown"),
         ({"policies": ()}, "none given"),
         ({"policies": ("plan", "plan")}, "repeated"),
-        ({"weeks": 0}, "weeks must be >= 1"),
+        ({"weeks": 0}, "weeks must be between 1 and 522, got 0"),
+        ({"weeks": 10**6}, "weeks must be between 1 and 522"),
         ({"budget": -1.0}, "budget"),
         ({"history_days": 5}, "too short"),
+        ({"history_days": 10**5}, "history_days must be at most 3660"),
+        ({"critical_classes": ("A", "Q")}, "critical_classes must be among"),
         ({"plan_time_limit_seconds": -1.0}, "plan settings"),
     ],
 )

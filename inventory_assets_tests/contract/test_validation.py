@@ -77,6 +77,7 @@ def sales_frame() -> pd.DataFrame:
             "min_line_quantity": [1, 4],
             "null_quantity_lines": [0, 0],
             "non_numeric_quantity_lines": [0, 0],
+            "offset_day_lines": [0, 0],
             "duplicate_sale_id_lines": [0, 0],
         }
     )

@@ -14,7 +14,7 @@ from inventory_assets.defs import constants
 from inventory_assets.io import frontier_store
 from inventory_assets.reporting.charts import PNG_MAGIC
 from inventory_assets_tests.conftest import backend_params
-from inventory_assets_tests.helpers import materialize, metadata_text, write_demo
+from inventory_assets_tests.helpers import materialize, metadata_text, refused_at_run_start, write_demo
 
 WITH_FRONTIER = constants.PLANNING_SELECTION | dg.AssetSelection.assets(constants.FRONTIER_KEY)
 
@@ -51,8 +51,5 @@ def test_a_bad_grid_fails_without_retry_and_writes_nothing(database_env: dict[st
     write_demo(database_env)
     run_config = {"ops": {"budget_frontier": {"config": {"budgets": [-5.0]}}}}
     result = materialize(WITH_FRONTIER, run_config=run_config)
-    assert not result.success
-    failure = result.failure_data_for_node("budget_frontier")
-    assert failure is not None and failure.error is not None
-    assert "budgets must be finite and > 0" in failure.error.message
+    assert "budget_frontier: budgets must be finite and > 0" in refused_at_run_start(result)
     assert frontier_store.read_frontier(database_env["INVENTORY_PLAN_DB_URL"], result.run_id).empty

@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from inventory_assets.contract import spec
 from inventory_assets.definitions import defs
 from inventory_assets.defs import constants
 from inventory_assets.defs.resources import SqlDatabase
@@ -193,7 +194,7 @@ def test_a_permanent_error_fails_the_step_once(tmp_path) -> None:
     assert _step_retries(result) == 0
 
 
-@pytest.mark.parametrize("days", [0, constants.MAX_HISTORY_DAYS + 1, 10**9])
+@pytest.mark.parametrize("days", [0, spec.MAX_WINDOW_DAYS + 1, 10**9])
 def test_an_absurd_history_is_refused_when_the_run_starts(days: int) -> None:
     # refused while the run's config is resolved, before any step (the graph's config mapping checks bounds)
     with pytest.raises(dg.DagsterConfigMappingFunctionError) as raised:

@@ -55,9 +55,9 @@ class SalesConfig(SourceConfig):
     history_days: int = Field(
         default=constants.DEFAULT_HISTORY_DAYS,
         ge=1,
-        le=constants.MAX_HISTORY_DAYS,
+        le=spec.MAX_WINDOW_DAYS,
         description="Days of sales history to aggregate, ending at the latest sale day (inclusive); 1 to "
-        f"{constants.MAX_HISTORY_DAYS:,} (checked when the run starts).",
+        f"{spec.MAX_WINDOW_DAYS:,} (checked when the run starts).",
     )
     day_ranges: int = Field(
         default=1,
