@@ -20,7 +20,7 @@ import inventory_assets.optimization
 from inventory_assets.analytics import service
 from inventory_assets.contract.plan import ProcurementPlanSchema, plan_violations
 from inventory_assets.contract.validation import FAILURE_COLUMNS, ValidationResult, validate_frame
-from inventory_assets.defs import constants, gates, retries, versions
+from inventory_assets.defs import constants, freshness, gates, retries, versions
 from inventory_assets.defs.config import ParametersConfig, config_class
 from inventory_assets.defs.features.assets import FEATURE_ASSETS
 from inventory_assets.defs.features.plausibility import PLAUSIBILITY_CHECKS
@@ -347,6 +347,7 @@ WRITE_BLOCKING_CHECKS = [*UPSTREAM_BLOCKING_CHECKS, dg.AssetCheckKey(dg.AssetKey
     code_version=versions.code_version(__name__, inventory_assets.io, inventory_assets.contract),
     owners=versions.OWNERS,
     tags=versions.tags("decision"),
+    freshness_policy=freshness.plan_freshness_policy(),
 )
 def published_plan(
     context: dg.AssetExecutionContext,
