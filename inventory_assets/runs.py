@@ -39,7 +39,16 @@ def sources_job_definition() -> dg.JobDefinition:
     return defs().resolve_job_def("sources_job")
 
 
-_JOB_TARGETS = {"planning_job": planning_job_definition, "sources_job": sources_job_definition}
+def planning_job_celery_definition() -> dg.JobDefinition:
+    """``planning_job_celery`` (the planning graph on Celery workers) resolved from the project's definitions."""
+    return defs().resolve_job_def(executors.CELERY_JOB)
+
+
+_JOB_TARGETS = {
+    "planning_job": planning_job_definition,
+    "sources_job": sources_job_definition,
+    executors.CELERY_JOB: planning_job_celery_definition,
+}
 
 
 def reconstructable_job(name: str = "planning_job"):
@@ -60,14 +69,15 @@ def execute(
     raise_on_error: bool = False,
     **options: Any,
 ):  # -> dagster ExecuteJobResult
-    """Run ``job`` synchronously with ``engine`` against a persistent ``instance`` (``dg.execute_job``).
+    """Run ``job`` synchronously with ``engine`` against a persistent ``instance`` (``dg.execute_job``); the
+    celery engine runs ``planning_job``'s graph as ``planning_job_celery``.
 
     The same call as ``dagster job execute -m inventory_assets.definitions -j planning_job -c <yaml>``;
     the multiprocess and celery engines need ``instance`` to be persistent (``DagsterInstance.get()``
     with ``DAGSTER_HOME`` set, or ``DagsterInstance.from_config(home)``).
     """
     return dg.execute_job(
-        reconstructable_job(job),
+        reconstructable_job(executors.job_for(engine, job)),
         instance=instance,
         run_config=run_config(engine, ops=ops, **options),
         tags=dict(tags or {}),

@@ -1,31 +1,36 @@
-"""How a run executes its steps: in one process, in parallel processes, or on Celery workers, by run config.
+"""How a run executes its steps: Dagster's own executors, in one process, a process per step, or on Celery.
 
-The project has **one** executor, ``planning_executor``, set on the ``dg.Definitions``: every job (and
-"Materialize all" in the UI) uses it. It defaults to the in-process executor (on a 2-core machine a
-process per step costs more than the steps), and a run's config picks another engine for the *same*
-graph, with the options of Dagster's own executor of that name (docs/scaling.md):
+* Every job and **Materialize** in the UI run on Dagster's ``dg.multi_or_in_process_executor`` (set on
+  the ``dg.Definitions``), whose run config picks the engine and takes the options of Dagster's executor
+  of that name. Its default is in process instead of Dagster's process per step (:data:`EXECUTOR`, the
+  executor ``configured`` with that default, which a run's config overrides): on a 2-core machine a
+  process per step costs more than the steps, and a job-level default would not reach **Materialize**:
 
-.. code-block:: yaml
+  .. code-block:: yaml
 
-    execution:
-      config:
-        in_process: {}                  # the default: every step in the run's process
-    # or
-    execution:
-      config:
-        multiprocess:                   # dg.multiprocess_executor: a process per step
-          max_concurrent: 2
-    # or
-    execution:
-      config:
-        celery:                         # dagster_celery.celery_executor: steps on Celery workers
+      execution:
+        config:
+          in_process: {}                # the default: every step in the run's process
+      # or
+      execution:
+        config:
+          multiprocess:                 # dg.multiprocess_executor: a process per step
+            max_concurrent: 2
+
+* ``planning_job_celery``: the planning graph on Celery workers (``dagster_celery.celery_executor``, its
+  own job, defined when the ``celery`` extra is installed), with that executor's config:
+
+  .. code-block:: yaml
+
+      execution:
+        config:
           broker: pyamqp://guest@127.0.0.1:5672//
           backend: rpc://
 
 The multiprocess and Celery engines need what any Dagster executor with several processes needs: a
 persistent instance (``DAGSTER_HOME``) that the step processes share, a job loaded from code (the CLI,
-the webserver/daemon, or :func:`reconstructable_job`), and step outputs stored where every step process
-can read them (the default filesystem IO manager under the instance's storage: a shared volume when the
+the webserver/daemon, or ``runs.reconstructable_job``), and step outputs stored where every step process
+can read them (the filesystem IO manager under the instance's storage: a shared volume when the
 workers are on other machines). Celery also needs workers listening on the broker (:func:`celery_worker_command`)
 and the ``celery`` extra (``pip install 'inventory_assets[celery]'``).
 """
@@ -33,7 +38,7 @@ and the ``celery`` extra (``pip install 'inventory_assets[celery]'``).
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +49,20 @@ MULTIPROCESS = "multiprocess"
 CELERY = "celery"
 ENGINES = (IN_PROCESS, MULTIPROCESS, CELERY)
 
-EXECUTOR_NAME = "planning_executor"
+EXECUTOR = dg.multi_or_in_process_executor.configured(
+    lambda config: config,
+    name=dg.multi_or_in_process_executor.name,
+    config_schema=dg.Field(
+        dg.multi_or_in_process_executor.config_schema.as_field().config_type,
+        default_value={IN_PROCESS: {}},
+        is_required=False,
+        description="in_process (the default) or multiprocess, with the options of Dagster's executor of that name.",
+    ),
+)
+"""Dagster's ``multi_or_in_process_executor`` with in process as its default: the executor of every job but
+the Celery one, and of the UI's **Materialize**."""
+CELERY_JOB = "planning_job_celery"
+"""The planning graph on Celery workers."""
 #: The local RabbitMQ of a development machine (dagster-celery's own default, on the loopback address).
 DEFAULT_CELERY_BROKER = "pyamqp://guest@127.0.0.1:5672//"
 DEFAULT_CELERY_BACKEND = "rpc://"
@@ -53,80 +71,41 @@ DEFAULT_CELERY_QUEUE = "dagster"
 CELERY_EXTRA_HINT = "the celery engine needs dagster-celery: pip install 'inventory_assets[celery]'"
 
 
-def _celery_executor() -> dg.ExecutorDefinition | None:
+def celery_executor() -> dg.ExecutorDefinition | None:
     """``dagster_celery.celery_executor`` when the optional ``celery`` extra is installed, else None."""
     try:
-        from dagster_celery import celery_executor
+        from dagster_celery import celery_executor as executor
     except ImportError:
         return None
-    return celery_executor
+    return executor
 
 
-def _engine_field(executor_def: dg.ExecutorDefinition | None, description: str) -> dg.Field:
-    if executor_def is None:  # celery without the extra: accepted by the schema, refused with the hint at launch
-        return dg.Field(dg.Permissive(), is_required=False, description=f"{description} ({CELERY_EXTRA_HINT})")
-    field = executor_def.config_schema.as_field()
-    return dg.Field(field.config_type, default_value=field.default_value, is_required=False, description=description)
-
-
-def _engines() -> dict[str, dg.ExecutorDefinition | None]:
-    return {IN_PROCESS: dg.in_process_executor, MULTIPROCESS: dg.multiprocess_executor, CELERY: _celery_executor()}
-
-
-def _requirements(config: Mapping[str, object]) -> Sequence[dg.ExecutorRequirement]:
-    """In process: none. Several processes: a reconstructable job, a persistent instance, stored outputs."""
-    return [] if IN_PROCESS in config else dg.multiple_process_executor_requirements()
-
-
-@dg.executor(
-    name=EXECUTOR_NAME,
-    config_schema=dg.Field(
-        dg.Selector(
-            {
-                IN_PROCESS: _engine_field(dg.in_process_executor, "Every step in the run's own process (the default)."),
-                MULTIPROCESS: _engine_field(
-                    dg.multiprocess_executor,
-                    "A child process per step, up to max_concurrent at once (dg.multiprocess_executor).",
-                ),
-                CELERY: _engine_field(
-                    _celery_executor(),
-                    "Steps sent through a Celery broker to dagster-celery workers (dagster_celery.celery_executor).",
-                ),
-            }
-        ),
-        default_value={IN_PROCESS: {}},
-        description="Which engine runs the steps; the graph, its assets and their results are the same.",
-    ),
-    requirements=_requirements,
-)
-def planning_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
-    """The in-process, multiprocess or Celery executor, chosen by ``execution: config: <engine>: {...}``."""
-    ((engine, config),) = init_context.executor_config.items()
-    executor_def = _engines()[engine]
-    if executor_def is None:
-        raise dg.DagsterInvalidConfigError(CELERY_EXTRA_HINT, [], init_context.executor_config)
-    if not isinstance(config, Mapping):  # the selector's value is the chosen engine's config dict
-        raise dg.DagsterInvalidConfigError(f"{engine}: expected a config mapping", [], init_context.executor_config)
-    create_executor = executor_def.executor_creation_fn
-    if create_executor is None:  # Dagster's in-process, multiprocess and Celery executors all have one
-        raise dg.DagsterInvariantViolationError(f"the {engine} executor definition has no creation function")
-    return create_executor(
-        dg.InitExecutorContext(
-            job=init_context.job, executor_def=executor_def, executor_config=config, instance=init_context.instance
-        )
-    )
+def job_for(engine: str, job: str = "planning_job") -> str:
+    """The job that runs ``job``'s graph on ``engine``: the job itself, or ``planning_job_celery``."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine != CELERY:
+        return job
+    if job != "planning_job":
+        raise ValueError(f"the celery engine runs planning_job's graph ({CELERY_JOB}), not {job!r}")
+    if celery_executor() is None:
+        raise ValueError(CELERY_EXTRA_HINT)
+    return CELERY_JOB
 
 
 # --- run config ------------------------------------------------------------------------------------
 
 
 def execution_config(engine: str = IN_PROCESS, **options: Any) -> dict[str, Any]:
-    """The run config fragment that picks ``engine`` with ``options``.
+    """The run config fragment that picks ``engine`` with ``options`` (for the job :func:`job_for` names).
 
-    E.g. ``execution_config("multiprocess", max_concurrent=2)``.
+    E.g. ``execution_config("multiprocess", max_concurrent=2)``; ``execution_config("celery", **celery_options())``
+    is the Celery job's executor config as it is.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == CELERY:
+        return {"execution": {"config": dict(options)}}
     return {"execution": {"config": {engine: dict(options)}}}
 
 
@@ -154,7 +133,7 @@ def celery_worker_config_yaml(options: Mapping[str, Any]) -> str:
     """The ``-y`` file of ``dagster-celery worker start``: the same ``execution: config:`` block as the runs'."""
     import yaml
 
-    return yaml.safe_dump({"execution": {"config": dict(options)}}, sort_keys=False)
+    return yaml.safe_dump(execution_config(CELERY, **options), sort_keys=False)
 
 
 def celery_worker_command(
@@ -189,6 +168,4 @@ def celery_worker_command(
     return command
 
 
-# One process per run by default: on small machines a process per step costs more than the steps
-# themselves. A run's config picks the multiprocess or Celery engine for the same graph (docs/scaling.md).
-executor = dg.Definitions(executor=planning_executor)
+executor = dg.Definitions(executor=EXECUTOR)

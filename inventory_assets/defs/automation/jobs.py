@@ -1,10 +1,13 @@
-"""Jobs: the planning graph, the source tables alone, the backtest, and the budget frontier."""
+"""Jobs: the planning graph, the source tables alone, the backtest, and the budget frontier (on the
+definitions' executor: in process unless a run's config picks a process per step); and the planning graph
+on Celery workers, when the ``celery`` extra is installed (``defs/automation/executors.py``)."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from inventory_assets.defs import constants
+from inventory_assets.defs.automation import executors
 
 planning_job = dg.define_asset_job(
     name="planning_job",
@@ -33,3 +36,14 @@ frontier_job = dg.define_asset_job(
 )
 
 JOBS = [planning_job, sources_job, backtest_job, frontier_job]
+
+_CELERY = executors.celery_executor()
+if _CELERY is not None:
+    planning_job_celery = dg.define_asset_job(
+        name=executors.CELERY_JOB,
+        selection=constants.PLANNING_SELECTION,
+        executor_def=_CELERY,
+        description="planning_job's graph with its steps on Celery workers (dagster_celery.celery_executor; "
+        "docs/scaling.md, 'Celery workers').",
+    )
+    JOBS.append(planning_job_celery)

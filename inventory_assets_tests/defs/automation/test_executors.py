@@ -60,21 +60,23 @@ pytestmark = [
 # --- fast: the executor's configuration ----------------------------------------------------------------
 
 
-def _planning_job() -> dg.JobDefinition:
-    return defs().resolve_job_def("planning_job")
+def _job(engine: str = "in_process") -> dg.JobDefinition:
+    return defs().resolve_job_def(executors.job_for(engine))
 
 
-def test_the_definitions_run_in_process_unless_the_run_config_says_otherwise() -> None:
-    job = _planning_job()
-    assert job.executor_def is executors.planning_executor
-    assert defs().resolve_job_def("sources_job").executor_def is executors.planning_executor
-    default = executors.planning_executor.config_schema.as_field().default_value
-    assert default == {"in_process": {}}
-    assert executors.planning_executor.get_requirements({"in_process": {}}) == []
-    for engine in ("multiprocess", "celery"):
-        assert set(executors.planning_executor.get_requirements({engine: {}})) == set(
-            dg.multiple_process_executor_requirements()
-        )
+def test_the_jobs_run_in_process_unless_the_run_config_says_otherwise() -> None:
+    """Dagster's own executors: multi_or_in_process (configured with in process as its default) for every
+    job but Celery's and for the UI's Materialize; Celery on its own job with the planning graph."""
+    assert executors.EXECUTOR.name == dg.multi_or_in_process_executor.name
+    jobs = [defs().resolve_job_def(n) for n in ("planning_job", "sources_job", "backtest_job", "frontier_job")]
+    for job in [*jobs, defs().resolve_implicit_global_asset_job_def()]:
+        assert job.executor_def is executors.EXECUTOR, job.name
+        assert dg.validate_run_config(job, {})["execution"] == {
+            "multi_or_in_process_executor": {"in_process": {"retries": {"enabled": {}}}}
+        }, job.name
+    celery = _job("celery")
+    assert celery.name == executors.CELERY_JOB and celery.executor_def is executors.celery_executor()
+    assert set(celery.asset_layer.executable_asset_keys) == set(_job().asset_layer.executable_asset_keys)
 
 
 @pytest.mark.parametrize(
@@ -93,40 +95,51 @@ def test_the_definitions_run_in_process_unless_the_run_config_says_otherwise() -
         ("celery", executors.celery_options("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/1", queue="planning")),
     ],
 )
-def test_each_engine_is_valid_run_config_of_the_planning_job(engine: str, options: dict) -> None:
-    config = runs.run_config(engine, **options)
-    assert engine in dg.validate_run_config(_planning_job(), config)["execution"][executors.EXECUTOR_NAME]
+def test_each_engine_is_valid_run_config_of_its_job(engine: str, options: dict) -> None:
+    resolved = dg.validate_run_config(_job(engine), runs.run_config(engine, **options))["execution"]
+    if engine == "celery":
+        assert resolved["celery"]["broker"] == options["broker"]
+    else:
+        assert engine in resolved["multi_or_in_process_executor"]
 
 
 def test_an_unknown_engine_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown engine"):
         executors.execution_config("dask")
+    with pytest.raises(ValueError, match="unknown engine"):
+        executors.job_for("dask")
+    with pytest.raises(ValueError, match="runs planning_job's graph"):
+        executors.job_for("celery", "sources_job")
     with pytest.raises(dg.DagsterInvalidConfigError):
-        dg.validate_run_config(_planning_job(), {"execution": {"config": {"in_process": {}, "multiprocess": {}}}})
+        dg.validate_run_config(_job(), {"execution": {"config": {"in_process": {}, "multiprocess": {}}}})
 
 
 def test_the_run_config_examples_of_the_scaling_doc_are_valid() -> None:
-    """Every ``execution:`` YAML block of docs/scaling.md is accepted by the planning job, except those of
-    the engines the page says are not there yet (``k8s``), which are refused."""
+    """Every ``execution:`` YAML block of docs/scaling.md is accepted by its job (``planning_job``, or
+    ``planning_job_celery`` for a Celery block), except those of the engines the page says are not there yet
+    (``k8s``), which are refused."""
     text = (PROJECT_ROOT / "docs" / "scaling.md").read_text()
     blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)]
     runs = [b for b in blocks if isinstance(b, dict) and "execution" in b]
     engines = set()
     for block in runs:
-        (engine,) = block["execution"]["config"]
+        config = block["execution"]["config"]
+        engine = "celery" if "broker" in config else next(iter(config))
         if engine in executors.ENGINES:
-            dg.validate_run_config(_planning_job(), block)
+            dg.validate_run_config(_job(engine), block)
             engines.add(engine)
         else:
             assert engine in NOT_YET_ENGINES, f"docs/scaling.md shows an unknown engine {engine!r}"
             with pytest.raises(dg.DagsterInvalidConfigError):
-                dg.validate_run_config(_planning_job(), block)
+                dg.validate_run_config(_job(), block)
     assert engines == set(executors.ENGINES)
 
 
 def test_the_celery_worker_command_and_its_config_file() -> None:
     options = executors.celery_options(queue="q1")
-    assert yaml.safe_load(executors.celery_worker_config_yaml(options)) == {"execution": {"config": options}}
+    worker_config = yaml.safe_load(executors.celery_worker_config_yaml(options))
+    assert worker_config == {"execution": runs.run_config("celery", **options)["execution"]}
+    assert worker_config == {"execution": {"config": options}}
     assert options["config_source"] == {"task_default_queue": "q1"}
     command = executors.celery_worker_command("/x/worker.yaml", queue="q1", name="w1", concurrency=2)
     assert command[1:6] == ["worker", "start", "-A", "dagster_celery.app", "-y"]
