@@ -475,9 +475,13 @@ def share_repeated_text(frame: pd.DataFrame, columns: Collection[str] | None = N
 
     A text column is factorized and taken back (its first occurrences, missing values as its dtype's):
     no Python loop and no second pass checking that every value is text (docs/scaling-benchmarks.md).
+    Arrow-backed text (pandas' ``str`` with pyarrow installed, a dependency) holds no Python objects to
+    share (its characters sit in one buffer) and is left as it is.
     """
     for position, (name, dtype) in enumerate(zip(frame.columns, frame.dtypes, strict=True)):
         if not (pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype)):
+            continue
+        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
             continue
         if columns is not None and name not in columns:
             continue

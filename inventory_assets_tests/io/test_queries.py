@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -11,6 +12,9 @@ import sqlalchemy as sa
 from inventory_assets.contract.validation import validate_source
 from inventory_assets.io import db, queries
 from inventory_assets_tests.conftest import backend_params
+
+PYTHON_STR = pd.StringDtype("python", na_value=np.nan)
+"""pandas' ``str`` kept as Python objects (its storage without pyarrow): what sharing applies to."""
 
 
 @pytest.mark.parametrize(
@@ -171,13 +175,17 @@ def test_read_frame_shares_repeated_text_and_keeps_values_and_dtypes(tmp_path) -
     assert frame["location_id"].isna().tolist() == [i == 4 for i in range(9)]
     assert frame["quantity"].tolist() == list(range(9))
     assert frame["quantity"].dtype == "int64" and isinstance(frame["product_id"].dtype, pd.StringDtype)
-    products = frame["product_id"].to_numpy(dtype=object)
-    assert products[0] is products[3] is products[6], "equal ids are one object"
-    assert len({id(v) for v in products}) == 3
+    assert frame["product_id"].dtype.storage == "pyarrow"  # pyarrow is a dependency: text is Arrow-backed
     only_products = db.read_frame(engine, "SELECT * FROM t ORDER BY quantity", share_text=["product_id"])
     pd.testing.assert_frame_equal(only_products, frame)
-    assert len({id(v) for v in only_products["product_id"].to_numpy(dtype=object)}) == 3
-    locations = only_products["location_id"].dropna().to_numpy(dtype=object)
+    # Python-backed text (pandas without pyarrow, or object columns) is shared, the named columns only
+    python_text = frame.astype({c: PYTHON_STR for c in ("product_id", "location_id")})
+    shared = db.share_repeated_text(python_text.copy(), ["product_id"])
+    pd.testing.assert_frame_equal(shared, python_text)
+    products = shared["product_id"].to_numpy(dtype=object)
+    assert products[0] is products[3] is products[6], "equal ids are one object"
+    assert len({id(v) for v in products}) == 3
+    locations = shared["location_id"].dropna().to_numpy(dtype=object)
     assert len({id(v) for v in locations}) == len(locations), "columns not named are left as read"
 
 
@@ -185,7 +193,7 @@ def test_sharing_keeps_text_and_mixed_columns_value_for_value() -> None:
     text: list[str | None] = [f"P{i % 4}" * 3 for i in range(12)]  # built at run time: twelve distinct objects
     text[5] = None
     mixed = [1, "a" * 3, "a" * 3, None, 1.5, [1]]  # an unhashable value: left as it is
-    ids = pd.DataFrame({"product_id": pd.Series(text, dtype="str", index=range(10, 22))})  # not 0..n-1
+    ids = pd.DataFrame({"product_id": pd.Series(text, dtype=PYTHON_STR, index=range(10, 22))})  # not 0..n-1
     before = ids.copy()
     shared = db.share_repeated_text(ids)
     pd.testing.assert_frame_equal(shared, before)
@@ -205,6 +213,11 @@ def test_sharing_keeps_text_and_mixed_columns_value_for_value() -> None:
     code = shared["code"].to_numpy(dtype=object)
     assert code[1] is code[2] is code[5] and code[3] is None
     assert shared["raw"].tolist() == mixed, "a column with an unhashable value is left as read"
+
+    arrow = pd.DataFrame({"product_id": pd.Series(text, dtype=pd.StringDtype("pyarrow", na_value=np.nan))})
+    before = arrow.copy()
+    assert db.share_repeated_text(arrow)["product_id"].array is arrow["product_id"].array  # nothing to share
+    pd.testing.assert_frame_equal(arrow, before)
 
 
 def test_a_large_sqlite_window_read_by_worker_processes_is_the_same_frame(tmp_path, monkeypatch) -> None:
@@ -234,8 +247,7 @@ def test_a_large_sqlite_window_read_by_worker_processes_is_the_same_frame(tmp_pa
     pd.testing.assert_frame_equal(by_workers, in_process, check_exact=True)
     assert second.rows.in_key_order == first.rows.in_key_order
     assert len(in_process) == len({(r["sold_at"], r["product_id"], r["location_id"]) for r in rows})
-    ids = by_workers["product_id"].to_numpy(dtype=object)
-    assert len({id(v) for v in ids}) <= 2 * 7, "each product id is one object per worker"
+    assert by_workers["product_id"].dtype.storage == "pyarrow"  # Arrow-backed: no object per row
 
 
 def test_a_sales_workers_database_error_is_raised_in_the_caller_as_itself(tmp_path) -> None:
