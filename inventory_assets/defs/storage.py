@@ -10,6 +10,8 @@ permanent ``dg.Failure`` naming the asset that is missing and how to materialize
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -23,13 +25,30 @@ class MissingInputError(dg.Failure):
 
 
 class _ClearMissingInputs(dg.IOManager):
-    """Dagster's filesystem IO manager (``inner``), with a missing stored value reported clearly."""
+    """Dagster's filesystem IO manager (``inner``, storing under ``base``), with a missing stored value
+    reported clearly, and a graph asset's intermediate outputs removed once the asset is stored."""
 
-    def __init__(self, inner: dg.IOManager) -> None:
+    def __init__(self, inner: dg.IOManager, base: Path) -> None:
         self._inner = inner
+        self._base = base
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         self._inner.handle_output(context, obj)
+        if context.has_asset_key and "." in (context.step_key or ""):
+            self._remove_intermediates(context.run_id, context.step_key.split(".", 1)[0])
+
+    def _remove_intermediates(self, run_id: str, graph: str) -> None:
+        """The run's stored op outputs of ``graph`` (``<base>/<run id>/<graph>.<op>[...]``, e.g. the sales
+        day ranges, 197 MB a run at medium): the graph's asset is stored, so no step of this run or of a
+        re-execution from its failures reads them again. The run's folder goes when nothing else is left."""
+        run_dir = self._base / run_id
+        if not run_dir.is_dir():
+            return
+        for step_dir in run_dir.iterdir():
+            if step_dir.name.startswith(f"{graph}."):
+                shutil.rmtree(step_dir, ignore_errors=True)
+        if not any(run_dir.iterdir()):
+            run_dir.rmdir()
 
     def load_input(self, context: dg.InputContext) -> Any:
         try:
@@ -58,7 +77,13 @@ class ProjectIOManager(dg.ConfigurableIOManagerFactory):
     )
 
     def create_io_manager(self, context: dg.InitResourceContext) -> dg.IOManager:
-        return _ClearMissingInputs(dg.FilesystemIOManager(base_dir=self.base_dir).create_io_manager(context))
+        if self.base_dir:
+            base = Path(self.base_dir)
+        elif context.instance is not None:
+            base = Path(context.instance.storage_directory())
+        else:
+            raise dg.DagsterInvariantViolationError("the IO manager needs a Dagster instance, or base_dir")
+        return _ClearMissingInputs(dg.FilesystemIOManager(base_dir=str(base)).create_io_manager(context), base)
 
 
 storage = dg.Definitions(resources={"io_manager": ProjectIOManager(run_config_check=RunConfigCheck())})
