@@ -31,12 +31,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from inventory_assets.contract.validation import unknown_references
-
 __all__ = [
     "PlausibilityParameters",
     "window_problems",
-    "unknown_sales_problems",
     "unknown_share_problems",
     "usable_sales_problems",
     "target_ratio_problems",
@@ -137,29 +134,12 @@ def window_problems(window_end: dt.date, snapshot: dt.date | None, params: Plaus
     return []
 
 
-def unknown_sales_problems(
-    sales: pd.DataFrame, costs: pd.DataFrame, locations: pd.DataFrame, params: PlausibilityParameters
-) -> tuple[list[str], float]:
-    """Sale units naming an unknown product or location above ``max_unknown_sales_share``; and the share."""
-    unknown = pd.concat(
-        [
-            unknown_references("sales", sales, "product_id", _ids(costs, "product_id")),
-            unknown_references("sales", sales, "location_id", _ids(locations, "location_id")),
-        ],
-        ignore_index=True,
-    )
-    return unknown_share_problems(sales, unknown, params)
-
-
-def _ids(frame: pd.DataFrame, column: str) -> pd.Series:
-    return frame[column] if column in frame else pd.Series(dtype=str)
-
-
 def unknown_share_problems(
     sales: pd.DataFrame, unknown: pd.DataFrame, params: PlausibilityParameters
 ) -> tuple[list[str], float]:
-    """:func:`unknown_sales_problems` from the failure rows of ``validation.unknown_references`` on the
-    sales' ``product_id`` and ``location_id`` (the ``sales_plausible`` check has them already)."""
+    """Sale units naming an unknown product or location above ``max_unknown_sales_share``, and the share,
+    from ``unknown``: the failure rows of ``validation.reference_failures`` on the sales (the
+    ``sales_plausible`` check has them already)."""
     units = pd.to_numeric(sales["quantity"], errors="coerce").fillna(0.0).clip(lower=0.0).to_numpy()
     total = float(units.sum())
     if total <= 0 or unknown.empty:

@@ -330,3 +330,17 @@ def unknown_references(
     )
     out["key"] = _key_text(frame, table, positions.tolist())
     return out[FAILURE_COLUMNS]
+
+
+def reference_failures(table: str, frame: pd.DataFrame, costs: pd.DataFrame, locations: pd.DataFrame) -> pd.DataFrame:
+    """Failure rows (checks ``unknown_product`` and ``unknown_location``) for the rows of ``frame`` naming a
+    product missing from ``costs`` or a location missing from ``locations``."""
+    known_products = costs["product_id"] if "product_id" in costs else pd.Series(dtype=str)
+    known_locations = locations["location_id"] if "location_id" in locations else pd.Series(dtype=str)
+    return pd.concat(
+        [
+            unknown_references(table, frame, "product_id", known_products, check="unknown_product"),
+            unknown_references(table, frame, "location_id", known_locations, check="unknown_location"),
+        ],
+        ignore_index=True,
+    )

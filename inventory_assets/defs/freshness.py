@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from inventory_assets.defs.config import EnvironmentDefaultError
+from inventory_assets.defs.config import EnvironmentDefaultError, parse_env_value
 
 PLAN_MAX_AGE_VAR = "INVENTORY_PLAN_MAX_AGE_HOURS"
 DEFAULT_PLAN_MAX_AGE_HOURS = 26.0
@@ -32,10 +32,7 @@ def plan_max_age(environ: Mapping[str, str] | None = None) -> timedelta:
     text = (env.get(PLAN_MAX_AGE_VAR) or "").strip()
     if not text:
         return timedelta(hours=DEFAULT_PLAN_MAX_AGE_HOURS)
-    try:
-        hours = float(text)
-    except ValueError:
-        hours = math.nan
+    hours = parse_env_value(PLAN_MAX_AGE_VAR, text, float)  # the knobs' own parsing: "soon" names the variable
     if not (math.isfinite(hours) and LEAST_HOURS <= hours <= 24 * 366):
         raise EnvironmentDefaultError(
             f"{PLAN_MAX_AGE_VAR}={text!r}: expected a number of hours from {LEAST_HOURS:.4f} (one minute) to 8784"

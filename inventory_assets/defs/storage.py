@@ -24,7 +24,7 @@ class MissingInputError(dg.Failure):
     """An input asset has no stored value in this Dagster instance."""
 
 
-class _ClearMissingInputs(dg.IOManager):
+class _ProjectStorage(dg.IOManager):
     """Dagster's filesystem IO manager (``inner``, storing under ``base``), with a missing stored value
     reported clearly, and a graph asset's intermediate outputs removed once the asset is stored."""
 
@@ -39,7 +39,7 @@ class _ClearMissingInputs(dg.IOManager):
 
     def _remove_intermediates(self, run_id: str, graph: str) -> None:
         """The run's stored op outputs of ``graph`` (``<base>/<run id>/<graph>.<op>[...]``, e.g. the sales
-        day ranges, 197 MB a run at medium): the graph's asset is stored, so no step of this run or of a
+        day ranges, 340 MB a run at medium): the graph's asset is stored, so no step of this run or of a
         re-execution from its failures reads them again. The run's folder goes when nothing else is left."""
         run_dir = self._base / run_id
         if not run_dir.is_dir():
@@ -83,7 +83,7 @@ class ProjectIOManager(dg.ConfigurableIOManagerFactory):
             base = Path(context.instance.storage_directory())
         else:
             raise dg.DagsterInvariantViolationError("the IO manager needs a Dagster instance, or base_dir")
-        return _ClearMissingInputs(dg.FilesystemIOManager(base_dir=str(base)).create_io_manager(context), base)
+        return _ProjectStorage(dg.FilesystemIOManager(base_dir=str(base)).create_io_manager(context), base)
 
 
 storage = dg.Definitions(resources={"io_manager": ProjectIOManager(run_config_check=RunConfigCheck())})

@@ -342,11 +342,7 @@ def _read_only_connection(conn: sa.Connection) -> Callable[[], None]:
                 else:
                     conn.rollback()
                     _raw_execute(raw, "SET SESSION TRANSACTION READ WRITE")
-                    cursor = raw.cursor()
-                    try:
-                        cursor.execute("SET time_zone = %s", (zone,))
-                    finally:
-                        cursor.close()
+                    _raw_execute(raw, "SET time_zone = %s", (zone,))
             except Exception:  # never hand a read-only connection back to the pool
                 conn.invalidate()
 
@@ -364,18 +360,18 @@ def _read_only_connection(conn: sa.Connection) -> Callable[[], None]:
 
 def _session_time_zone(raw: Any) -> str:
     """The MariaDB/MySQL session's ``time_zone`` (``SYSTEM``, ``+02:00``, a zone name)."""
-    cursor = raw.cursor()
-    try:
-        cursor.execute("SELECT @@session.time_zone")
-        return str(cursor.fetchone()[0])
-    finally:
-        cursor.close()
+    return str(_raw_execute(raw, "SELECT @@session.time_zone")[0])
 
 
-def _raw_execute(raw: Any, statement: str) -> None:
+def _raw_execute(raw: Any, statement: str, params: tuple[Any, ...] | None = None) -> Any:
+    """``statement`` on the driver's connection ``raw``; its first row, or None."""
     cursor = raw.cursor()
     try:
-        cursor.execute(statement)
+        if params is None:
+            cursor.execute(statement)
+        else:
+            cursor.execute(statement, params)
+        return cursor.fetchone() if cursor.description else None
     finally:
         cursor.close()
 
@@ -515,8 +511,12 @@ def _set_statement_timeout(conn: sa.Connection, seconds: float) -> None:
 def table_names(engine: sa.Engine) -> set[str]:
     """The tables and views the database's own catalogue lists in the default schema (used to validate
     names that cannot be bound)."""
-    inspector = sa.inspect(engine)
-    return set(inspector.get_table_names()) | set(inspector.get_view_names())
+    return _relations(sa.inspect(engine))
+
+
+def _relations(inspector: Any, schema: str | None = None) -> set[str]:
+    """The tables and views the catalogue lists in ``schema`` (None: the default schema)."""
+    return set(inspector.get_table_names(schema=schema)) | set(inspector.get_view_names(schema=schema))
 
 
 def check_identifier(name: str, known: set[str], what: str = "table") -> str:
@@ -530,16 +530,14 @@ def relation(engine: sa.Engine, name: str) -> tuple[str | None, str]:
     """``(schema, name)`` of the table or view ``name`` that the database's catalogue lists: in the default
     schema (schema None), or ``schema.name`` in another; else a clear ValueError."""
     inspector = sa.inspect(engine)
-    known = set(inspector.get_table_names()) | set(inspector.get_view_names())
+    known = _relations(inspector)
     if name in known:
         return None, name
     if "." in name:
         schemas = set(inspector.get_schema_names())
         for at in (i for i, char in enumerate(name) if char == "."):
             schema, relation = name[:at], name[at + 1 :]
-            if schema in schemas and relation in (
-                set(inspector.get_table_names(schema=schema)) | set(inspector.get_view_names(schema=schema))
-            ):
+            if schema in schemas and relation in _relations(inspector, schema):
                 return schema, relation
     raise ValueError(
         f"unknown table or view {name!r}; the database lists {', '.join(sorted(known)) or 'none'} "

@@ -536,8 +536,8 @@ def read_sales_days(
 ) -> SalesRows:
     """The aggregate over ``days`` (a part of ``read.window``). The parts of a window, concatenated in day
     order, are exactly the frame of the whole window: groups never span two days."""
-    if read.by_day:
-        return _with_line_facts(_read_sales_by_day(engine, read, days, timeout_seconds))
+    if read.by_day:  # each day's rows carry every line fact already (`_read_day`)
+        return _read_sales_by_day(engine, read, days, timeout_seconds)
     frame = db.read_frame(
         engine,
         read.statement,

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from inventory_assets.contract import plausibility
 from inventory_assets.contract.plausibility import PlausibilityParameters
+from inventory_assets.contract.validation import reference_failures
 from inventory_assets.defs import constants
 from inventory_assets.io import db, plan_store
 from inventory_assets_tests.conftest import backend_params
@@ -46,9 +47,10 @@ def test_unknown_share_by_units() -> None:
         {"product_id": ["P1", "P2", "p1", "P1"], "location_id": ["S1", "S1", "S1", "X9"], "quantity": [90, 5, 3, 2]}
     )
     # 5 of 100 units unknown (3 for 'p1', 2 at 'X9'): exactly the limit passes, a hair less fails
-    assert plausibility.unknown_sales_problems(sales, costs, locations, PlausibilityParameters()) == ([], 0.05)
-    (problem,), share = plausibility.unknown_sales_problems(
-        sales, costs, locations, PlausibilityParameters(max_unknown_sales_share=0.049)
+    unknown = reference_failures("sales", sales, costs, locations)
+    assert plausibility.unknown_share_problems(sales, unknown, PlausibilityParameters()) == ([], 0.05)
+    (problem,), share = plausibility.unknown_share_problems(
+        sales, unknown, PlausibilityParameters(max_unknown_sales_share=0.049)
     )
     assert share == pytest.approx(0.05)
     assert "5.0% of the window's sale units (5 of 100)" in problem

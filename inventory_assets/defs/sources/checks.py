@@ -13,7 +13,7 @@ import pandas as pd
 
 from inventory_assets.contract import plausibility
 from inventory_assets.contract.sales import SalesFrame
-from inventory_assets.contract.validation import ValidationResult, unknown_references
+from inventory_assets.contract.validation import ValidationResult, reference_failures
 from inventory_assets.defs import constants
 from inventory_assets.defs.config import ParametersConfig, config_class
 from inventory_assets.defs.metadata import validation_check_result
@@ -32,16 +32,7 @@ _REFERENCE_INS = {"costs": dg.AssetIn("costs"), "locations": dg.AssetIn("locatio
 
 
 def _references(table: str, frame: pd.DataFrame, costs: pd.DataFrame, locations: pd.DataFrame) -> ValidationResult:
-    known_products = costs["product_id"] if "product_id" in costs else pd.Series(dtype=str)
-    known_locations = locations["location_id"] if "location_id" in locations else pd.Series(dtype=str)
-    failures = pd.concat(
-        [
-            unknown_references(table, frame, "product_id", known_products, check="unknown_product"),
-            unknown_references(table, frame, "location_id", known_locations, check="unknown_location"),
-        ],
-        ignore_index=True,
-    )
-    return ValidationResult(table=table, frame=frame, failures=failures)
+    return ValidationResult(table=table, frame=frame, failures=reference_failures(table, frame, costs, locations))
 
 
 @dg.asset_check(
