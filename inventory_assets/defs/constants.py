@@ -9,6 +9,7 @@ FEATURES_GROUP = "features"
 PLANNING_GROUP = "planning"
 EVALUATION_GROUP = "evaluation"  # the backtest: its own job, never part of planning_job
 
+SALES_LINES_KEY = dg.AssetKey("sales_lines")  # the cloud sale lines, observed (automation/sensors.py)
 FRONTIER_KEY = dg.AssetKey("budget_frontier")  # the plan at several budgets: its own job, never planning_job
 
 PLANNING_SELECTION = (

@@ -1,17 +1,18 @@
-"""``new_sales_sensor``: one run of the planning job when new sales rows arrive in the cloud database.
+"""``new_sales_sensor``: one run of the planning job when the cloud sale lines change; ``sales_lines``:
+those lines as an observable source asset (upstream of ``sales``).
 
-Each tick reads the highest watermark (``MAX(sale_id) FROM sales`` unless configured otherwise) from the
-``cloud_db`` resource, with a short connect and statement timeout, and compares it with the sensor's
-cursor (the watermark of the last run it requested):
+Each tick reads the version of the lines (``io/sales_version.py``: COUNT, MAX(sale_id), sums of quantity
+weighted by day and by id, one pass in the database) from the ``cloud_db`` resource, with a short connect
+and statement timeout, and compares it with the sensor's cursor (the version of the last run it requested):
 
-* higher (or no cursor yet) -> one ``RunRequest`` of ``planning_job`` with the run key
-  ``sales-<watermark>`` and the run config of automated runs (empty: every knob takes its default, which
-  ``INVENTORY_PLAN_BUDGET`` and the like set), and the cursor moves to the watermark. The run key
-  makes the request idempotent: after a cursor reset the same watermark asks for the same key and Dagster
-  launches no second run;
-* the same (or an empty table) -> ``SkipReason`` saying so;
-* lower (the table was reloaded) -> ``SkipReason`` that says to reset the cursor;
-* the database unreachable, too slow, or the table/column missing -> :class:`SalesWatermarkError` with the
+* another version (new, deleted or corrected lines), or no cursor yet -> one ``RunRequest`` of
+  ``planning_job`` with the run key ``sales-<max>-<change>`` and the run config of automated runs (empty:
+  every knob takes its default, which ``INVENTORY_PLAN_BUDGET`` and the like set), an observation of
+  ``sales_lines`` with its data version, and the cursor moves to the version. The run key names the change
+  from the cursor, so a cursor reset asks for the same key and Dagster launches no second run, while data
+  corrected back to an earlier version is a new change;
+* the same version (or an empty table) -> ``SkipReason`` saying so;
+* the database unreachable, too slow, or the table/column missing -> :class:`SalesVersionError` with the
   masked URL: the tick fails, the cursor stays, and the next healthy tick catches up with one run.
 
 A run that fails is not requested again (its run key is spent): the instance's run retries
@@ -22,9 +23,9 @@ Settings come from environment variables read when the code location loads:
 ==========================================  ===========  =============================================
 variable                                    default      meaning
 ==========================================  ===========  =============================================
-``INVENTORY_SALES_WATERMARK_TABLE``         ``sales``    the table whose new rows trigger a plan
-``INVENTORY_SALES_WATERMARK_COLUMN``        ``sale_id``  a column that grows with every load (id,
-                                                         load timestamp)
+``INVENTORY_SALES_WATERMARK_TABLE``         ``sales``    the table whose version triggers a plan
+``INVENTORY_SALES_WATERMARK_COLUMN``        ``sale_id``  the column whose MAX is part of the version
+                                                         (id, load timestamp)
 ``INVENTORY_SALES_SENSOR_INTERVAL_SECONDS`` ``60``       minimum seconds between two ticks
 ``INVENTORY_SALES_SENSOR_TIMEOUT_SECONDS``  ``5``        connect and statement timeout of the query
 ``INVENTORY_SALES_SENSOR_STATUS``           ``STOPPED``  ``RUNNING`` turns it on at deployment
@@ -34,34 +35,34 @@ variable                                    default      meaning
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
+import hashlib
 import math
 import os
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import dagster as dg
-import sqlalchemy as sa
 
+from inventory_assets.defs import constants, versions
 from inventory_assets.defs.automation.jobs import planning_job
 from inventory_assets.defs.automation.schedules import TRIGGER_TAG, default_status_from_env, plan_run_config
+from inventory_assets.defs.constants import SALES_LINES_KEY
 from inventory_assets.defs.resources import SqlDatabase
 from inventory_assets.io import db
+from inventory_assets.io.sales_version import SalesVersion, SalesVersionError, read_sales_version
 
 SENSOR_NAME = "new_sales_sensor"
 RUN_KEY_PREFIX = "sales-"
 WATERMARK_TAG = "inventory/sales_watermark"
+VERSION_TAG = "inventory/sales_version"
+DATA_VERSION_TAG = "dagster/data_version"
+"""The tag of an observation that carries its data version (what ``dg.ObserveResult(data_version=…)`` sets)."""
 
 WATERMARK_TABLE_VAR = "INVENTORY_SALES_WATERMARK_TABLE"
 WATERMARK_COLUMN_VAR = "INVENTORY_SALES_WATERMARK_COLUMN"
 INTERVAL_VAR = "INVENTORY_SALES_SENSOR_INTERVAL_SECONDS"
 TIMEOUT_VAR = "INVENTORY_SALES_SENSOR_TIMEOUT_SECONDS"
 STATUS_VAR = "INVENTORY_SALES_SENSOR_STATUS"
-
-
-class SalesWatermarkError(RuntimeError):
-    """The watermark could not be read; the tick fails and the cursor stays. No password in the text."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,123 +101,85 @@ class SensorSettings:
         )
 
 
-# --- the watermark (no Dagster) ---------------------------------------------------------------------
+# --- the version ---------------------------------------------------------------------------------------
 
 
-def watermark_text(value: Any) -> str | None:
-    """The watermark as the cursor stores it: integers without ``.0``, dates and times in ISO form.
+def read_version(database: SqlDatabase, settings: SensorSettings) -> SalesVersion:
+    """`SalesVersion` of the watched table on ``database``, with short timeouts and one attempt (the next
+    tick is the retry). Raises :class:`SalesVersionError` with the masked URL on any database error or an
+    unknown table or column."""
+    connect_timeout = max(1, min(database.connect_timeout_seconds, math.ceil(settings.timeout_seconds)))
+    what = f"reading the version of {settings.table} (COUNT, MAX({settings.column}), sums of quantity)"
 
-    ``None`` (and NaN/NaT) for an empty table. Drivers differ (``int``, ``Decimal``, numpy scalars, a date
-    or its text on SQLite), so the same value gives the same text on every database.
-    """
-    if value is None:
-        return None
-    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
-        value = value.to_pydatetime()
-    elif hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalar
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, (float, Decimal)):
-        if isinstance(value, Decimal) and not value.is_finite():
-            return str(value)
-        if isinstance(value, float) and not math.isfinite(value):
-            return str(value)
-        return str(int(value)) if value == int(value) else str(value)
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
-def _order_key(text: str) -> tuple[int, Any]:
-    try:
-        number = Decimal(text)
-        if number.is_finite():
-            return (0, number)
-    except InvalidOperation:
-        pass
-    return (1, text)  # ISO dates and timestamps of one format order as text
-
-
-def compare_watermarks(watermark: str, cursor: str | None) -> int:
-    """1 if ``watermark`` is newer than ``cursor`` (or there is no cursor), 0 if equal, -1 if older.
-
-    Numbers compare as numbers (``10`` > ``9``), anything else as text (ISO timestamps). A watermark of
-    another kind than the cursor (the column was changed) counts as newer.
-    """
-    if cursor is None:
-        return 1
-    new, old = _order_key(watermark), _order_key(cursor)
-    if new[0] != old[0]:
-        return 1
-    return (new[1] > old[1]) - (new[1] < old[1])
-
-
-def read_watermark(database: SqlDatabase, table: str, column: str, timeout_seconds: float) -> Any:
-    """``MAX(column) FROM table`` on ``database``: names checked against its catalogue, short timeouts.
-
-    One attempt (the next tick is the retry). Raises :class:`SalesWatermarkError` with the masked URL
-    on any database error or an unknown table or column.
-    """
-    connect_timeout = max(1, min(database.connect_timeout_seconds, math.ceil(timeout_seconds)))
-    what = f"reading MAX({column}) FROM {table}"
-
-    def query() -> Any:
+    def query() -> SalesVersion:
         engine = db.make_engine(database.resolved_url, connect_timeout)
-        db.check_identifier(table, db.table_names(engine), "table")
-        columns = {c["name"] for c in sa.inspect(engine).get_columns(table)}
-        db.check_identifier(column, columns, f"column of {table}")
-        quote = engine.dialect.identifier_preparer.quote
-        frame = db.read_frame(
-            engine, f"SELECT MAX({quote(column)}) AS watermark FROM {quote(table)}", timeout_seconds=timeout_seconds
-        )
-        return frame.iat[0, 0] if len(frame) else None
+        return read_sales_version(engine, settings.table, settings.column, timeout_seconds=settings.timeout_seconds)
 
     try:
         return db.retry(query, attempts=1, what=what, url=database.resolved_url)
     except db.DatabaseError as error:
-        raise SalesWatermarkError(str(error)) from None
+        raise SalesVersionError(str(error)) from None
     except ValueError as error:  # unknown table or column
-        raise SalesWatermarkError(f"{what} failed on {database.masked_url}: {error}") from None
+        raise SalesVersionError(f"{what} failed on {database.masked_url}: {error}") from None
 
 
-# --- the sensor --------------------------------------------------------------------------------------
+def run_key(version: SalesVersion, cursor: str | None) -> str:
+    """``sales-<MAX>-<12 hex digits>`` of the change from ``cursor`` to ``version``: the same change asks
+    for the same key (a cursor reset launches no duplicate), and data that changes back to an earlier
+    version after a correction is a new change, so it is planned again."""
+    change = hashlib.sha256(f"{cursor}\n{version.text}".encode()).hexdigest()[:12]
+    return f"{RUN_KEY_PREFIX}{version.watermark}-{change}"
+
+
+def observation(version: SalesVersion, settings: SensorSettings, database: SqlDatabase) -> dg.AssetObservation:
+    """The `sales_lines` observation of ``version``: its data version and its parts as metadata."""
+    return dg.AssetObservation(
+        asset_key=SALES_LINES_KEY,
+        metadata=_version_metadata(version, settings, database),
+        tags={DATA_VERSION_TAG: version.digest},
+    )
+
+
+def _version_metadata(version: SalesVersion, settings: SensorSettings, database: SqlDatabase) -> dict[str, Any]:
+    return {
+        "lines": version.lines,
+        f"max {settings.column}": version.watermark or "",
+        "units": version.units or "",
+        "version": version.text,
+        "dagster/table_name": settings.table,
+        "database": database.masked_url,
+    }
+
+
+# --- the sensor and the source it watches ------------------------------------------------------------
 
 
 def evaluate_new_sales(
     context: dg.SensorEvaluationContext, cloud_db: SqlDatabase, settings: SensorSettings
 ) -> dg.SensorResult | dg.SkipReason:
-    """One tick: a run request for a new watermark, a skip reason otherwise (see the module docstring)."""
+    """One tick: a run request for a changed version, a skip reason otherwise (see the module docstring)."""
     cursor = context.cursor
     try:
-        value = read_watermark(cloud_db, settings.table, settings.column, settings.timeout_seconds)
-    except SalesWatermarkError as error:
-        raise SalesWatermarkError(
+        version = read_version(cloud_db, settings)
+    except SalesVersionError as error:
+        raise SalesVersionError(
             f"{SENSOR_NAME}: {error}. The cursor stays at {cursor!r}; the next tick tries again."
         ) from None
-    watermark = watermark_text(value)
-    where = f"{settings.table}.{settings.column} on {cloud_db.masked_url}"
-    if watermark is None:
+    where = f"{settings.table} on {cloud_db.masked_url}"
+    if version.lines == 0:
         return dg.SkipReason(f"no rows in {where}; nothing to plan")
-    order = compare_watermarks(watermark, cursor)
-    if order == 0:
-        return dg.SkipReason(f"no new sales: MAX({settings.column}) is still {watermark} ({where})")
-    if order < 0:
-        return dg.SkipReason(
-            f"MAX({settings.column}) went back from {cursor} to {watermark} ({where}): the table was reloaded? "
-            "Reset the sensor's cursor (UI: sensor page, or `dagster sensor cursor --delete`) to plan from it."
-        )
-    context.log.info(f"new sales in {where}: MAX({settings.column}) {cursor} -> {watermark}")
+    if version.text == cursor:
+        return dg.SkipReason(f"no new or corrected sales in {where}: {version.text}")
+    change = version.change_from(cursor)
+    context.log.info(f"sales changed in {where}: {change}")
     request = dg.RunRequest(
-        run_key=f"{RUN_KEY_PREFIX}{watermark}",
+        run_key=run_key(version, cursor),
         run_config=plan_run_config(),
-        tags={TRIGGER_TAG: SENSOR_NAME, WATERMARK_TAG: watermark},
+        tags={TRIGGER_TAG: SENSOR_NAME, WATERMARK_TAG: version.watermark or "", VERSION_TAG: version.digest},
     )
-    return dg.SensorResult(run_requests=[request], cursor=watermark)
+    return dg.SensorResult(
+        run_requests=[request], cursor=version.text, asset_events=[observation(version, settings, cloud_db)]
+    )
 
 
 def build_new_sales_sensor(settings: SensorSettings | None = None) -> dg.SensorDefinition:
@@ -229,9 +192,10 @@ def build_new_sales_sensor(settings: SensorSettings | None = None) -> dg.SensorD
         minimum_interval_seconds=settings.minimum_interval_seconds,
         default_status=settings.default_status,
         description=(
-            f"One run of planning_job when MAX({settings.column}) of {settings.table} in the cloud database grows "
-            f"(run key sales-<watermark>); checked at most every {settings.minimum_interval_seconds} s with a "
-            f"{settings.timeout_seconds:g} s timeout. A database outage fails the tick and keeps the cursor."
+            f"One run of planning_job when the version of {settings.table} in the cloud database changes: new "
+            f"lines, deleted lines or corrected quantities and days (COUNT, MAX({settings.column}) and sums of "
+            f"quantity). Checked at most every {settings.minimum_interval_seconds} s with a "
+            f"{settings.timeout_seconds:g} s timeout; a database outage fails the tick and keeps the cursor."
         ),
     )
     def new_sales_sensor(context: dg.SensorEvaluationContext, cloud_db: SqlDatabase) -> dg.SensorResult | dg.SkipReason:
@@ -240,6 +204,33 @@ def build_new_sales_sensor(settings: SensorSettings | None = None) -> dg.SensorD
     return new_sales_sensor
 
 
+def build_sales_lines(settings: SensorSettings | None = None) -> dg.AssetsDefinition:
+    """The observable source asset `sales_lines` (the cloud table the sensor watches), observed by the
+    sensor on every change and by anyone from the UI (Observe)."""
+    settings = settings or SensorSettings.from_env()
+    spec = dg.AssetSpec(
+        key=SALES_LINES_KEY,
+        group_name=constants.SOURCES_GROUP,
+        description=(
+            f"The cloud database's {settings.table} table, raw sale lines (docs/data-contract.md). Its data "
+            "version changes with new, deleted and corrected lines; the `sales` asset aggregates it."
+        ),
+        kinds={"sql"},
+        owners=versions.OWNERS,
+        tags=versions.tags("source"),
+    )
+
+    @dg.multi_observable_source_asset(specs=[spec], name="sales_lines")
+    def sales_lines(cloud_db: SqlDatabase) -> dg.ObserveResult:
+        version = read_version(cloud_db, settings)
+        return dg.ObserveResult(
+            data_version=dg.DataVersion(version.digest), metadata=_version_metadata(version, settings, cloud_db)
+        )
+
+    return sales_lines
+
+
 new_sales_sensor = build_new_sales_sensor()
+sales_lines = build_sales_lines()
 
 SENSORS = [new_sales_sensor]

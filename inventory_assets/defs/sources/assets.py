@@ -150,7 +150,7 @@ class SalesPart:
     result: ValidationResult
 
 
-@dg.op(out=dg.DynamicOut(SalesDays))
+@dg.op(out=dg.DynamicOut(SalesDays), ins={"sale_lines": dg.In(dg.Nothing)})
 def sales_window(context: dg.OpExecutionContext, config: SalesConfig, cloud_db: SqlDatabase):
     """The aggregate statement and the history window (first and last sale day), cut into
     ``day_ranges`` consecutive day ranges: one `sales_days` step each."""
@@ -259,8 +259,9 @@ def _sales_run_config(config: dict[str, Any]) -> dict[str, Any]:
     code_version=SOURCES_VERSION,
     owners=versions.OWNERS,
     tags=versions.tags("source"),
+    ins={"sale_lines": dg.AssetIn(key=constants.SALES_LINES_KEY, dagster_type=dg.Nothing)},
 )
-def sales():
+def sales(sale_lines):
     """Daily demand per (day, product, location) over the history window ending at the latest sale day.
 
     Aggregated with GROUP BY inside the cloud database, so raw sale lines never travel to Python. The
@@ -268,7 +269,7 @@ def sales():
     multiprocess and Celery engines run side by side; the frame is the same for any number of ranges.
     The value is a ``SalesFrame``: the validated frame and its window (first and last day, inclusive).
     """
-    return sales_assemble(sales_window().map(sales_days).collect())
+    return sales_assemble(sales_window(sale_lines).map(sales_days).collect())
 
 
 def _table_asset(table: str, resource_key: str, doc: str) -> dg.AssetsDefinition:
