@@ -19,7 +19,10 @@ What one run does (docs/scaling-benchmarks.md shows the results):
    sales in N day ranges). The subprocess tree's resident memory (``/proc``) is sampled every 50 ms.
 3. The run's event log from the instance: per step STEP_START..STEP_SUCCESS seconds, the peak memory
    sampled within each step, each materialization's ``dagster/row_count`` (rows out; rows in = the
-   upstream assets' rows, or the database rows read), the plan's model size and solver/build seconds.
+   upstream assets' rows, or the database rows read), the plan's model size and solver/build seconds;
+   and what the run left in the instance's storage (values and compute logs, MB). With
+   ``--compare-formats``, each stored value written and read back as a protocol-4 pickle (what Dagster's
+   filesystem IO manager wrote) and as ``io/value_store.py`` Parquet, seconds and MB side by side.
 4. Side by side on the same databases: the sales aggregation pushed down to the database
    (``queries.read_sales``, GROUP BY in SQL) vs reading the raw sale lines into pandas
    (``pandas.read_sql``) and aggregating there; each in its own subprocess, seconds and peak memory.
@@ -307,10 +310,62 @@ def run_graph(urls: dict[str, str], run_config: dict[str, Any], timeout: float, 
         "max_single_process_rss_gb": round(children_maxrss / 1024**3, 3),
     }
     result.update(read_run(home, sampler, started_epoch))
+    result["storage"] = storage_left(home / "storage")
     if returncode != 0:
         result["log_tail"] = log.read_text()[-3000:]
     shutil.copy(log, RESULTS / "tmp" / f"{home.name}.log") if (RESULTS / "tmp").is_dir() else None
     return result
+
+
+def storage_left(storage: Path) -> dict[str, Any]:
+    """What the run left in the instance's storage: bytes of the stored values and of the compute logs."""
+    values = logs = 0
+    for path in storage.rglob("*") if storage.is_dir() else ():
+        if path.is_file():
+            if "compute_logs" in path.parts:
+                logs += path.stat().st_size
+            else:
+                values += path.stat().st_size
+    return {"values_mb": round(values / 1e6, 1), "compute_logs_mb": round(logs / 1e6, 1)}
+
+
+def compare_formats(storage: Path) -> dict[str, Any]:
+    """Each stored asset value written and read back as the filesystem IO manager's pickle (protocol 4)
+    and as ``value_store`` (frames as Parquet), one after the other in this process: seconds and bytes."""
+    import pickle
+
+    from inventory_assets.io import value_store
+
+    rows: dict[str, Any] = {}
+    scratch = Path(tempfile.mkdtemp(prefix="formats_"))
+    try:
+        for folder in sorted(p.parent for p in storage.glob(f"*/*/{value_store.VALUE_FILE}")):
+            value = value_store.load_value(folder)
+            asset = folder.parent.name
+            timings: dict[str, Any] = {}
+            started = time.perf_counter()
+            with open(scratch / "value.pkl", "wb") as file:
+                pickle.dump(value, file, 4)
+            timings["pickle_write_s"] = round(time.perf_counter() - started, 3)
+            timings["pickle_mb"] = round((scratch / "value.pkl").stat().st_size / 1e6, 1)
+            started = time.perf_counter()
+            with open(scratch / "value.pkl", "rb") as file:
+                pickle.load(file)
+            timings["pickle_read_s"] = round(time.perf_counter() - started, 3)
+            (scratch / "value.pkl").unlink()
+            started = time.perf_counter()
+            stored = value_store.dump_value(value, scratch / "v")
+            timings["parquet_write_s"] = round(time.perf_counter() - started, 3)
+            timings["parquet_mb"] = round(stored.bytes / 1e6, 1)
+            started = time.perf_counter()
+            value_store.load_value(scratch / "v")
+            timings["parquet_read_s"] = round(time.perf_counter() - started, 3)
+            rows[asset] = timings
+            del value
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    totals = {key: round(sum(r[key] for r in rows.values()), 3) for key in next(iter(rows.values()), {})}
+    return {"assets": rows, "total": totals}
 
 
 def read_run(home: Path, sampler: Sampler, started_epoch: float) -> dict[str, Any]:
@@ -532,6 +587,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default="", help="suffix of the JSON file name (e.g. _mip)")
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--generate-only", action="store_true", help="prepare the SQLite data and stop")
+    parser.add_argument(
+        "--compare-formats",
+        action="store_true",
+        help="after the run, write and read each stored value as pickle and as Parquet (value_store)",
+    )
     parser.add_argument("--_pushdown", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -593,6 +653,8 @@ def main(argv: list[str] | None = None) -> int:
         home = Path(tempfile.mkdtemp(prefix=f"dagster_home_{case}_"))
         try:
             report["graph"] = run_graph(urls, run_config, args.timeout, home)
+            if args.compare_formats:
+                report["formats"] = compare_formats(home / "storage")
         finally:
             shutil.rmtree(home, ignore_errors=True)
         db_rows = generation.get("rows", {})

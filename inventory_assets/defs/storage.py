@@ -1,11 +1,22 @@
-"""Where asset values are kept between steps: Dagster's filesystem IO manager, with a clear error when an
-input was never stored. Every step initialises it first, so it also carries the check of the run's whole
-config (``run_config.RunConfigCheck``): a refused value fails the run before its first step reads anything.
+"""Where asset values are kept between steps: a Parquet IO manager (``dg.UPathIOManager``), one folder per
+asset and run, with a clear error when an input was never stored. Every step initialises it first, so it
+also carries the check of the run's whole config (``run_config.RunConfigCheck``): a refused value fails
+the run before its first step reads anything.
 
-Materializing one asset alone runs its checks too, and a cross-table check reads other assets (the
-inventory's check reads ``costs`` and ``locations``). On an instance that never materialized them, the
-filesystem IO manager fails with a bare ``FileNotFoundError`` on a storage path. Here that becomes a
-permanent ``dg.Failure`` naming the asset that is missing and how to materialize it.
+* **Columnar**: each value is written by ``io/value_store.py``: its DataFrames as Parquet files, the rest
+  (the project's dataclasses, dates, numbers) pickled around references to them.
+* **Keyed by run**: an asset's value is stored under ``<base>/<asset>/<run id>/``, so two runs at once (the
+  instance allows two) never write the same files. A step reads the value of its own run (or, re-executed
+  from a failure, of the run that made it); an asset not in the run is read from the run of its latest
+  materialization. Once a run has stored an asset, the folders of that asset left by finished runs are
+  removed (runs still going keep theirs): one or two copies per asset on disk.
+* **Run-scoped intermediates** (the sales graph's day ranges, ``<base>/<run id>/sales.<op>[…]``) are
+  removed once the graph's asset is stored: no step of the run, nor a re-execution from its failures,
+  reads them again.
+* **Missing values**: materializing one asset alone runs its checks too, and a cross-table check reads
+  other assets (the inventory's check reads ``costs`` and ``locations``). On an instance that never
+  materialized them (or whose storage was removed) the read fails with a permanent ``dg.Failure`` naming
+  the asset and how to materialize it, not a bare ``FileNotFoundError``.
 """
 
 from __future__ import annotations
@@ -16,31 +27,120 @@ from typing import Any
 
 import dagster as dg
 from pydantic import Field
+from upath import UPath
 
 from inventory_assets.defs.run_config import RunConfigCheck
+from inventory_assets.io import value_store
 
 
 class MissingInputError(dg.Failure):
     """An input asset has no stored value in this Dagster instance."""
 
 
-class _ProjectStorage(dg.IOManager):
-    """Dagster's filesystem IO manager (``inner``, storing under ``base``), with a missing stored value
-    reported clearly, and a graph asset's intermediate outputs removed once the asset is stored."""
+def _missing(what: str) -> MissingInputError:
+    return MissingInputError(
+        description=(
+            f"{what} has no stored value in this Dagster instance (never materialized here, or its storage "
+            f"was removed), and this step reads it. Materialize it too, e.g. "
+            f"`dagster asset materialize -m inventory_assets --select 'group:sources'` for the sources, or "
+            f"the whole planning graph."
+        ),
+        allow_retries=False,
+    )
 
-    def __init__(self, inner: dg.IOManager, base: Path) -> None:
-        self._inner = inner
+
+class _ProjectStorage(dg.UPathIOManager):
+    """Values as Parquet folders under ``base``, keyed by asset and run (module docstring)."""
+
+    def __init__(self, base: Path, instance: dg.DagsterInstance | None) -> None:
+        super().__init__(base_path=UPath(base))
         self._base = base
+        self._instance = instance  # None outside a run (build_output_context): nothing is removed
+
+    # --- where ---------------------------------------------------------------------------------------
+
+    def get_asset_relative_path(self, context: dg.InputContext | dg.OutputContext) -> UPath:
+        return UPath(*context.asset_key.path, self._run_of(context))
+
+    def _run_of(self, context: dg.InputContext | dg.OutputContext) -> str:
+        """The run whose value of the asset this step writes (its own) or reads."""
+        if isinstance(context, dg.OutputContext):
+            return context.run_id
+        upstream = context.upstream_output
+        try:
+            made_by = upstream.run_id if upstream is not None else None
+        except dg.DagsterInvariantViolationError:
+            made_by = None
+        if made_by is not None and context.instance.get_run_by_id(made_by) is not None:
+            return made_by  # made in this run, or in the run a re-execution comes from
+        # An asset this run does not make (Dagster names no run, or a placeholder): its latest materialization.
+        event = context.instance.get_latest_materialization_event(context.asset_key)
+        if event is None:
+            raise _missing(context.asset_key.to_user_string())
+        return event.run_id
+
+    # --- what ----------------------------------------------------------------------------------------
+
+    def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
+        stored = value_store.dump_value(obj, Path(str(path)))
+        for reason in stored.inline:
+            context.log.warning(
+                f"{context.asset_key.to_user_string() if context.has_asset_key else context.name}: {reason}"
+            )
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
+        return value_store.load_value(Path(str(path)))
+
+    def get_metadata(self, context: dg.OutputContext, obj: Any) -> dict[str, Any]:
+        return {}
+
+    # --- the IO manager's calls ----------------------------------------------------------------------
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        self._inner.handle_output(context, obj)
-        if context.has_asset_key and "." in (context.step_key or ""):
+        if context.has_asset_key:
+            self._clear_old_layout(context.asset_key)
+        super().handle_output(context, obj)
+        if not context.has_asset_key:
+            return
+        self._remove_finished_runs(context)
+        if "." in (context.step_key or ""):
             self._remove_intermediates(context.run_id, context.step_key.split(".", 1)[0])
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        try:
+            return super().load_input(context)
+        except FileNotFoundError:
+            what = context.asset_key.to_user_string() if context.has_asset_key else context.name
+            raise _missing(what) from None
+
+    # --- what is removed -----------------------------------------------------------------------------
+
+    def _clear_old_layout(self, key: dg.AssetKey) -> None:
+        """A value pickled by the filesystem IO manager of earlier versions (a file where the asset's
+        folder goes): nothing reads it any more."""
+        old = self._base.joinpath(*key.path)
+        if old.is_file():
+            old.unlink()
+
+    def _remove_finished_runs(self, context: dg.OutputContext) -> None:
+        """The folders of this asset left by other runs that have finished: the value just stored is the
+        asset's latest materialization, the one every later read takes."""
+        folder = self._base.joinpath(*context.asset_key.path)
+        instance = self._instance
+        if instance is None or not folder.is_dir():
+            return
+        for run_dir in folder.iterdir():
+            if run_dir.name == context.run_id or not run_dir.is_dir():
+                continue
+            run = instance.get_run_by_id(run_dir.name)
+            if run is None or run.is_finished:
+                shutil.rmtree(run_dir, ignore_errors=True)
 
     def _remove_intermediates(self, run_id: str, graph: str) -> None:
         """The run's stored op outputs of ``graph`` (``<base>/<run id>/<graph>.<op>[...]``, e.g. the sales
-        day ranges, 340 MB a run at medium): the graph's asset is stored, so no step of this run or of a
-        re-execution from its failures reads them again. The run's folder goes when nothing else is left."""
+        day ranges, 340 MB a run at medium when pickled): the graph's asset is stored, so no step of this
+        run or of a re-execution from its failures reads them again. The run's folder goes when nothing
+        else is left."""
         run_dir = self._base / run_id
         if not run_dir.is_dir():
             return
@@ -50,25 +150,10 @@ class _ProjectStorage(dg.IOManager):
         if not any(run_dir.iterdir()):
             run_dir.rmdir()
 
-    def load_input(self, context: dg.InputContext) -> Any:
-        try:
-            return self._inner.load_input(context)
-        except FileNotFoundError:
-            what = context.asset_key.to_user_string() if context.has_asset_key else context.name
-            raise MissingInputError(
-                description=(
-                    f"{what} has no stored value in this Dagster instance (never materialized here, or its storage "
-                    f"was removed), and this step reads it. Materialize it too, e.g. "
-                    f"`dagster asset materialize -m inventory_assets --select 'group:sources'` for the sources, or "
-                    f"the whole planning graph."
-                ),
-                allow_retries=False,
-            ) from None
-
 
 class ProjectIOManager(dg.ConfigurableIOManagerFactory):
-    """``dg.FilesystemIOManager`` (values pickled under the instance's ``storage/``, or ``base_dir``) whose
-    missing inputs fail with :class:`MissingInputError`; initialising it checks the run's config first."""
+    """Values as Parquet folders keyed by asset and run under the instance's ``storage/`` (or ``base_dir``),
+    missing inputs failing with :class:`MissingInputError`; initialising it checks the run's config first."""
 
     run_config_check: RunConfigCheck
 
@@ -83,7 +168,7 @@ class ProjectIOManager(dg.ConfigurableIOManagerFactory):
             base = Path(context.instance.storage_directory())
         else:
             raise dg.DagsterInvariantViolationError("the IO manager needs a Dagster instance, or base_dir")
-        return _ProjectStorage(dg.FilesystemIOManager(base_dir=str(base)).create_io_manager(context), base)
+        return _ProjectStorage(base, context.instance)
 
 
 storage = dg.Definitions(resources={"io_manager": ProjectIOManager(run_config_check=RunConfigCheck())})
