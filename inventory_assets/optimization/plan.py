@@ -17,6 +17,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pyomo.common.gc_manager import PauseGC
 
 from inventory_assets.optimization.data import QTY_TOL, PlanData, build_plan_data
 from inventory_assets.optimization.diagnose import check_critical_feasibility, exempt_unreachable_critical
@@ -77,7 +78,10 @@ def build_lp(
         engine = "pyomo" if data.n <= PYOMO_MAX_ROWS else "matrix"
     t0 = time.perf_counter()
     if engine == "pyomo":
-        lp = compile_pyomo(build_model(data, sets), data)
+        # The collector paused while Pyomo creates its objects (a million at medium): its repeated full
+        # collections tripled the build (docs/benchmarks.md).
+        with PauseGC():
+            lp = compile_pyomo(build_model(data, sets), data)
     elif engine == "matrix":
         lp = build_matrix(data, sets)
     else:
