@@ -73,7 +73,8 @@ class _ProjectStorage(dg.UPathIOManager):
             made_by = None
         if made_by is not None and context.instance.get_run_by_id(made_by) is not None:
             return made_by  # made in this run, or in the run a re-execution comes from
-        # An asset this run does not make (Dagster names no run, or a placeholder): its latest materialization.
+        # An asset this run does not make: Dagster's upstream context then has no run id, or, for an asset
+        # check's input, the id of no run (``__EPHEMERAL_RUN_ID``). Its value is its latest materialization's.
         event = context.instance.get_latest_materialization_event(context.asset_key)
         if event is None:
             raise _missing(context.asset_key.to_user_string())
@@ -90,9 +91,6 @@ class _ProjectStorage(dg.UPathIOManager):
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         return value_store.load_value(Path(str(path)))
-
-    def get_metadata(self, context: dg.OutputContext, obj: Any) -> dict[str, Any]:
-        return {}
 
     # --- the IO manager's calls ----------------------------------------------------------------------
 

@@ -90,9 +90,7 @@ class SalesVersion:
     unit_days: str | None = None
     unit_ids: str | None = None
 
-    @property
-    def text(self) -> str:
-        """All parts, readable: ``lines=…;max=…;units=…;unit_days=…;unit_ids=…`` (absent parts left out)."""
+    def _parts(self) -> dict[str, str]:
         parts = {
             "lines": str(self.lines),
             "max": self.watermark,
@@ -100,7 +98,12 @@ class SalesVersion:
             "unit_days": self.unit_days,
             "unit_ids": self.unit_ids,
         }
-        return ";".join(f"{name}={value}" for name, value in parts.items() if value is not None)
+        return {name: value for name, value in parts.items() if value is not None}
+
+    @property
+    def text(self) -> str:
+        """All parts, readable: ``lines=…;max=…;units=…;unit_days=…;unit_ids=…`` (absent parts left out)."""
+        return ";".join(f"{name}={value}" for name, value in self._parts().items())
 
     @property
     def digest(self) -> str:
@@ -114,9 +117,10 @@ class SalesVersion:
         before = dict(part.split("=", 1) for part in cursor.split(";") if "=" in part)
         if not before:
             return f"the cursor {cursor!r} is not a version (an older sensor's watermark)"
-        now = dict(part.split("=", 1) for part in self.text.split(";"))
         changed = [
-            f"{name} {before.get(name, '-')} -> {value}" for name, value in now.items() if before.get(name) != value
+            f"{name} {before.get(name, '-')} -> {value}"
+            for name, value in self._parts().items()
+            if before.get(name) != value
         ]
         return ", ".join(changed) or "the same"
 
@@ -146,8 +150,8 @@ def read_sales_version(
         modulo = f"(sale_id % {ID_MODULUS})" if engine.dialect.name == "sqlite" else f"MOD(sale_id, {ID_MODULUS})"
         parts.append(f"SUM(quantity * {modulo}) AS unit_ids")  # SQLite has MOD only with its math functions
     statement = f"SELECT {', '.join(parts)} FROM {quote(table)}"
-    frame = db.read_frame(engine, statement, timeout_seconds=timeout_seconds, share_text=False)
-    row = {name: frame.at[0, name] for name in frame.columns}
+    with db.read_only(engine, timeout_seconds=timeout_seconds) as conn:
+        row = conn.execute(sa.text(statement)).mappings().one()
     return SalesVersion(
         lines=int(row["line_count"]),
         watermark=value_text(row["top_value"]),

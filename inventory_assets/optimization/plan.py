@@ -79,7 +79,7 @@ def build_lp(
     t0 = time.perf_counter()
     if engine == "pyomo":
         # The collector paused while Pyomo creates its objects (a million at medium): its repeated full
-        # collections tripled the build (docs/benchmarks.md).
+        # collections took a quarter to a third of the build (docs/benchmarks.md).
         with PauseGC():
             lp = compile_pyomo(build_model(data, sets), data)
     elif engine == "matrix":

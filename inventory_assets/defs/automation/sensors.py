@@ -230,7 +230,8 @@ def build_sales_lines(settings: SensorSettings | None = None) -> dg.AssetsDefini
     return sales_lines
 
 
-new_sales_sensor = build_new_sales_sensor()
-sales_lines = build_sales_lines()
+_SETTINGS = SensorSettings.from_env()  # one reading of the environment for the sensor and the source it watches
+new_sales_sensor = build_new_sales_sensor(_SETTINGS)
+sales_lines = build_sales_lines(_SETTINGS)
 
 SENSORS = [new_sales_sensor]

@@ -64,11 +64,11 @@ def current_version(url: str) -> SalesVersion:
     return read_sales_version(db.make_engine(url), "sales", "sale_id")
 
 
-def correct_a_line(url: str) -> None:
-    """One line's quantity corrected in place (the lowest id: MAX(sale_id) and the count stay)."""
+def correct_a_line(url: str, by: int = 2) -> None:
+    """One line's quantity corrected in place by ``by`` units (the lowest id: MAX(sale_id) and the count stay)."""
     with db.make_engine(url).begin() as conn:
         first = conn.execute(sa.select(sa.func.min(t.SALES.c.sale_id))).scalar_one()
-        conn.execute(t.SALES.update().where(t.SALES.c.sale_id == first).values(quantity=t.SALES.c.quantity + 2))
+        conn.execute(t.SALES.update().where(t.SALES.c.sale_id == first).values(quantity=t.SALES.c.quantity + by))
 
 
 def evaluate(
@@ -187,9 +187,7 @@ def test_a_cursor_reset_asks_for_the_same_run_key_and_data_changed_back_is_plann
     original = current_version(sales_url)
     correct_a_line(sales_url)
     corrected = current_version(sales_url)
-    with db.make_engine(sales_url).begin() as conn:
-        first = conn.execute(sa.select(sa.func.min(t.SALES.c.sale_id))).scalar_one()
-        conn.execute(t.SALES.update().where(t.SALES.c.sale_id == first).values(quantity=t.SALES.c.quantity - 2))
+    correct_a_line(sales_url, by=-2)
     back = the_one_request(evaluate(sensor, sales_url, corrected.text, instance))
     assert current_version(sales_url) == original and back.run_key not in (before.run_key, None)
 
