@@ -26,9 +26,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+import xlsxwriter
 
 from inventory_assets.io import db, plan_store
 
@@ -47,6 +50,7 @@ __all__ = [
     "write_exports",
     "sheet_name",
     "workbook_sheets",
+    "sheet_totals",
 ]
 
 EXPORT_DIR_VAR = "INVENTORY_EXPORT_DIR"
@@ -119,31 +123,28 @@ def sheet_name(text: str, taken: Iterable[str] = ()) -> str:
     return candidate
 
 
-def _with_total(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` and a last row: ``TOTAL`` in the first column, the sums of ``SUM_COLUMNS``, else blank (an
-    empty list stays empty: its header only)."""
+def sheet_totals(frame: pd.DataFrame) -> dict[str, object] | None:
+    """The totals row under a sheet's rows: ``TOTAL`` in the first column and the sums of ``SUM_COLUMNS``
+    (``packs`` a whole number, the others rounded to 6 decimals); None for a list without rows."""
     if frame.empty:
-        return frame
-    total: dict[str, object] = {c: None for c in frame.columns}
-    total[frame.columns[0]] = TOTAL_LABEL
+        return None
+    total: dict[str, object] = {frame.columns[0]: TOTAL_LABEL}
     for column in SUM_COLUMNS:
         if column in frame.columns:
             total[column] = round(float(frame[column].sum()), 6) if column != "packs" else int(frame[column].sum())
-    return pd.concat([frame.astype(object), pd.DataFrame([total], columns=frame.columns)], ignore_index=True)
+    return total
 
 
 def workbook_sheets(purchases: pd.DataFrame, transfers: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The workbook's sheets in order, by (valid, unique) sheet name, each with its totals row."""
-    sheets: dict[str, pd.DataFrame] = {
-        PURCHASES_SHEET: _with_total(purchases),
-        TRANSFERS_SHEET: _with_total(transfers),
-    }
+    """The workbook's sheets in order, by (valid, unique) sheet name: the two lists, then a sheet per
+    supplier and per destination (each written with its :func:`sheet_totals`)."""
+    sheets: dict[str, pd.DataFrame] = {PURCHASES_SHEET: purchases, TRANSFERS_SHEET: transfers}
     groups: list[tuple[str, pd.DataFrame]] = [
         (f"PO {name}", rows) for name, rows in purchases.groupby("supplier_name", sort=True, dropna=False)
     ]
     groups += [(f"TO {name}", rows) for name, rows in transfers.groupby("location_name", sort=True, dropna=False)]
     for title, rows in groups:
-        sheets[sheet_name(title, sheets)] = _with_total(rows.reset_index(drop=True))
+        sheets[sheet_name(title, sheets)] = rows.reset_index(drop=True)
     return sheets
 
 
@@ -157,21 +158,61 @@ def _replace(path: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
+_EXCEL_EPOCH = np.datetime64("1899-12-30", "s")
+"""Day 0 of Excel's date serial numbers (1900 system, past its leap-year bug)."""
+
+
+def _cells(sheet: Any, frame: pd.DataFrame, date_format: Any) -> tuple[list[list[Any]], list[tuple[Any, Any]]]:
+    """``frame``'s columns as Python lists (missing values ``None``), each with the XlsxWriter method that
+    writes its cells and their format: dates as Excel serial days in ``date_format``, booleans, numbers, and
+    everything else as text (never a formula, whatever it starts with)."""
+    columns: list[list[Any]] = []
+    writers: list[tuple[Any, Any]] = []
+    for name in frame.columns:
+        values = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            if values.dt.tz is not None:
+                values = values.dt.tz_localize(None)
+            days = (values.to_numpy("datetime64[s]") - _EXCEL_EPOCH) / np.timedelta64(1, "D")
+            values = pd.Series(days, index=frame.index)
+            writers.append((sheet.write_number, date_format))
+        elif pd.api.types.is_bool_dtype(values):
+            writers.append((sheet.write_boolean, None))
+        elif pd.api.types.is_numeric_dtype(values):
+            writers.append((sheet.write_number, None))
+        else:
+            values = values.where(values.isna(), values.astype(str))
+            writers.append((sheet.write_string, None))
+        columns.append(values.astype(object).where(values.notna(), None).tolist())
+    return columns, writers
+
+
 def _write_workbook(path: Path, sheets: Mapping[str, pd.DataFrame]) -> None:
-    # XlsxWriter: openpyxl took about four times as long. (Not its constant_memory mode: pandas writes a
-    # sheet's cells column by column, and that mode keeps only the current row.)
-    with pd.ExcelWriter(
-        path,
-        engine="xlsxwriter",
-        date_format="YYYY-MM-DD",
-        datetime_format="YYYY-MM-DD",
-    ) as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
-            sheet = writer.sheets[name]
-            for i, column in enumerate(frame.columns):
-                width = max([len(str(column)), *(len(str(v)) for v in frame[column].head(200))]) + 2
-                sheet.set_column(i, i, min(width, 60))
+    # XlsxWriter's typed cell methods, row by row in its constant_memory mode: pandas' ``to_excel`` formats
+    # each cell through its own cell objects first and took twice as long (docs/scaling-benchmarks.md).
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "nan_inf_to_errors": True})
+    header = book.add_format({"bold": True, "border": 1, "align": "center", "valign": "top"})
+    day = book.add_format({"num_format": "YYYY-MM-DD"})
+    for name, frame in sheets.items():
+        sheet = book.add_worksheet(name)
+        sheet.freeze_panes(1, 0)
+        for i, column in enumerate(frame.columns):
+            width = max([len(str(column)), *(len(str(v)) for v in frame[column].head(200))]) + 2
+            sheet.set_column(i, i, min(width, 60))
+        sheet.write_row(0, 0, [str(c) for c in frame.columns], header)
+        columns, writers = _cells(sheet, frame, day)
+        row = 0
+        for row, values in enumerate(zip(*columns, strict=True), start=1):
+            for col, value in enumerate(values):
+                if value is not None:
+                    write, cell_format = writers[col]
+                    write(row, col, value, cell_format)
+        total = sheet_totals(frame)
+        if total is not None:
+            for col, column in enumerate(frame.columns):
+                if column in total:
+                    sheet.write(row + 1, col, total[column])
+    book.close()
 
 
 def write_exports(

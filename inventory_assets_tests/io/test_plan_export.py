@@ -206,6 +206,31 @@ def test_bad_lists_are_refused_before_writing(tmp_path: Path) -> None:
     assert plan_store.current_run(url) is None
 
 
+def test_workbook_cells_keep_their_types_and_text_is_never_a_formula(tmp_path: Path) -> None:
+    lists = lists_of(make_plan(12, seed=5))
+    purchases = lists[PURCHASES].copy()
+    purchases.loc[0, "product_name"] = '=HYPERLINK("http://x","y")'  # a name a spreadsheet would run
+    purchases.loc[1, "product_name"] = None
+    purchases.loc[1, "order_date"] = pd.NaT
+    purchases.loc[2, "unit_cost"] = float("nan")
+    files = plan_export.write_exports(tmp_path, {PURCHASES: purchases, TRANSFERS: lists[TRANSFERS]}, ["xlsx"])
+    sheet = openpyxl.load_workbook(files[plan_export.WORKBOOK])["Purchases"]
+    header = [c.value for c in sheet[1]]
+    cells = {name: [row[i] for row in sheet.iter_rows(min_row=2)] for i, name in enumerate(header)}
+    assert cells["product_name"][0].value == purchases.loc[0, "product_name"]
+    assert cells["product_name"][0].data_type == "s"  # text, not a formula
+    assert cells["product_name"][1].value is None and cells["order_date"][1].value is None
+    assert cells["unit_cost"][2].value is None  # missing stays blank
+    assert cells["order_date"][0].value == pd.Timestamp(DAY) and cells["order_date"][0].number_format == "YYYY-MM-DD"
+    assert cells["packs"][0].data_type == "n" and cells["packs"][0].value == purchases.loc[0, "packs"]
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.b
+    total = [c.value for c in list(sheet.iter_rows())[-1]]
+    assert total[0] == plan_export.TOTAL_LABEL
+    assert total[header.index("order_value")] == pytest.approx(purchases["order_value"].sum())
+    assert total[header.index("packs")] == purchases["packs"].sum()
+    assert total[header.index("product_id")] is None
+
+
 def test_exporting_from_a_missing_sqlite_file_creates_no_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'absent.db'}"
     with pytest.raises(plan_store.RunNotFoundError, match="no plan database"):
