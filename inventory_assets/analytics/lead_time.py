@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from inventory_assets.analytics.ids import positions
 from inventory_assets.contract.spec import LEAD_TIME_LEVELS
 
 __all__ = [
@@ -113,8 +114,8 @@ def lead_time_statistics(
         lead = receipt_lead_days(receipts)
         valid = np.isfinite(lead) & (lead >= 0)
         ignored = int((~valid).sum())
-        r_prod = products.get_indexer(receipts["product_id"].astype(str))
-        r_loc = locations.get_indexer(receipts["location_id"].astype(str))
+        r_prod = positions(products, receipts["product_id"].astype(str))
+        r_loc = positions(locations, receipts["location_id"].astype(str))
     else:
         lead = np.array([], dtype=float)
         valid = np.array([], dtype=bool)

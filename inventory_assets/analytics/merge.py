@@ -1,6 +1,6 @@
 """``merged_dataset``: one row per stocked (product, location) with costs, network, demand and lead time.
 
-Pure pandas/numpy. Strings are encoded to integer codes once (``Index.get_indexer``); every statistic is
+Pure pandas/numpy. Strings are encoded to integer codes once (``ids.positions``); every statistic is
 then a ``np.bincount`` over those codes. Column contract: ``docs/frames.md``; formulas: ``docs/features.md``.
 """
 
@@ -19,6 +19,7 @@ from inventory_assets.analytics.demand import (
     pool_to_ancestors,
     pooled_sale_days,
 )
+from inventory_assets.analytics.ids import positions
 from inventory_assets.analytics.lead_time import lead_time_statistics
 from inventory_assets.contract import spec
 from inventory_assets.contract.network import ancestor_pairs
@@ -235,7 +236,7 @@ def merge_dataset(
     loc_frame = loc_frame.drop_duplicates("location_id", keep="first")
     loc_frame = loc_frame.sort_values("location_id", kind="stable").reset_index(drop=True)
     loc_index = pd.Index(loc_frame["location_id"], dtype=str)
-    loc_codes = loc_index.get_indexer(inv_location)
+    loc_codes = positions(loc_index, inv_location)
     if (loc_codes < 0).any():
         raise UnknownLocationsError(sorted(set(inv_location[loc_codes < 0].tolist())))
 
@@ -279,8 +280,8 @@ def merge_dataset(
     quantity = _floats(sales["quantity"]) if len(sales) else np.array([], dtype=float)
     in_window = (day >= 0) & (day < window_days)
     outside = int((~in_window).sum())
-    s_prod = products.get_indexer(sales["product_id"]) if len(sales) else np.array([], dtype=np.int64)
-    s_loc = loc_index.get_indexer(sales["location_id"]) if len(sales) else np.array([], dtype=np.int64)
+    s_prod = positions(products, sales["product_id"]) if len(sales) else np.array([], dtype=np.int64)
+    s_loc = positions(loc_index, sales["location_id"]) if len(sales) else np.array([], dtype=np.int64)
     s_pair = np.full(len(day), -1, dtype=np.int64)
     known = in_window & (s_prod >= 0) & (s_loc >= 0)
     s_pair[known] = lookup(s_prod[known].astype(np.int64) * n_loc + s_loc[known])

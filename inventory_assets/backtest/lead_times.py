@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from inventory_assets.analytics.ids import positions
 from inventory_assets.analytics.lead_time import LEAD_TIME_LEVELS, lead_time_statistics, receipt_lead_days
 
 __all__ = ["LeadTimeSampler", "build_lead_time_sampler", "location_sources"]
@@ -125,8 +126,8 @@ def build_lead_time_sampler(
 
     if len(receipts):
         lead = receipt_lead_days(receipts)
-        r_prod = products.get_indexer(receipts["product_id"].astype(str)).astype(np.int64)
-        r_loc = loc_index.get_indexer(receipts["location_id"].astype(str)).astype(np.int64)
+        r_prod = positions(products, receipts["product_id"].astype(str)).astype(np.int64)
+        r_loc = positions(loc_index, receipts["location_id"].astype(str)).astype(np.int64)
     else:
         lead = np.array([], dtype=float)
         r_prod = r_loc = np.array([], dtype=np.int64)

@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from inventory_assets.analytics.demand import combine_duplicate_days, day_offsets, pool_to_ancestors
+from inventory_assets.analytics.ids import positions
 from inventory_assets.analytics.merge import pair_lookup
 from inventory_assets.analytics.safety_stock import is_intermittent
 from inventory_assets.contract import spec
@@ -202,16 +203,16 @@ def pair_series(sales: pd.DataFrame, merged: pd.DataFrame, window_start: Any, wi
     loc_values = pd.unique(np.concatenate([merged["location_id"].astype(str).to_numpy(), parents.dropna().astype(str)]))
     locations = pd.Index(loc_values)
     n_loc = max(len(locations), 1)
-    m_prod = products.get_indexer(merged["product_id"].astype(str))
-    m_loc = locations.get_indexer(merged["location_id"].astype(str))
+    m_prod = positions(products, merged["product_id"].astype(str))
+    m_loc = positions(locations, merged["location_id"].astype(str))
     keys = m_prod.astype(np.int64) * n_loc + m_loc
     lookup = pair_lookup(pd.Index(keys), len(products), n_loc)
     n_rows = len(merged)
 
     if len(sales):
         day = day_offsets(sales["sale_date"], start)
-        s_prod = products.get_indexer(sales["product_id"].astype(str))
-        s_loc = locations.get_indexer(sales["location_id"].astype(str))
+        s_prod = positions(products, sales["product_id"].astype(str))
+        s_loc = positions(locations, sales["location_id"].astype(str))
         quantity = pd.to_numeric(sales["quantity"]).astype("float64").to_numpy()
         row = np.full(len(day), -1, dtype=np.int64)
         ok = (day >= 0) & (day < n_days) & (s_prod >= 0) & (s_loc >= 0) & np.isfinite(quantity)
