@@ -495,6 +495,104 @@ def share_repeated_text(frame: pd.DataFrame, columns: Collection[str] | None = N
     return frame
 
 
+class ArrowReader:
+    """SELECTs on one SQLite file through ADBC's SQLite driver (`sqlite_arrow`): rows arrive as Arrow
+    columns, never as a Python tuple per row, and the frame is built from them (no object per value).
+
+    The connection is read-only twice over (the file opened ``mode=ro``, then ``PRAGMA query_only``) and
+    its statements share one read transaction, so they see the same snapshot. :meth:`frame` gives None
+    where the fast path would not give `read_frame`'s frame: a driver error (the driver infers a column's
+    type from its first rows and refuses a later value of another type), a column of a type other than
+    text, integer and float, or a ``numeric`` column that arrived as text. The caller then reads the same
+    statement through SQLAlchemy, whose errors, retries and frames stay the reference.
+    """
+
+    def __init__(self, engine: sa.Engine, connection: Any) -> None:
+        self.engine = engine
+        self.connection = connection
+
+    def frame(
+        self, statement: str, params: Mapping[str, Any] | None = None, *, numeric: Collection[str] = ()
+    ) -> pd.DataFrame | None:
+        """The rows of ``statement`` (named ``:parameters`` bound, never formatted into SQL), or None."""
+        import pyarrow as pa
+
+        compiled = sa.text(statement).compile(dialect=self.engine.dialect)
+        values = tuple((params or {})[name] for name in compiled.positiontup or ())
+        try:
+            cursor = self.connection.cursor()
+            try:
+                cursor.execute(compiled.string, values or None)
+                table = cursor.fetch_arrow_table()
+            finally:
+                cursor.close()
+        except (_adbc_error(), OSError, pa.ArrowException):
+            return None
+        if table.num_rows == 0:
+            return _frame(table.column_names, [], False)
+        columns: dict[str, Any] = {}
+        for name, column in zip(table.column_names, table.columns, strict=True):
+            kind = column.type
+            if column.null_count == len(column):  # the driver types an all-NULL column int64; the tuples hold None
+                columns[name] = pd.Series([None] * len(column), dtype=object)
+            elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+                if name in numeric:  # text first, numbers later: the driver writes the numbers as text
+                    return None
+                columns[name] = column.to_pandas()
+            elif pa.types.is_int64(kind) or pa.types.is_float64(kind):
+                columns[name] = column.to_pandas()
+            else:
+                return None
+        return pd.DataFrame(columns)
+
+
+def _adbc_error() -> type[Exception]:
+    import adbc_driver_manager
+
+    return adbc_driver_manager.Error
+
+
+@contextmanager
+def sqlite_arrow(engine: sa.Engine) -> Iterator[ArrowReader | None]:
+    """An `ArrowReader` on ``engine``'s SQLite file, or None where there is none: another dialect or
+    driver, an in-memory database or URL options, a file that is not there, the ADBC driver not installed,
+    or a connection the driver cannot open."""
+    url = engine.url
+    database = url.database
+    if (
+        url.get_backend_name() != "sqlite"
+        or url.get_driver_name() != "pysqlite"
+        or not database
+        or database == ":memory:"
+        or url.query
+        or not Path(database).is_file()
+    ):
+        yield None
+        return
+    try:
+        import adbc_driver_sqlite.dbapi as adbc_sqlite
+    except ImportError:
+        yield None
+        return
+    try:
+        connection = adbc_sqlite.connect(f"{Path(database).resolve().as_uri()}?mode=ro")
+    except (_adbc_error(), OSError):
+        yield None
+        return
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("PRAGMA query_only = ON")
+        finally:
+            cursor.close()
+        yield ArrowReader(engine, connection)
+    finally:
+        try:
+            connection.rollback()
+        finally:
+            connection.close()
+
+
 def _set_statement_timeout(conn: sa.Connection, seconds: float) -> None:
     backend = conn.dialect.name
     if backend == "postgresql":

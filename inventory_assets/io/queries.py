@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,10 @@ OPTIONAL_COLUMNS: dict[str, set[str]] = {name: t.optional_columns for name, t in
 SALES_REQUIRED: list[str] = spec.SALES_LINES.required_columns
 ID_COLUMNS = frozenset(c.name for t in spec.SOURCE_FRAMES.values() for c in t.columns if c.kind == "id")
 """Text columns that stay text downstream: each distinct value is read as one shared object."""
+NUMERIC_COLUMNS = frozenset(
+    c.name for t in spec.SOURCE_FRAMES.values() for c in t.columns if c.kind in ("number", "integer")
+)
+"""Source columns that hold numbers: a fast Arrow read that finds one of them as text declines (`db.ArrowReader`)."""
 
 
 class SourceQueryError(ValueError):
@@ -607,15 +612,40 @@ def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds:
 
     The fast aggregate's rows are the statement's: only ``sale_date`` is added, the day's ISO text as SQLite
     returns it. SQLite returns the groups in index or sort order; when that is the order Python sorts the
-    ids in, the rows are marked in key order (`_in_python_order`).
+    ids in, the rows are marked in key order (`_in_python_order`). The day is read through ADBC's Arrow
+    reader where it can be (`db.sqlite_arrow`), else, or where that reader declines, through SQLAlchemy:
+    the same rows either way, both statements in one transaction.
     """
     params = _days_params(engine, day, day)
-    check, aggregate = day_statements(read.source_sql, count_duplicates=read.count_duplicates)
+    with db.sqlite_arrow(engine) as fast:
+        if fast is not None:
+            rows = _day_rows(read, day, params, lambda sql, values: fast.frame(sql, values, numeric=NUMERIC_COLUMNS))
+            if rows is not None:
+                return rows
     with db.read_only(engine, timeout_seconds=timeout_seconds) as conn:  # one connection for both
-        first, last = conn.execute(sa.text(check), params).one()
-        if not first == last == day.isoformat():  # a timestamp, or no line that day: the statement
-            return _with_line_facts(SalesRows(db.fetch_frame(conn, read.statement, params, share_text=False)))
-        frame = db.fetch_frame(conn, aggregate, {"day": day.isoformat()}, share_text=False)
+        rows = _day_rows(read, day, params, lambda sql, values: db.fetch_frame(conn, sql, values, share_text=False))
+    assert rows is not None, "SQLAlchemy's reads always give a frame"
+    return rows
+
+
+def _day_rows(
+    read: SalesRead,
+    day: dt.date,
+    params: dict[str, Any],
+    fetch: Callable[[str, dict[str, Any]], pd.DataFrame | None],
+) -> SalesRows | None:
+    """`_read_day` through ``fetch`` (a statement and its values to a frame, None when it declines)."""
+    check, aggregate = day_statements(read.source_sql, count_duplicates=read.count_duplicates)
+    bounds = fetch(check, params)
+    if bounds is None:
+        return None
+    first, last = bounds.iloc[0, 0], bounds.iloc[0, 1]
+    if not first == last == day.isoformat():  # a timestamp, or no line that day: the statement
+        frame = fetch(read.statement, params)
+        return None if frame is None else _with_line_facts(SalesRows(frame))
+    frame = fetch(aggregate, {"day": day.isoformat()})
+    if frame is None:
+        return None
     frame.insert(0, "sale_date", pd.Series([day.isoformat()] * len(frame)))  # the day has lines: text dtype
     # both kinds of day with the same columns, so that days of both concatenate without NaN
     return _with_line_facts(SalesRows(frame, _in_python_order(frame["product_id"], frame["location_id"])))
@@ -675,12 +705,13 @@ def _read_sales_by_day(
 
 
 def read_table(engine: sa.Engine, source: SourceSpec, *, timeout_seconds: float | None = None) -> pd.DataFrame:
-    """The contract columns of a non-sales source table."""
+    """The contract columns of a non-sales source table (through ADBC's Arrow reader where it can, the same
+    frame as through SQLAlchemy: `db.sqlite_arrow`)."""
     from_sql = source.from_clause(engine)
     present = list(source_columns(engine, from_sql, timeout_seconds=timeout_seconds))
-    return db.read_frame(
-        engine,
-        table_statement(source.table, present, from_sql),
-        timeout_seconds=timeout_seconds,
-        share_text=ID_COLUMNS,
-    )
+    statement = table_statement(source.table, present, from_sql)
+    with db.sqlite_arrow(engine) as fast:
+        frame = None if fast is None else fast.frame(statement, numeric=NUMERIC_COLUMNS)
+    if frame is not None:
+        return frame
+    return db.read_frame(engine, statement, timeout_seconds=timeout_seconds, share_text=ID_COLUMNS)
