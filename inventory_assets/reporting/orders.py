@@ -63,6 +63,22 @@ def number_words(value: float) -> str:
     return f"{rounded:,.2f}".rstrip("0").rstrip(".")
 
 
+REASON_INPUTS: tuple[str, ...] = (
+    "order_qty",
+    "order_up_to",
+    "safety_stock",
+    "position_before",
+    "position_after",
+    "transfers_out",
+    "is_critical",
+    "reason_code",
+    "order_multiple",
+    "min_order_qty",
+    "source_location_id",
+)
+"""The plan columns :func:`reason_text` reads."""
+
+
 def reason_text(row: Mapping[str, Any]) -> str:
     """The reason of one plan row in words, with its numbers.
 
@@ -176,7 +192,10 @@ def order_lists(
             "lead_time_days": lead_days,
             "expected_arrival": (day + pd.to_timedelta(lead_days, unit="D")).astype("datetime64[ns]"),
             "reason_code": ordered["reason_code"].astype("str"),
-            "reason": pd.Series([reason_text(r) for r in ordered.to_dict("records")], dtype="str"),
+            "reason": pd.Series(
+                [reason_text(r) for r in ordered.loc[:, ordered.columns.isin(REASON_INPUTS)].to_dict("records")],
+                dtype="str",
+            ),
         },
         index=ordered.index,
     )
