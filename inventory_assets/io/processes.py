@@ -45,7 +45,8 @@ def run_workers(module: str, jobs: list[tuple[Any, ...]]) -> list[Any]:
                 raise RuntimeError(
                     f"the worker {module} exited with {process.returncode}: {stderr.decode(errors='replace')[-2000:]}"
                 )
-            outcome = pickle.loads(taken.read_bytes())
+            with open(taken, "rb") as file:  # streamed: never the whole pickle in memory beside its objects
+                outcome = pickle.load(file)
             if isinstance(outcome, BaseException):
                 raise outcome
             outcomes.append(outcome)
@@ -61,7 +62,7 @@ def serve(given: str, taken: str, work: Callable[..., object]) -> None:
     except Exception as error:
         outcome = error
     try:
-        data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        with open(taken, "wb") as file:  # streamed, as `run_workers` reads it
+            pickle.dump(outcome, file, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as error:
-        data = pickle.dumps(RuntimeError(f"{type(outcome).__name__}: {outcome} ({error})"))
-    Path(taken).write_bytes(data)
+        Path(taken).write_bytes(pickle.dumps(RuntimeError(f"{type(outcome).__name__}: {outcome} ({error})")))
