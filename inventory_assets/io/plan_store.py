@@ -744,14 +744,18 @@ def resolve_run(engine: sa.Engine | str, run: str = "latest", *, retry_attempts:
 def _orders_frame(table: sa.Table, rows: Sequence[Any]) -> pd.DataFrame:
     """Rows of an order table as the list's frame (without ``run_id``): the same dtypes on every dialect."""
     names = [c.name for c in table.columns]
-    raw = pd.DataFrame.from_records(list(rows), columns=names)
+    # plain tuples: from_records probes each SQLAlchemy Row with hasattr, which raises and catches inside it
+    raw = pd.DataFrame.from_records([tuple(row) for row in rows], columns=names)
     out: dict[str, Any] = {}
     for column in table.columns:
         if column.name == "run_id":
             continue
         values = raw[column.name]
         if isinstance(column.type, sa.Date):
-            out[column.name] = pd.to_datetime(values.astype(object).map(str), format="ISO8601").astype("datetime64[ns]")
+            codes, days = pd.factorize(values.astype(object))  # converted once per distinct day
+            converted = pd.to_datetime(pd.Series(days, dtype=object).map(str), format="ISO8601")
+            day_values = converted.astype("datetime64[ns]").array
+            out[column.name] = pd.Series(day_values.take(codes, allow_fill=True), dtype="datetime64[ns]")
         elif isinstance(column.type, sa.Integer):
             out[column.name] = values.astype(np.int64)
         elif isinstance(column.type, sa.Double):
