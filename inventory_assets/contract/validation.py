@@ -53,7 +53,7 @@ def fill_null(values: np.ndarray, column: str) -> np.ndarray:
 
 def apply_null_defaults(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` (a copy) with the contract's NULL meanings of ``table`` applied to the columns it has."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: replacing a column here never touches ``frame``
     for column, default in NULL_DEFAULTS.get(table, {}).items():
         if column in out:
             out[column] = pd.to_numeric(out[column], errors="coerce").fillna(default)
@@ -159,7 +159,7 @@ def validate_frame(name: str, frame: pd.DataFrame, schema_model: SchemaLike, key
             )
         )
     try:
-        validated = schema.validate(raw.copy(), lazy=True)
+        validated = schema.validate(raw, lazy=True)  # pandera coerces a copy: ``raw`` stays for the report
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
         rows = pd.DataFrame(

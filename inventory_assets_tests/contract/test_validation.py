@@ -293,3 +293,18 @@ def test_a_network_deeper_than_the_contract_allows_fails() -> None:
     assert not result.passed
     deep = result.failures.loc[result.failures["column"] == "echelon"]
     assert deep["failure_case"].astype(int).tolist() == [MAX_ECHELON + 1]  # the one level past the limit
+
+
+@pytest.mark.parametrize("table", sorted(GOOD))
+def test_validation_leaves_the_frame_it_was_given_as_it_was(table: str) -> None:
+    """Validation copies only what it changes (copy-on-write; pandera coerces its own copy): the caller's
+    frame keeps its values and dtypes, whether the table passes or fails."""
+    good = GOOD[table]()
+    bad = GOOD[table]()
+    bad[bad.columns[0]] = None  # a key missing on every row: the table fails
+    for frame in (good, bad):
+        before = frame.copy(deep=True)
+        result = validate_source(table, frame)
+        pd.testing.assert_frame_equal(frame, before)
+        assert result.frame is not frame
+    assert validate_source(table, good).passed and not validate_source(table, bad).passed
