@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from inventory_assets.analytics.ids import positions
+from inventory_assets.contract.ids import positions
 from inventory_assets.contract.spec import LEAD_TIME_LEVELS
 
 __all__ = [

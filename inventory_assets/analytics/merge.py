@@ -19,9 +19,9 @@ from inventory_assets.analytics.demand import (
     pool_to_ancestors,
     pooled_sale_days,
 )
-from inventory_assets.analytics.ids import positions
 from inventory_assets.analytics.lead_time import lead_time_statistics
 from inventory_assets.contract import spec
+from inventory_assets.contract.ids import positions
 from inventory_assets.contract.network import ancestor_pairs
 from inventory_assets.contract.spec import LEAD_TIME_LEVELS
 from inventory_assets.contract.validation import fill_null

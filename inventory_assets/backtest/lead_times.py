@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from inventory_assets.analytics.ids import positions
 from inventory_assets.analytics.lead_time import LEAD_TIME_LEVELS, lead_time_statistics, receipt_lead_days
+from inventory_assets.contract.ids import positions
 
 __all__ = ["LeadTimeSampler", "build_lead_time_sampler", "location_sources"]
 

@@ -17,6 +17,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from inventory_assets.contract import spec
+from inventory_assets.contract.ids import contained
 from inventory_assets.contract.network import network_problems
 from inventory_assets.contract.schemas import SOURCE_SCHEMAS
 
@@ -314,7 +315,7 @@ def unknown_references(
     """Failure rows for the values of ``frame[column]`` that are not in ``known`` (one row per bad row)."""
     if frame.empty or column not in frame:
         return _failure_frame(table, [])
-    mask = ~frame[column].isin(pd.Series(known))
+    mask = pd.Series(~contained(frame[column], known), index=frame.index)
     if not mask.any():
         return _failure_frame(table, [])
     positions = np.flatnonzero(mask.to_numpy())

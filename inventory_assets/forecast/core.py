@@ -27,10 +27,10 @@ import pandas as pd
 from scipy import stats
 
 from inventory_assets.analytics.demand import combine_duplicate_days, day_offsets, pool_to_ancestors
-from inventory_assets.analytics.ids import positions
 from inventory_assets.analytics.merge import pair_lookup
 from inventory_assets.analytics.safety_stock import is_intermittent
 from inventory_assets.contract import spec
+from inventory_assets.contract.ids import positions
 from inventory_assets.forecast.models import INTERMITTENT_MODELS, MODELS, Series, SmootherParameters
 from inventory_assets.forecast.models import global_weekday_profile as _global_profile
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from inventory_assets.analytics.ids import positions
+from inventory_assets.contract.ids import contained, positions
 
 IDS = ["P1", "P2", "DC-1", "S 3", "ü"]
 LOOKED_UP = ["P2", "nope", "P1", "ü", "P2", "", "S 3"]
@@ -46,3 +46,17 @@ def test_other_ids_fall_back_to_get_indexer() -> None:
     assert positions(pd.Index(pd.array(IDS, dtype="str")), pd.Series([], dtype="str")).tolist() == []
     with pytest.raises(pd.errors.InvalidIndexError):  # as get_indexer: the index must hold distinct ids
         positions(pd.Index(pd.array(["a", "a"], dtype="str")), pd.Series(pd.array(["a"], dtype="str")))
+
+
+@pytest.mark.parametrize("storage", ["pyarrow", "python"])
+def test_contained_answers_as_isin_does(storage: str) -> None:
+    dtype = pd.StringDtype(storage, na_value=np.nan)
+    values = pd.Series(pd.array([*LOOKED_UP, None], dtype=dtype))
+    for known in (pd.Series(pd.array(IDS, dtype=dtype)), pd.Series(pd.array([*IDS, None], dtype=dtype)), IDS):
+        got = contained(values, known)
+        np.testing.assert_array_equal(got, values.isin(known).to_numpy())
+    np.testing.assert_array_equal(
+        contained(values, pd.Series(pd.array(IDS, dtype=dtype))), [True, False, True, True, True, False, True, False]
+    )
+    assert contained(pd.Series([1, 2, 3]), [3, 1]).tolist() == [True, False, True]
+    assert contained(pd.Series([], dtype="str"), IDS).tolist() == []
