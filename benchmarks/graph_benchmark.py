@@ -66,8 +66,10 @@ STEPS = [
     "locations",
     "receipts",
     "merged_dataset",
+    "demand_forecast",
     "abc_risk_features",
     "procurement_plan",
+    "order_lists_assets",
     "published_plan",
 ]
 UPSTREAM = {
@@ -746,7 +748,7 @@ def series_report(results: dict[str, dict[str, Any]]) -> str:
     ]
     for name in [*STEPS, "(graph wall)"]:
         secs = [
-            r["graph"]["wall_seconds"] if name == "(graph wall)" else r["graph"]["steps"][name].get("seconds")
+            r["graph"]["wall_seconds"] if name == "(graph wall)" else r["graph"]["steps"].get(name, {}).get("seconds")
             for r in points
         ]
         lines.append(
@@ -780,7 +782,7 @@ def markdown_report(results: dict[str, dict[str, Any]]) -> str:
         secs, per = [], []
         for report in results.values():
             graph = report["graph"]
-            value = graph["wall_seconds"] if name == "(graph wall)" else graph["steps"][name].get("seconds")
+            value = graph["wall_seconds"] if name == "(graph wall)" else graph["steps"].get(name, {}).get("seconds")
             secs.append(f"{value:.2f}" if value is not None else "-")
             per.append(f"{1000 * value / pairs_of(report):.4f}" if value is not None and pairs_of(report) else "-")
         lines.append(f"| {name} | " + " | ".join(secs) + " | " + " | ".join(per) + " |")
@@ -798,7 +800,7 @@ def svg_curve(
 
     sizes = sorted(results, key=lambda s: pairs_of(results[s]))
     xs = {s: pairs_of(results[s]) for s in sizes}
-    series = {name: [(xs[s], results[s]["graph"]["steps"][name].get("seconds")) for s in sizes] for name in STEPS}
+    series = {name: [(xs[s], results[s]["graph"]["steps"].get(name, {}).get("seconds")) for s in sizes] for name in STEPS}
     series["(graph wall)"] = [(xs[s], results[s]["graph"]["wall_seconds"]) for s in sizes]
     w, h, left, right, top, bottom = 760, 480, 70, 200, 30, 50
     x0, x1 = math.log10(min(xs.values(), default=500) / 2), math.log10(max(xs.values(), default=1e6) * 1.5)
