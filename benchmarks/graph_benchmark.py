@@ -800,7 +800,9 @@ def svg_curve(
 
     sizes = sorted(results, key=lambda s: pairs_of(results[s]))
     xs = {s: pairs_of(results[s]) for s in sizes}
-    series = {name: [(xs[s], results[s]["graph"]["steps"].get(name, {}).get("seconds")) for s in sizes] for name in STEPS}
+    series = {
+        name: [(xs[s], results[s]["graph"]["steps"].get(name, {}).get("seconds")) for s in sizes] for name in STEPS
+    }
     series["(graph wall)"] = [(xs[s], results[s]["graph"]["wall_seconds"]) for s in sizes]
     w, h, left, right, top, bottom = 760, 480, 70, 200, 30, 50
     x0, x1 = math.log10(min(xs.values(), default=500) / 2), math.log10(max(xs.values(), default=1e6) * 1.5)
