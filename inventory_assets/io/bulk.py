@@ -5,8 +5,10 @@ the plan store (``plan_store.py``) its plan rows.
 
 * PostgreSQL: ``COPY ... FROM STDIN`` on the transaction's own psycopg connection; binary when the
   PostgreSQL type of every column is given (2-3x faster than text), else text.
-* SQLite and MySQL/MariaDB: ``executemany`` of one ``INSERT`` with the driver's own parameter markers
-  (PyMySQL turns it into multi-row INSERTs), ``chunk_rows`` rows at a time.
+* MySQL/MariaDB through PyMySQL: multi-row ``INSERT`` statements whose values PyMySQL escapes itself
+  (``Cursor.mogrify``, each distinct value once), as its ``executemany`` would build them.
+* SQLite (and MySQL through another driver): ``executemany`` of one ``INSERT`` with the driver's own
+  parameter markers, ``chunk_rows`` rows at a time.
 * Any other driver: SQLAlchemy's typed executemany of ``table.insert()``.
 
 Driver errors are raised as SQLAlchemy's ``DBAPIError`` without bound values, so ``db.retry`` and
@@ -57,9 +59,13 @@ class BulkLoader:
         table_sql = quote.format_table(table)
         columns_sql = ", ".join(quote.quote(name) for name in self.names)
         self.backend = conn.dialect.name
+        self.values_prefix: str | None = None
         if self.backend == "postgresql":
             binary = " (FORMAT BINARY)" if self.copy_types is not None else ""
             self.sql: str | None = f"COPY {table_sql} ({columns_sql}) FROM STDIN{binary}"
+        elif self.backend in ("mysql", "mariadb") and conn.dialect.driver == "pymysql":
+            self.values_prefix = f"INSERT INTO {table_sql} ({columns_sql}) VALUES "
+            self.sql = self.values_prefix
         elif conn.dialect.paramstyle in ("qmark", "format", "pyformat"):
             marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             self.sql = f"INSERT INTO {table_sql} ({columns_sql}) VALUES ({', '.join([marker] * len(self.names))})"
@@ -77,6 +83,8 @@ class BulkLoader:
             return
         if self.backend == "postgresql":
             self._copy(rows)
+        elif self.values_prefix is not None:
+            self._insert_literals(rows)
         elif self.sql is not None:
             for lo in range(0, len(rows), self.chunk_rows):
                 self.conn.exec_driver_sql(self.sql, rows[lo : lo + self.chunk_rows])
@@ -98,3 +106,51 @@ class BulkLoader:
                         copy.write_row(row)
             except psycopg.Error as error:
                 raise dbapi_error(self.conn, self.sql, error, cursor) from None
+
+    def _insert_literals(self, rows: list[tuple]) -> None:
+        """Multi-row INSERTs whose values PyMySQL escapes itself (its public ``Cursor.mogrify``, what its
+        ``executemany`` sends), each distinct value once and each float by ``repr``: its executemany spent
+        about a microsecond of Python per value (docs/scaling-benchmarks.md). Statements stay under the
+        cursor's ``max_stmt_length``, as executemany's do."""
+        import pymysql  # the MariaDB/MySQL driver, present only where it is used
+
+        assert self.values_prefix is not None
+        raw = self.conn.connection.driver_connection
+        assert raw is not None, "a checked-out connection has its driver connection"
+        statement = self.values_prefix
+        with raw.cursor() as cursor:
+            escaped: dict[object, str] = {}
+
+            def escape(value: object) -> str:
+                key = value if type(value) is str else (type(value), value)
+                text = escaped.get(key)
+                if text is None:
+                    text = escaped[key] = cursor.mogrify("%s", (value,))
+                return text
+
+            limit = cursor.max_stmt_length
+            try:
+                parts: list[str] = []
+                size = len(statement)
+                for row in rows:
+                    values = []
+                    for value in row:
+                        if type(value) is float:
+                            text = repr(value)
+                            if "e" not in text:  # PyMySQL writes an exponent; it refuses inf and nan itself
+                                text = escape(value) if text in ("inf", "-inf", "nan") else text + "e0"
+                        elif value is None:
+                            text = "NULL"
+                        else:
+                            text = escape(value)
+                        values.append(text)
+                    line = "(" + ",".join(values) + ")"
+                    if parts and size + len(line) + 1 > limit:
+                        cursor.execute(statement + ",".join(parts))
+                        parts, size = [], len(statement)
+                    parts.append(line)
+                    size += len(line) + 1
+                if parts:
+                    cursor.execute(statement + ",".join(parts))
+            except pymysql.Error as error:
+                raise dbapi_error(self.conn, self.values_prefix, error, cursor) from None
