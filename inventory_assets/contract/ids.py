@@ -23,15 +23,18 @@ def _text(values: Any) -> bool:
     return isinstance(getattr(values, "dtype", None), pd.StringDtype)
 
 
+def _value_set(keys: pd.Series | pd.Index) -> pa.Array:
+    """``keys`` as one Arrow array (the lookups' ``value_set`` takes no chunked array)."""
+    array = pa.array(keys.array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
 def positions(index: pd.Index, values: Any) -> np.ndarray:
     """``index.get_indexer(values)``: per value, its position in ``index`` (distinct values), -1 where it
     is not there. A missing value is found only where ``index`` holds a missing value too."""
     values = values if isinstance(values, (pd.Series, pd.Index)) else pd.Series(values)
     if len(values) and index.is_unique and _text(index) and _text(values):
-        keys = pa.array(index.array)
-        if isinstance(keys, pa.ChunkedArray):
-            keys = keys.combine_chunks()
-        found = pc.index_in(pa.array(values.array), value_set=keys)
+        found = pc.index_in(pa.array(values.array), value_set=_value_set(index))
         return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
     return index.get_indexer(values)
 
@@ -41,9 +44,6 @@ def contained(values: pd.Series, known: Any) -> np.ndarray:
     only where ``known`` holds one)."""
     known = known if isinstance(known, (pd.Series, pd.Index)) else pd.Series(known)
     if len(values) and _text(values) and _text(known):
-        value_set = pa.array(known.array)
-        if isinstance(value_set, pa.ChunkedArray):
-            value_set = value_set.combine_chunks()
-        found = pc.is_in(pa.array(values.array), value_set=value_set)
+        found = pc.is_in(pa.array(values.array), value_set=_value_set(known))
         return found.to_numpy(zero_copy_only=False).astype(bool)
     return values.isin(known).to_numpy(dtype=bool)

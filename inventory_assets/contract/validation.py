@@ -315,10 +315,10 @@ def unknown_references(
     """Failure rows for the values of ``frame[column]`` that are not in ``known`` (one row per bad row)."""
     if frame.empty or column not in frame:
         return _failure_frame(table, [])
-    mask = pd.Series(~contained(frame[column], known), index=frame.index)
-    if not mask.any():
+    unknown = ~contained(frame[column], known)
+    if not unknown.any():
         return _failure_frame(table, [])
-    positions = np.flatnonzero(mask.to_numpy())
+    positions = np.flatnonzero(unknown)
     bad = frame.iloc[positions]
     out = pd.DataFrame(
         {
