@@ -4,7 +4,8 @@ Pure SQLAlchemy (no Dagster). Sources are read-only by construction: every state
 transaction that cannot write (`db.read_only`). Table names cannot be bound, so a configured table or view
 must be listed by the database's own catalogue (`db.quoted_relation`); a user's query must parse (sqlglot,
 in the engine's dialect) to exactly one SELECT that only reads (`check_select`) and is used as a subquery;
-every value (the window's days) is bound. Sales are aggregated to daily demand per (day, product,
+every value (the window's days) is bound, but where PostgreSQL's Arrow read writes the window's two days into
+the statement as dates (`db.ArrowReader`). Sales are aggregated to daily demand per (day, product,
 location) inside the database, so raw sale lines never travel to Python.
 """
 
@@ -543,13 +544,11 @@ def read_sales_days(
     order, are exactly the frame of the whole window: groups never span two days."""
     if read.by_day:  # each day's rows carry every line fact already (`_read_day`)
         return _read_sales_by_day(engine, read, days, timeout_seconds)
-    frame = db.read_frame(
-        engine,
-        read.statement,
-        _days_params(engine, days.start, days.end),
-        timeout_seconds=timeout_seconds,
-        share_text=ID_COLUMNS,
-    )
+    params = _days_params(engine, days.start, days.end)
+    with db.arrow_reader(engine, timeout_seconds=timeout_seconds) as fast:
+        frame = None if fast is None else fast.frame(read.statement, params, numeric=NUMERIC_COLUMNS)
+    if frame is None:
+        frame = db.read_frame(engine, read.statement, params, timeout_seconds=timeout_seconds, share_text=ID_COLUMNS)
     return _with_line_facts(SalesRows(frame))
 
 
@@ -613,11 +612,11 @@ def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds:
     The fast aggregate's rows are the statement's: only ``sale_date`` is added, the day's ISO text as SQLite
     returns it. SQLite returns the groups in index or sort order; when that is the order Python sorts the
     ids in, the rows are marked in key order (`_in_python_order`). The day is read through ADBC's Arrow
-    reader where it can be (`db.sqlite_arrow`), else, or where that reader declines, through SQLAlchemy:
+    reader where it can be (`db.arrow_reader`), else, or where that reader declines, through SQLAlchemy:
     the same rows either way, both statements in one transaction.
     """
     params = _days_params(engine, day, day)
-    with db.sqlite_arrow(engine) as fast:
+    with db.arrow_reader(engine, timeout_seconds=timeout_seconds) as fast:
         if fast is not None:
             rows = _day_rows(read, day, params, lambda sql, values: fast.frame(sql, values, numeric=NUMERIC_COLUMNS))
             if rows is not None:
@@ -706,11 +705,11 @@ def _read_sales_by_day(
 
 def read_table(engine: sa.Engine, source: SourceSpec, *, timeout_seconds: float | None = None) -> pd.DataFrame:
     """The contract columns of a non-sales source table (through ADBC's Arrow reader where it can, the same
-    frame as through SQLAlchemy: `db.sqlite_arrow`)."""
+    frame as through SQLAlchemy: `db.arrow_reader`)."""
     from_sql = source.from_clause(engine)
     present = list(source_columns(engine, from_sql, timeout_seconds=timeout_seconds))
     statement = table_statement(source.table, present, from_sql)
-    with db.sqlite_arrow(engine) as fast:
+    with db.arrow_reader(engine, timeout_seconds=timeout_seconds) as fast:
         frame = None if fast is None else fast.frame(statement, numeric=NUMERIC_COLUMNS)
     if frame is not None:
         return frame

@@ -1,10 +1,12 @@
-"""SQLite sources read as Arrow columns through ADBC (`db.sqlite_arrow`): the same frames as SQLAlchemy's
-read, a decline wherever they would differ, and no write ever, on real SQLite files."""
+"""Sources read as Arrow columns through ADBC (`db.arrow_reader`): the same frames as SQLAlchemy's read, a
+decline wherever they would differ, and no write ever, on real SQLite files and a real PostgreSQL server."""
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import sqlite3
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -43,7 +45,7 @@ def test_the_arrow_read_gives_sqlalchemys_frame_or_declines(tmp_path: Path, name
     values, taken = COLUMNS[name]
     engine = db.make_engine(_file(tmp_path, {name: values}))
     legacy = db.read_frame(engine, f"SELECT v FROM {name}", share_text=False)
-    with db.sqlite_arrow(engine) as fast:
+    with db.arrow_reader(engine) as fast:
         assert fast is not None
         frame = fast.frame(f"SELECT v FROM {name}")
     if not taken:
@@ -56,7 +58,7 @@ def test_the_arrow_read_gives_sqlalchemys_frame_or_declines(tmp_path: Path, name
 def test_a_numeric_column_that_arrives_as_text_is_declined(tmp_path: Path) -> None:
     """Text first, numbers later: the driver writes the numbers as text, where SQLAlchemy keeps them numbers."""
     engine = db.make_engine(_file(tmp_path, {"mixed": ["abc"] + [5] * 10}))
-    with db.sqlite_arrow(engine) as fast:
+    with db.arrow_reader(engine) as fast:
         assert fast is not None
         assert fast.frame("SELECT v AS quantity FROM mixed", numeric={"quantity"}) is None
         text = fast.frame("SELECT v AS product_id FROM mixed", numeric={"quantity"})
@@ -66,7 +68,7 @@ def test_a_numeric_column_that_arrives_as_text_is_declined(tmp_path: Path) -> No
 def test_values_are_bound_by_name_and_an_empty_result_has_sqlalchemys_columns(tmp_path: Path) -> None:
     engine = db.make_engine(_file(tmp_path, {"t": list(range(10))}))
     statement = "SELECT v, v * 2 AS w FROM t WHERE v >= :low AND v < :high AND :low >= 0 ORDER BY v"
-    with db.sqlite_arrow(engine) as fast:
+    with db.arrow_reader(engine) as fast:
         assert fast is not None
         got = fast.frame(statement, {"high": 5, "low": 2})
         empty = fast.frame(statement, {"high": 0, "low": 2})
@@ -75,17 +77,23 @@ def test_values_are_bound_by_name_and_an_empty_result_has_sqlalchemys_columns(tm
     pd.testing.assert_frame_equal(empty, db.read_frame(engine, statement, {"high": 0, "low": 2}))
 
 
+WRITES = (
+    "DELETE FROM t",
+    "UPDATE t SET v = 0",
+    "INSERT INTO t VALUES (4)",
+    "CREATE TABLE intruder (x INTEGER)",
+    "DROP TABLE t",
+)
+"""Statements an Arrow reader is handed and must not run (on a table ``t`` of 1, 2, 3)."""
+
+
 def test_the_arrow_reader_cannot_write(tmp_path: Path) -> None:
     url = _file(tmp_path, {"t": [1, 2, 3]})
     engine = db.make_engine(url)
-    with db.sqlite_arrow(engine) as fast:
+    with db.arrow_reader(engine) as fast:
         assert fast is not None
         for statement in (
-            "DELETE FROM t",
-            "UPDATE t SET v = 0",
-            "INSERT INTO t VALUES (4)",
-            "CREATE TABLE intruder (x INTEGER)",
-            "DROP TABLE t",
+            *WRITES,
             f"ATTACH DATABASE '{tmp_path / 'other.db'}' AS other",
             "CREATE TABLE other.intruder (x INTEGER)",  # an attached file is opened read-only too
             "PRAGMA query_only = OFF",
@@ -103,14 +111,14 @@ def test_the_arrow_reader_cannot_write(tmp_path: Path) -> None:
 def test_only_a_sqlite_file_gets_an_arrow_reader(tmp_path: Path) -> None:
     url = _file(tmp_path, {"t": [1]})
     for other in ("sqlite://", f"{url}?timeout=5", f"sqlite:///{tmp_path / 'absent.db'}"):
-        with db.sqlite_arrow(db.make_engine(other)) as fast:
+        with db.arrow_reader(db.make_engine(other)) as fast:
             assert fast is None, other
     assert not (tmp_path / "absent.db").exists()
 
 
-@pytest.mark.parametrize("empty_database", backend_params("postgresql"), indirect=True)
+@pytest.mark.parametrize("empty_database", backend_params("mariadb"), indirect=True)
 def test_other_dialects_read_through_sqlalchemy(empty_database: str) -> None:
-    with db.sqlite_arrow(db.make_engine(empty_database)) as fast:
+    with db.arrow_reader(db.make_engine(empty_database)) as fast:
         assert fast is None
 
 
@@ -138,3 +146,193 @@ def test_the_sales_days_and_tables_read_as_arrow_equal_sqlalchemys(tmp_path: Pat
     pd.testing.assert_frame_equal(fast.frame, slow.frame, check_dtype=True)
     assert fast.rows.in_key_order == slow.rows.in_key_order
     assert sa.inspect(engine).get_table_names() == ["sales"]
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------------------
+
+PG_COLUMNS = (
+    "CREATE TABLE kinds (id varchar(64), n numeric(18, 4), i integer, s smallint, b bigint, f double precision, "
+    "d date, t text)"
+)
+PG_ROWS = [
+    ("P1", decimal.Decimal("12.3456"), 1, 2, 2**62, 1.5, dt.date(2026, 1, 2), "ü"),
+    ("P2", None, None, None, -1, None, None, None),
+    ("P3", decimal.Decimal("-0.0001"), -7, 0, 0, -2.0, dt.date(1999, 12, 31), ""),
+    ("P4", decimal.Decimal("99999999999999.9999"), 2**31 - 1, -1, 5, 1e300, dt.date(2026, 3, 1), "x"),
+]
+
+
+def _pg_kinds(url: str) -> sa.Engine:
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(PG_COLUMNS)
+        conn.execute(
+            sa.text("INSERT INTO kinds VALUES (:a, :b, :c, :d, :e, :f, :g, :h)"),
+            [dict(zip("abcdefgh", row, strict=True)) for row in PG_ROWS],
+        )
+    return engine
+
+
+@pytest.mark.parametrize("empty_database", backend_params("postgresql"), indirect=True)
+def test_postgresql_columns_read_as_arrow_equal_sqlalchemys(empty_database: str) -> None:
+    """Every column kind a source holds on PostgreSQL: the frame psycopg's tuples give, but NUMERIC, which
+    arrives as the float64 validation makes of psycopg's Decimal, and only where the contract wants a number."""
+    engine = _pg_kinds(empty_database)
+    statement = "SELECT * FROM kinds ORDER BY id"
+    legacy = db.read_frame(engine, statement, share_text=False)
+    with db.arrow_reader(engine) as fast:
+        assert fast is not None
+        frame = fast.frame(statement, numeric={"n"})
+        assert fast.frame(statement) is None  # NUMERIC where no number belongs (an id as NUMERIC): declined
+        for other in ("true AS flag", "now() AS at", "CAST(0.1 AS real) AS r"):  # kinds no source column has
+            assert fast.frame(f"SELECT {other}") is None, other
+    assert frame is not None
+    expected = legacy.assign(n=pd.to_numeric(legacy["n"]).astype(float))
+    assert frame["n"].dtype == "float64" and frame["n"].tolist()[0] == float(decimal.Decimal("12.3456"))
+    pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
+    assert frame["b"].dtype == legacy["b"].dtype == "int64" and frame["i"].dtype == legacy["i"].dtype == "float64"
+    assert [type(v) for v in frame["d"].dropna()] == [dt.date] * 3
+
+
+@pytest.mark.parametrize("empty_database", backend_params("postgresql"), indirect=True)
+def test_postgresql_values_are_bound_and_days_read_as_the_bound_date_would(empty_database: str) -> None:
+    """The window's days are written in as dates (the driver streams a statement without values); any other
+    value is bound; a timestamptz counts on its UTC day whatever the server's zone."""
+    engine = db.make_engine(empty_database)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE ev (at timestamptz, label text)")
+        conn.exec_driver_sql(
+            "INSERT INTO ev VALUES ('2026-03-01 23:30+00', 'a'), ('2026-03-02 01:00+02', 'b'), "
+            "('2026-03-02 00:00+00', 'c'), ('2026-03-03 00:00+00', 'd')"
+        )
+    statement = (
+        "SELECT CAST(at AS DATE) AS day, label FROM ev WHERE at >= :start AND at < :end "
+        "AND label <> :skip ORDER BY label"
+    )
+    params = {"start": dt.date(2026, 3, 1), "end": dt.date(2026, 3, 2), "skip": "x'; DROP TABLE ev; --"}
+    name = engine.url.database
+    with engine.begin() as conn:  # new sessions start in Tokyo: the read sets UTC itself
+        conn.exec_driver_sql(f"ALTER DATABASE \"{name}\" SET TimeZone = 'Asia/Tokyo'")
+    try:
+        legacy = db.read_frame(engine, statement, params, share_text=False)
+        with db.arrow_reader(engine) as fast:
+            assert fast is not None
+            frame = fast.frame(statement, params)
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" RESET TimeZone')
+    assert frame is not None and legacy["label"].tolist() == ["a", "b"]
+    pd.testing.assert_frame_equal(frame, legacy, check_dtype=False)
+    assert frame["day"].tolist() == [dt.date(2026, 3, 1)] * 2
+    assert sa.inspect(engine).get_table_names() == ["ev"]
+
+
+@pytest.mark.parametrize("empty_database", backend_params("postgresql"), indirect=True)
+def test_the_postgresql_arrow_reader_cannot_write(empty_database: str) -> None:
+    engine = db.make_engine(empty_database)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (v integer)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1), (2), (3)")
+    with db.arrow_reader(engine) as fast:
+        assert fast is not None
+        for statement in (
+            *WRITES,
+            "SELECT 1 AS one; DELETE FROM t",  # a second statement: PostgreSQL prepares one only
+            "WITH d AS (DELETE FROM t RETURNING v) SELECT v FROM d",
+            "SELECT set_config('transaction_read_only', 'off', false) AS s",
+            "SELECT set_config('default_transaction_read_only', 'off', false) AS s",
+            "COMMIT",  # would make the setting above the next transaction's
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+            "DELETE FROM t",
+        ):
+            assert fast.frame(statement) is None or statement.startswith("SELECT set_config"), statement
+            fast.connection.rollback()  # a failed statement leaves the transaction unusable: a new one each time
+        settings = fast.frame(
+            "SELECT current_setting('transaction_read_only') AS ro, current_setting('TimeZone') AS tz"
+        )
+    assert settings is not None and settings.iloc[0].tolist() == ["on", "UTC"]
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT v FROM t ORDER BY v").scalars().all() == [1, 2, 3]
+    assert sa.inspect(engine).get_table_names() == ["t"]
+
+
+@pytest.mark.parametrize("empty_database", backend_params("postgresql"), indirect=True)
+def test_a_postgresql_arrow_read_past_its_timeout_fails_once_without_a_secret(empty_database: str) -> None:
+    """A cancelled statement is a permanent error at once (not read a second time through SQLAlchemy),
+    naming no password; the URL's own libpq options are kept, ours after them."""
+    url = sa.make_url(empty_database).set(password="s3cret-pw").update_query_dict({"application_name": "ia test"})
+    url = url.update_query_dict({"options": "-c search_path=public -c work_mem=8MB"})
+    engine = db.make_engine(url.render_as_string(hide_password=False))
+    with db.arrow_reader(engine, timeout_seconds=0.5) as fast:
+        assert fast is not None
+        settings = fast.frame(
+            "SELECT current_setting('application_name') AS app, current_setting('work_mem') AS mem, "
+            "current_setting('statement_timeout') AS timeout"
+        )
+        assert settings is not None and settings.iloc[0].tolist() == ["ia test", "8MB", "500ms"]
+        started = time.monotonic()
+        with pytest.raises(db.DatabaseError) as raised:
+            fast.frame("SELECT pg_sleep(30) AS s")
+    assert time.monotonic() - started < 20 and not raised.value.transient
+    assert "statement timeout" in str(raised.value) and "s3cret" not in str(raised.value)
+
+
+@pytest.mark.parametrize("empty_database", backend_params("postgresql"), indirect=True)
+def test_postgresql_sales_and_tables_read_as_arrow_validate_to_sqlalchemys(empty_database: str, monkeypatch) -> None:
+    """The sales window (timestamps on both sides of midnight UTC, a repeated sale id, NULL quantities) and an
+    on-prem table, with the Arrow reader and with it switched off: the same validated frames and failures."""
+    from inventory_assets.contract.validation import validate_source
+    from inventory_assets_tests.io.test_sale_lines import _insert, _lines_table
+
+    engine = db.make_engine(empty_database)
+    table = _lines_table(empty_database, unique_id=False)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE sales ALTER COLUMN sold_at TYPE timestamptz")
+    lines = [
+        {
+            "sale_id": i,
+            "sold_at": f"2026-01-0{1 + i % 6} {i % 24:02d}:30:00+0{i % 3}",
+            "product_id": f"P{i % 7}",
+            "location_id": f"S{i % 3}",
+            "quantity": None if i % 50 == 0 else decimal.Decimal(i % 5) + decimal.Decimal("0.25"),
+        }
+        for i in range(600)
+    ] + [{"sale_id": 3, "sold_at": "2026-01-05 12:00:00+00", "product_id": "P2", "location_id": "S2", "quantity": 1}]
+    _insert(empty_database, table, lines)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE receipts (product_id varchar(64), location_id varchar(64), ordered_at date, "
+            "received_at date, quantity numeric(18, 4))"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO receipts SELECT 'P' || mod(g, 7), 'S' || mod(g, 3), DATE '2026-01-01' + mod(g, 20), "
+            "DATE '2026-01-05' + mod(g, 20), mod(g, 9) * 1.5 - 1 FROM generate_series(1, 400) g"
+        )
+        conn.exec_driver_sql("CREATE VIEW good_receipts AS SELECT * FROM receipts WHERE quantity > 0")
+    source = queries.SourceSpec(table="sales")
+
+    def reads() -> list[pd.DataFrame]:
+        sales = validate_source("sales", queries.read_sales(engine, source, 30).frame)
+        receipts = validate_source("receipts", queries.read_table(engine, queries.SourceSpec(table="receipts")))
+        good = queries.read_table(engine, queries.SourceSpec(table="receipts", table_name="good_receipts"))
+        # a failed result keeps the frame as read (NUMERIC as Decimal through SQLAlchemy): only its report counts
+        return [sales.frame, sales.failures, receipts.failures, validate_source("receipts", good).frame]
+
+    taken: list[str] = []
+    arrow_frame = db.ArrowReader.frame
+
+    def spied(self: db.ArrowReader, statement: str, *args: object, **kwargs: object) -> pd.DataFrame | None:
+        frame = arrow_frame(self, statement, *args, **kwargs)  # type: ignore[arg-type]
+        taken.extend([statement] if frame is not None else [])
+        return frame
+
+    with monkeypatch.context() as patched:
+        patched.setattr(db.ArrowReader, "frame", spied)
+        fast = reads()
+    assert len(taken) == 3  # the sales window, both receipts: none declined
+    with monkeypatch.context() as patched:
+        patched.setattr(db.ArrowReader, "frame", lambda self, *a, **k: None)
+        slow = reads()
+    assert len(fast[0]) > 0 and len(fast[2]) > 0 and len(fast[3]) > 300  # negative receipts are reported
+    for got, reference in zip(fast, slow, strict=True):
+        pd.testing.assert_frame_equal(got, reference, check_dtype=True)
