@@ -1,16 +1,20 @@
 """The whole graph, materialized through Dagster as a user would, timed per step: ``make bench SIZE=...``.
 
-    .venv/bin/python benchmarks/graph_benchmark.py --size small|medium|large [--backend sqlite|postgresql]
+    .venv/bin/python benchmarks/graph_benchmark.py --size small|medium|large [--backend sqlite|postgresql|mariadb]
     .venv/bin/python benchmarks/graph_benchmark.py --size large --products 25000     # a same-shape point
     .venv/bin/python benchmarks/graph_benchmark.py --report    # the tables and curves from the results
 
 What one run does (docs/scaling-benchmarks.md shows the results):
 
-1. Demo data of the preset (``inventory_assets.demo.data.PRESETS``) into fresh databases: SQLite files in
+1. Demo data of the preset (``inventory_assets.demo.data.PRESETS``) into databases: SQLite files in
    the work dir (``--workdir``, default ``/tmp/inventory_assets_bench/<size>_<backend>``; reused when the
-   same spec was generated there before, unless ``--regenerate``), or, with ``--backend postgresql``, a
-   scratch database created on ``--pg-url`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``)
-   and dropped afterwards. Generation is timed separately; it is not part of the graph.
+   same spec was generated there before, unless ``--regenerate``), or, with ``--backend postgresql`` or
+   ``mariadb``, one scratch database for all three URLs, created on ``--pg-url`` (default
+   ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) or ``--mariadb-url`` (default
+   ``mysql+pymysql://root@127.0.0.1:3306/test``; utf8mb4) and dropped afterwards. ``--keep-database NAME``
+   uses database NAME instead and keeps it: when it holds the demo data of the same spec (its
+   ``benchmark_generation`` table says so) that is reused, plan history and all, else it is created afresh
+   and generated. Generation is timed separately; it is not part of the graph.
 2. A fresh ``DAGSTER_HOME`` (a copy of the project's ``dagster.yaml``), then
    ``dagster asset materialize -m inventory_assets --select 'not group:evaluation and not key:budget_frontier'``
    (the planning graph, as planning_job)
@@ -25,9 +29,11 @@ What one run does (docs/scaling-benchmarks.md shows the results):
    filesystem IO manager wrote) and as ``io/value_store.py`` Parquet, seconds and MB side by side.
 4. Side by side on the same databases: the sales aggregation pushed down to the database
    (``queries.read_sales``, GROUP BY in SQL) vs reading the raw sale lines into pandas
-   (``pandas.read_sql``) and aggregating there; each in its own subprocess, seconds and peak memory.
+   (``pandas.read_sql``) and aggregating there; each in its own subprocess, seconds and peak memory
+   (``--no-pushdown`` skips it).
 
-JSON goes to ``benchmarks/results/graph_<size>_<backend>.json`` (date, git commit, machine, versions).
+JSON goes to ``benchmarks/results/graph_<size>_<backend><--label>.json`` (date, git commit, machine, versions;
+on PostgreSQL and MariaDB the server's version too), or to ``--output``.
 
 ``--products N`` keeps the preset's shape (locations, days of history) with N products instead: the points
 of a same-shape series (``graph_<size>_<N>p_<backend>.json``). The presets differ in shape (medium has 22
@@ -43,6 +49,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import subprocess
@@ -50,15 +57,20 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import dagster as dg
+    import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+MARIADB_URL = "mysql+pymysql://root@127.0.0.1:3306/test"
 STEPS = [
     "sales",
     "inventory",
@@ -169,7 +181,18 @@ def machine() -> dict[str, Any]:
     from importlib import metadata
 
     versions: dict[str, str | None] = {}
-    for name in ("dagster", "pandas", "numpy", "pandera", "pyomo", "highspy", "sqlalchemy", "psycopg", "scipy"):
+    for name in (
+        "dagster",
+        "pandas",
+        "numpy",
+        "pandera",
+        "pyomo",
+        "highspy",
+        "sqlalchemy",
+        "psycopg",
+        "pymysql",
+        "scipy",
+    ):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -213,6 +236,7 @@ def prepare_sqlite(spec: Any, workdir: Path, regenerate: bool) -> tuple[dict[str
     if not regenerate and marker.exists():
         info = json.loads(marker.read_text())
         if info.get("spec") == repr(spec):
+            print(f"reusing the demo data in {workdir} (generated before in {info['seconds']} s)")
             info["reused"] = True
             (workdir / "plan.db").unlink(missing_ok=True)
             return urls, info
@@ -239,24 +263,155 @@ def generate(spec: Any, urls: dict[str, str]) -> dict[str, Any]:
     return {"spec": repr(spec), "rows": rows, "seconds": round(time.perf_counter() - started, 2), "reused": False}
 
 
-def create_pg_database(base_url: str, name: str) -> str:
+URL_VARS = ("INVENTORY_CLOUD_DB_URL", "INVENTORY_ONPREM_DB_URL", "INVENTORY_PLAN_DB_URL")
+GENERATION_TABLE = "benchmark_generation"
+"""The table in a server database that records the demo data generated into it: one row, the JSON of
+`generate`'s report (its ``spec`` the preset's repr), written after the data. A ``--keep-database``
+database whose row names the same spec is reused; the table also marks the database as this benchmark's."""
+DATABASE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+"""Database names this benchmark creates or keeps: they are formatted into SQL, so plain identifiers only
+(at most 63 characters, PostgreSQL's limit)."""
+
+
+@dataclass(frozen=True)
+class Server:
+    """The SQL by which the benchmark creates, finds and drops a database on a server backend, run on its
+    base URL (``--pg-url``, ``--mariadb-url``) outside any transaction."""
+
+    quote: str
+    create_options: str
+    drop_options: str
+    exists_sql: str
+    """One row when database ``:name`` exists."""
+
+    def _execute(self, base_url: str, *statements: str) -> None:
+        with _engine(base_url, isolation_level="AUTOCOMMIT") as engine, engine.connect() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+
+    def create(self, base_url: str, name: str) -> None:
+        """Database ``name`` created empty (dropped first if it exists)."""
+        quoted = f"{self.quote}{name}{self.quote}"
+        self._execute(
+            base_url,
+            f"DROP DATABASE IF EXISTS {quoted}{self.drop_options}",
+            f"CREATE DATABASE {quoted}{self.create_options}",
+        )
+
+    def drop(self, base_url: str, name: str) -> None:
+        self._execute(base_url, f"DROP DATABASE IF EXISTS {self.quote}{name}{self.quote}{self.drop_options}")
+
+    def exists(self, base_url: str, name: str) -> bool:
+        import sqlalchemy as sa
+
+        with _engine(base_url) as engine, engine.connect() as conn:
+            return conn.execute(sa.text(self.exists_sql), {"name": name}).first() is not None
+
+
+SERVERS = {
+    "postgresql": Server(
+        quote='"',
+        create_options="",
+        drop_options=" WITH (FORCE)",  # ends the sessions still connected
+        exists_sql="SELECT 1 FROM pg_database WHERE datname = :name",
+    ),
+    "mariadb": Server(
+        quote="`",
+        create_options=" CHARACTER SET utf8mb4",  # the tables name their collation (utf8mb4_bin) themselves
+        drop_options="",
+        exists_sql="SELECT 1 FROM information_schema.schemata WHERE schema_name = :name",
+    ),
+}
+"""The server backends of ``--backend``."""
+
+
+@contextmanager
+def _engine(url: str, **options: Any) -> Iterator[sa.Engine]:
+    """An engine of its own for a few statements, disposed afterwards."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine.dispose()
+    engine = sa.create_engine(url, **options)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def database_url(base_url: str, name: str) -> str:
+    """``base_url`` with database ``name`` (the same user, password and options)."""
+    import sqlalchemy as sa
+
     return sa.make_url(base_url).set(database=name).render_as_string(hide_password=False)
 
 
-def drop_pg_database(base_url: str, name: str) -> None:
+def recorded_generation(url: str) -> tuple[list[str], dict[str, Any] | None]:
+    """The tables of the database at ``url``, and the generation recorded in `GENERATION_TABLE` (None when
+    none is)."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    engine.dispose()
+    with _engine(url) as engine:
+        tables = sa.inspect(engine).get_table_names()
+        if GENERATION_TABLE not in tables:
+            return tables, None
+        with engine.connect() as conn:
+            recorded = conn.exec_driver_sql(f"SELECT generation FROM {GENERATION_TABLE}").scalar()
+    return tables, json.loads(recorded) if recorded else None
+
+
+def record_generation(url: str, generation: dict[str, Any] | None) -> None:
+    """`GENERATION_TABLE` in the database at ``url`` holding ``generation`` (created if missing; empty when
+    ``generation`` is None: the data is being generated)."""
+    import sqlalchemy as sa
+
+    table = sa.Table(GENERATION_TABLE, sa.MetaData(), sa.Column("generation", sa.Text, nullable=False))
+    with _engine(url) as engine:
+        table.create(engine, checkfirst=True)
+        with engine.begin() as conn:
+            conn.execute(table.delete())
+            if generation is not None:
+                conn.execute(table.insert(), {"generation": json.dumps(generation)})
+
+
+def prepare_server(
+    backend: str, base_url: str, name: str, spec: Any, keep: bool
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The three URLs, all on database ``name`` of the server at ``base_url``, and the generation report.
+
+    Without ``keep``, ``name`` is created afresh and the demo data generated into it. With ``keep``, a
+    database ``name`` that holds the demo data of ``spec`` already is reused as it is (its plan history
+    included); otherwise it is created afresh and generated, unless it holds tables this benchmark did not
+    make (no `GENERATION_TABLE`): those are never dropped.
+    """
+    server, url = SERVERS[backend], database_url(base_url, name)
+    urls = dict.fromkeys(URL_VARS, url)
+    if keep and server.exists(base_url, name):
+        tables, recorded = recorded_generation(url)
+        if recorded is not None and recorded.get("spec") == repr(spec):
+            print(f"reusing the demo data in database {name} (generated before in {recorded['seconds']} s)")
+            return urls, {**recorded, "reused": True}
+        if tables and GENERATION_TABLE not in tables:
+            raise SystemExit(
+                f"database {name} holds tables this benchmark did not generate ({', '.join(sorted(tables))}); "
+                "name another database or drop it"
+            )
+    server.create(base_url, name)
+    record_generation(url, None)
+    generation = generate(spec, urls)
+    record_generation(url, generation)
+    return urls, generation
+
+
+def database_name(text: str) -> str:
+    """``text`` if it is a plain identifier (`DATABASE_NAME`): the ``--keep-database`` argument's type."""
+    if not DATABASE_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a plain database name (letters, digits, _; at most 63)")
+    return text
+
+
+def server_version(base_url: str) -> str:
+    """The server's own version text (``SELECT version()``), for the results."""
+    with _engine(base_url) as engine, engine.connect() as conn:
+        return str(conn.exec_driver_sql("SELECT version()").scalar())
 
 
 # --- the graph through Dagster --------------------------------------------------------------------------
@@ -479,9 +634,9 @@ def pushdown_worker(mode: str, url: str, history_days: int) -> None:
     import pandas as pd
     import sqlalchemy as sa
 
-    from inventory_assets.io import queries
+    from inventory_assets.io import db, queries
 
-    engine = sa.create_engine(url)
+    engine = db.make_engine(url)  # the resources' engine (on MariaDB, utf8mb4)
     started = time.perf_counter()
     if mode == "database":
         frame = queries.read_sales(engine, queries.SourceSpec("sales"), history_days).frame
@@ -555,10 +710,19 @@ def main(argv: list[str] | None = None) -> int:
         help="the preset's shape (locations, days) with this many products: a point of the "
         "same-shape series (results graph_<size>_<N>p_<backend>.json)",
     )
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--backend", choices=["sqlite", *SERVERS], default="sqlite")
+    parser.add_argument("--workdir", type=Path, default=None, help="where the SQLite demo databases are")
     parser.add_argument("--regenerate", action="store_true", help="generate the SQLite demo data again")
-    parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL server to create the scratch database on")
+    parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL server to create the database on")
+    parser.add_argument("--mariadb-url", default=MARIADB_URL, help="MariaDB server to create the database on")
+    parser.add_argument(
+        "--keep-database",
+        metavar="NAME",
+        type=database_name,
+        default=None,
+        help="PostgreSQL or MariaDB: use database NAME and keep it; reuse it when it holds the demo data "
+        "of the same size and products (else create it and generate)",
+    )
     parser.add_argument(
         "--relax",
         choices=["auto", "yes", "no"],
@@ -587,8 +751,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds the graph may take")
     parser.add_argument("--no-pushdown", action="store_true", help="skip the pushdown comparison")
     parser.add_argument("--label", default="", help="suffix of the JSON file name (e.g. _mip)")
-    parser.add_argument("--output", type=Path, default=None)
-    parser.add_argument("--generate-only", action="store_true", help="prepare the SQLite data and stop")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="the JSON file (default: benchmarks/results/graph_<size>[_<N>p]_<backend><label>.json)",
+    )
+    parser.add_argument(
+        "--generate-only",
+        action="store_true",
+        help="prepare the demo data (SQLite, or the --keep-database database) and stop",
+    )
     parser.add_argument(
         "--compare-formats",
         action="store_true",
@@ -596,6 +769,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--_pushdown", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    server_url = {"postgresql": args.pg_url, "mariadb": args.mariadb_url}.get(args.backend)
+    if args.keep_database and server_url is None:
+        parser.error("--keep-database needs --backend postgresql or mariadb")
+    if args.generate_only and server_url is not None and not args.keep_database:
+        parser.error("--generate-only on a database server needs --keep-database (else it is dropped at once)")
     sys.path.insert(0, str(ROOT))
     if args._pushdown:
         pushdown_worker(args._pushdown[0], args._pushdown[1], int(args._pushdown[2]))
@@ -640,17 +818,17 @@ def main(argv: list[str] | None = None) -> int:
         "day_ranges": args.day_ranges,
         "engine": args.engine,
     }
-    pg_name = f"inventory_bench_{case}_{os.getpid()}"
+    database = args.keep_database or f"inventory_bench_{case}_{os.getpid()}"
     try:
-        if args.backend == "sqlite":
+        if server_url is None:
             urls, generation = prepare_sqlite(spec, workdir, args.regenerate)
-            if args.generate_only:
-                print(generation)
-                return 0
         else:
-            url = create_pg_database(args.pg_url, pg_name)
-            urls = {v: url for v in ("INVENTORY_CLOUD_DB_URL", "INVENTORY_ONPREM_DB_URL", "INVENTORY_PLAN_DB_URL")}
-            generation = generate(spec, urls)
+            report["server"] = server_version(server_url)
+            report["kept_database"] = args.keep_database
+            urls, generation = prepare_server(args.backend, server_url, database, spec, args.keep_database is not None)
+        if args.generate_only:
+            print(generation)
+            return 0
         report["generation"] = generation
         home = Path(tempfile.mkdtemp(prefix=f"dagster_home_{case}_"))
         try:
@@ -667,8 +845,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_pushdown:
             report["pushdown"] = pushdown(urls["INVENTORY_CLOUD_DB_URL"], constants.DEFAULT_HISTORY_DAYS, args.timeout)
     finally:
-        if args.backend == "postgresql":
-            drop_pg_database(args.pg_url, pg_name)
+        if server_url is not None and args.keep_database is None:
+            SERVERS[args.backend].drop(server_url, database)
     output = args.output or RESULTS / f"graph_{case}_{args.backend}{args.label}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2, default=str) + "\n")

@@ -1,8 +1,10 @@
-"""The graph benchmark's report: the same-shape series and its log-log slopes (benchmarks/graph_benchmark.py)."""
+"""The graph benchmark (benchmarks/graph_benchmark.py): its report (the same-shape series and its log-log
+slopes) and the arguments it refuses."""
 
 import importlib.util
 import json
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,8 +19,12 @@ def bench():
     spec = importlib.util.spec_from_file_location("graph_benchmark", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    sys.modules[spec.name] = module  # where its dataclasses look up their module while being defined
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules[spec.name]
 
 
 def _result(bench, pairs: int, seconds: dict[str, float], wall: float, products: int) -> dict:
@@ -74,3 +80,18 @@ def test_the_series_curve_is_drawn_with_every_point(bench, tmp_path):
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert "The large shape (log-log; dashed: n log n through the first point)" in svg
     assert svg.count("<circle") == 4  # sales and the wall, two points each
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--keep-database", "bench"], "--keep-database needs --backend postgresql or mariadb"),
+        (["--backend", "mariadb", "--keep-database", "bench`; DROP"], "is not a plain database name"),
+        (["--backend", "postgresql", "--generate-only"], "--generate-only on a database server needs --keep-database"),
+    ],
+)
+def test_arguments_that_cannot_work_are_refused_before_any_database_is_touched(bench, argv, message, capsys):
+    with pytest.raises(SystemExit) as refused:
+        bench.main(argv)
+    assert refused.value.code == 2
+    assert message in capsys.readouterr().err
