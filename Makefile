@@ -56,7 +56,7 @@ check: dev
 ui: install
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
-## bench: the whole graph through Dagster at SIZE=small|medium|large (BACKEND=sqlite|postgresql), timed per
+## bench: the whole graph through Dagster at SIZE=small|medium|large (BACKEND=sqlite|postgresql|mariadb), timed per
 ## step; then the plan model at that size (Pyomo vs numpy arrays; at medium PuLP + CBC and linprog too)
 BACKEND ?= sqlite
 bench: dev
