@@ -263,7 +263,6 @@ def generate(spec: Any, urls: dict[str, str]) -> dict[str, Any]:
     return {"spec": repr(spec), "rows": rows, "seconds": round(time.perf_counter() - started, 2), "reused": False}
 
 
-URL_VARS = ("INVENTORY_CLOUD_DB_URL", "INVENTORY_ONPREM_DB_URL", "INVENTORY_PLAN_DB_URL")
 GENERATION_TABLE = "benchmark_generation"
 """The table in a server database that records the demo data generated into it: one row, the JSON of
 `generate`'s report (its ``spec`` the preset's repr), written after the data. A ``--keep-database``
@@ -382,8 +381,10 @@ def prepare_server(
     included); otherwise it is created afresh and generated, unless it holds tables this benchmark did not
     make (no `GENERATION_TABLE`): those are never dropped.
     """
+    from inventory_assets.io import db
+
     server, url = SERVERS[backend], database_url(base_url, name)
-    urls = dict.fromkeys(URL_VARS, url)
+    urls = dict.fromkeys(db.DEFAULT_URLS, url)  # the three URL variables
     if keep and server.exists(base_url, name):
         tables, recorded = recorded_generation(url)
         if recorded is not None and recorded.get("spec") == repr(spec):

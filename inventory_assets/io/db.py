@@ -44,6 +44,9 @@ DEFAULT_URLS: dict[str, str] = {
 
 T = TypeVar("T")
 
+CONNECT_TIMEOUT_SECONDS = 10
+"""Seconds to wait for a connection unless told otherwise (`make_engine`, PostgreSQL's Arrow reader)."""
+
 _PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][\w+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)")
 _SECRET_NAME = re.compile(r"pass|pwd|secret|token|credential", re.IGNORECASE)
 """Names of URL query parameters (and ``key=value`` settings in messages) whose values are secrets:
@@ -140,7 +143,7 @@ def _connect_args(url: sa.URL, connect_timeout: int) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=32)
-def make_engine(url: str, connect_timeout: int = 10) -> sa.Engine:
+def make_engine(url: str, connect_timeout: int = CONNECT_TIMEOUT_SECONDS) -> sa.Engine:
     """A pooled engine for ``url`` (cached per process).
 
     ``pool_pre_ping`` replaces connections the server dropped, ``hide_parameters`` keeps bound values
@@ -707,8 +710,7 @@ def _postgresql_connection(url: sa.URL, timeout_seconds: float | None) -> Any:
     if isinstance(given, tuple):  # libpq takes one options string
         return None
     query = {**url.query, "options": f"{given} {settings}" if given else settings}
-    if "connect_timeout" not in query:
-        query["connect_timeout"] = "10"
+    query.setdefault("connect_timeout", str(CONNECT_TIMEOUT_SECONDS))
     # libpq decodes %20 but not SQLAlchemy's + as a space
     base = url.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
     libpq = f"{base}?{urllib.parse.urlencode(query, doseq=True, quote_via=urllib.parse.quote)}"

@@ -544,12 +544,20 @@ def read_sales_days(
     order, are exactly the frame of the whole window: groups never span two days."""
     if read.by_day:  # each day's rows carry every line fact already (`_read_day`)
         return _read_sales_by_day(engine, read, days, timeout_seconds)
-    params = _days_params(engine, days.start, days.end)
-    with db.arrow_reader(engine, timeout_seconds=timeout_seconds) as fast:
-        frame = None if fast is None else fast.frame(read.statement, params, numeric=NUMERIC_COLUMNS)
-    if frame is None:
-        frame = db.read_frame(engine, read.statement, params, timeout_seconds=timeout_seconds, share_text=ID_COLUMNS)
+    frame = _read_statement(engine, read.statement, _days_params(engine, days.start, days.end), timeout_seconds)
     return _with_line_facts(SalesRows(frame))
+
+
+def _read_statement(
+    engine: sa.Engine, statement: str, params: dict[str, Any] | None, timeout_seconds: float | None
+) -> pd.DataFrame:
+    """The rows of one source statement: through ADBC's Arrow reader where it can (`db.arrow_reader`), else,
+    or where that reader declines, through SQLAlchemy (`db.read_frame`), whose frame stays the reference."""
+    with db.arrow_reader(engine, timeout_seconds=timeout_seconds) as fast:
+        frame = None if fast is None else fast.frame(statement, params, numeric=NUMERIC_COLUMNS)
+    if frame is not None:
+        return frame
+    return db.read_frame(engine, statement, params, timeout_seconds=timeout_seconds, share_text=ID_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -708,9 +716,4 @@ def read_table(engine: sa.Engine, source: SourceSpec, *, timeout_seconds: float 
     frame as through SQLAlchemy: `db.arrow_reader`)."""
     from_sql = source.from_clause(engine)
     present = list(source_columns(engine, from_sql, timeout_seconds=timeout_seconds))
-    statement = table_statement(source.table, present, from_sql)
-    with db.arrow_reader(engine, timeout_seconds=timeout_seconds) as fast:
-        frame = None if fast is None else fast.frame(statement, numeric=NUMERIC_COLUMNS)
-    if frame is not None:
-        return frame
-    return db.read_frame(engine, statement, timeout_seconds=timeout_seconds, share_text=ID_COLUMNS)
+    return _read_statement(engine, table_statement(source.table, present, from_sql), None, timeout_seconds)
