@@ -210,7 +210,9 @@ KILLED_WRITER = textwrap.dedent("""
     from inventory_assets.io import plan_store
 
     def progress(rows):
-        Path(os.environ["FLAG"]).write_text(str(rows))
+        flag = Path(os.environ["FLAG"])
+        flag.with_suffix(".tmp").write_text(str(rows))
+        flag.with_suffix(".tmp").replace(flag)  # the flag appears with its text, never empty
         time.sleep(600)  # killed here, mid-transaction
 
     plan = pd.read_pickle(os.environ["PLAN"])
