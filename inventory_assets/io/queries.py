@@ -408,13 +408,36 @@ def _with_line_facts(rows: SalesRows) -> SalesRows:
 _IN_WINDOW = "src.sold_at >= :window_start AND src.sold_at < :window_end"
 
 
-def sales_statement(engine: sa.Engine, from_sql: str, present: list[str], *, count_duplicates: bool = True) -> str:
+COLLATED_IDS = "collated_ids"
+"""On MySQL/MariaDB, 1 on a group of the fast aggregate whose lines hold ids the collation compares equal but
+whose bytes differ (``'P1'``, ``'p1'``, ``'P1 '`` under ``utf8mb4_general_ci``): the read is then made again
+with the exact statement (`SalesRead.exact_statement`). Dropped from the frame once looked at."""
+
+_MYSQL_DATE_TYPE_CODES = frozenset({10, 14})
+"""The MySQL wire protocol's DATE and NEWDATE field types: a ``sold_at`` of one is its own day."""
+
+
+def sales_statement(
+    engine: sa.Engine,
+    from_sql: str,
+    columns: dict[str, object],
+    *,
+    count_duplicates: bool = True,
+    exact_ids: bool = False,
+) -> str:
     """Daily demand per (day, product, location) within ``[:window_start, :window_end)``, aggregated in SQL.
 
-    Ids are grouped exactly, as Python compares them: on MariaDB/MySQL a table's collation may be
-    case-insensitive and pad trailing spaces (``'P1'``, ``'p1'`` and ``'P1 '`` one group), so the group key
-    is the ids' bytes there (``CAST(... AS BINARY)``), each group's id the one its lines hold. SQLite and
-    PostgreSQL compare text exactly by default."""
+    ``columns``: the source's columns and the type codes its driver reports (`source_columns`).
+
+    Ids are grouped exactly, as Python compares them. SQLite and PostgreSQL compare text exactly by
+    default. On MariaDB/MySQL a table's collation may be case-insensitive and pad trailing spaces (``'P1'``,
+    ``'p1'`` and ``'P1 '`` one group), and a group key that is no index's order makes the server build and
+    sort a temporary table (10 minutes for the large preset's window: docs/scaling-benchmarks.md). So there
+    the statement groups by the columns themselves (a DATE ``sold_at`` too, not a cast of it), which follows
+    the contract's index ``ix_sales_day_product_location`` without a sort, and marks each group whose ids'
+    bytes differ (:data:`COLLATED_IDS`); ``exact_ids`` gives the statement to read instead when one does,
+    grouped by the ids' bytes (``CAST(... AS BINARY)``), each group's id the one its lines hold."""
+    present = list(columns)
     lowered = {c.lower() for c in present}
     missing = [c for c in SALES_REQUIRED if c not in lowered]
     if missing:
@@ -422,11 +445,19 @@ def sales_statement(engine: sa.Engine, from_sql: str, present: list[str], *, cou
     day = _day_expression(engine, "src.sold_at")
     aggregates = _sales_aggregates(engine.dialect.name, count_duplicates=count_duplicates and "sale_id" in lowered)
     if is_mysql(engine.dialect):
-        return (
-            f"SELECT {day} AS sale_date, MIN(src.product_id) AS product_id, MIN(src.location_id) AS location_id, "
-            f"{aggregates} FROM ({from_sql}) src WHERE {_IN_WINDOW} "
-            f"GROUP BY {day}, CAST(src.product_id AS BINARY), CAST(src.location_id AS BINARY)"
+        sold_at_type = next(t for name, t in columns.items() if name.lower() == "sold_at")
+        if sold_at_type in _MYSQL_DATE_TYPE_CODES:
+            day = "src.sold_at"
+        if exact_ids:
+            return (
+                f"SELECT {day} AS sale_date, MIN(src.product_id) AS product_id, MIN(src.location_id) AS location_id, "
+                f"{aggregates} FROM ({from_sql}) src WHERE {_IN_WINDOW} "
+                f"GROUP BY {day}, CAST(src.product_id AS BINARY), CAST(src.location_id AS BINARY)"
+            )
+        differ = " OR ".join(
+            f"MIN(CAST(src.{c} AS BINARY)) <> MAX(CAST(src.{c} AS BINARY))" for c in ("product_id", "location_id")
         )
+        aggregates += f", {differ} AS {COLLATED_IDS}"
     return (
         f"SELECT {day} AS sale_date, src.product_id AS product_id, src.location_id AS location_id, "
         f"{aggregates} FROM ({from_sql}) src WHERE {_IN_WINDOW} "
@@ -493,6 +524,9 @@ class SalesRead:
     """The source rows' SQL (the ``src`` subquery of the statement)."""
     count_duplicates: bool = True
     """Count lines repeating a ``sale_id`` (False when the source has none, or the database keeps it unique)."""
+    exact_statement: str | None = None
+    """MySQL/MariaDB: the aggregate grouped by the ids' bytes, read instead of ``statement`` when a group of
+    that one holds ids its collation merged (:data:`COLLATED_IDS`, `sales_statement`); None elsewhere."""
 
 
 def plan_sales_read(
@@ -506,18 +540,22 @@ def plan_sales_read(
     from_sql = source.from_clause(engine)
     columns = source_columns(engine, from_sql, timeout_seconds=timeout_seconds)
     _require_typed_sales_columns(engine, columns)
-    present = list(columns)
-    duplicates = "sale_id" in {c.lower() for c in present} and not _unique_sale_id(engine, source)
-    statement = sales_statement(engine, from_sql, present, count_duplicates=duplicates)
+    duplicates = "sale_id" in {c.lower() for c in columns} and not _unique_sale_id(engine, source)
+    statement = sales_statement(engine, from_sql, columns, count_duplicates=duplicates)
+    exact = (
+        sales_statement(engine, from_sql, columns, count_duplicates=duplicates, exact_ids=True)
+        if is_mysql(engine.dialect)
+        else None
+    )
     days = sale_day_range(engine, from_sql, timeout_seconds=timeout_seconds)
     by_day = engine.dialect.name == "sqlite" and not source.query
     if days is None:
-        return SalesRead(statement, None, by_day, from_sql, duplicates)
+        return SalesRead(statement, None, by_day, from_sql, duplicates, exact)
     first, latest = days
     # The window ends at the latest sale day; it never starts before the first day the source holds,
     # so a short history is not diluted with days that were never recorded.
     window = SalesWindow(start=max(first, latest - dt.timedelta(days=history_days - 1)), end=latest)
-    return SalesRead(statement, window, by_day, from_sql, duplicates)
+    return SalesRead(statement, window, by_day, from_sql, duplicates, exact)
 
 
 def split_window(window: SalesWindow, parts: int) -> list[SalesWindow]:
@@ -544,7 +582,10 @@ def read_sales_days(
     order, are exactly the frame of the whole window: groups never span two days."""
     if read.by_day:  # each day's rows carry every line fact already (`_read_day`)
         return _read_sales_by_day(engine, read, days, timeout_seconds)
-    frame = _read_statement(engine, read.statement, _days_params(engine, days.start, days.end), timeout_seconds)
+    params = _days_params(engine, days.start, days.end)
+    frame = _read_statement(engine, read.statement, params, timeout_seconds)
+    if read.exact_statement is not None and frame.pop(COLLATED_IDS).eq(1).any():
+        frame = _read_statement(engine, read.exact_statement, params, timeout_seconds)
     return _with_line_facts(SalesRows(frame))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -180,6 +181,52 @@ def test_ids_a_collation_would_merge_stay_apart_on_mariadb(empty_database: str) 
     frame = _read(empty_database).frame.sort_values("quantity")
     assert frame["product_id"].tolist() == ["P1", "p1", "P1 "]
     assert frame["quantity"].tolist() == [2.0, 10.0, 100.0]
+    read = queries.plan_sales_read(engine, queries.SourceSpec("sales"), 30)
+    assert read.exact_statement is not None and "AS BINARY)" in read.exact_statement.split("GROUP BY")[1]
+
+
+@pytest.mark.mariadb
+@pytest.mark.parametrize("collation", ["utf8mb4_nopad_bin", "utf8mb4_general_ci"])
+@pytest.mark.parametrize("empty_database", backend_params("mariadb"), indirect=True)
+def test_the_mariadb_aggregate_follows_the_index_and_groups_as_the_exact_one(
+    empty_database: str, collation: str
+) -> None:
+    """The aggregate groups by the columns, in the contract index's order (no temporary table, no sort), and
+    gives the rows the statement grouping by the ids' bytes gives, in an exact collation and in a
+    case-insensitive one whose ids do not collide; nothing is marked to be read again."""
+    engine = db.make_engine(empty_database)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE sales (sale_id BIGINT PRIMARY KEY, sold_at DATE NOT NULL, "
+            "product_id VARCHAR(64) NOT NULL, location_id VARCHAR(64) NOT NULL, quantity DECIMAL(18,4) NOT NULL, "
+            "unit_price DECIMAL(18,4), INDEX ix_sales_day_product_location (sold_at, product_id, location_id, "
+            f"quantity)) CHARACTER SET utf8mb4 COLLATE {collation}"
+        )
+    table = sa.Table("sales", sa.MetaData(), autoload_with=engine)
+    products, locations = ["P1", "p2", "P3 ", "Q4"], ["S1", "s2", "DC"]
+    pairs = [(product, location) for product in products for location in locations for _ in range(40)]
+    lines = [
+        {**_line(i + 1, product, 1 + i % 7, DAY - dt.timedelta(days=i % 5)), "location_id": location}
+        for i, (product, location) in enumerate(pairs)
+    ]
+    _insert(empty_database, table, lines)
+    read = queries.plan_sales_read(engine, queries.SourceSpec("sales"), 30)
+    assert read.window is not None and read.exact_statement is not None
+    params = {"window_start": read.window.start, "window_end": read.window.end + dt.timedelta(days=1)}
+    with engine.connect() as conn:
+        plan = conn.execute(sa.text(f"EXPLAIN {read.statement}"), params).mappings().all()
+    extra = " ".join(str(row["Extra"]) for row in plan)
+    assert plan[0]["key"] == "ix_sales_day_product_location"
+    assert "temporary" not in extra and "filesort" not in extra
+    fast = db.read_frame(engine, read.statement, params)
+    assert not fast.pop(queries.COLLATED_IDS).eq(1).any()
+    exact = db.read_frame(engine, read.exact_statement, params)
+    key = ["sale_date", "product_id", "location_id"]
+    fast, exact = (frame.sort_values(key, ignore_index=True) for frame in (fast, exact))
+    pd.testing.assert_frame_equal(fast, exact)
+    assert len(fast) == 5 * len(products) * len(locations) and fast["sale_lines"].sum() == len(lines)
+    got = _read(empty_database).frame.sort_values(key, ignore_index=True)
+    assert got[key].astype(str).equals(exact[key].astype(str))
 
 
 @pytest.mark.parametrize("empty_database", backend_params("sqlite"), indirect=True)
