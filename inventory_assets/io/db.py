@@ -501,26 +501,30 @@ def share_repeated_text(frame: pd.DataFrame, columns: Collection[str] | None = N
 
 
 class ArrowReader:
-    """SELECTs on one source database through an ADBC driver (`arrow_reader`): rows arrive as Arrow columns,
-    never as a Python tuple per row, and the frame is built from them (no object per value).
+    """SELECTs on one source database through an ADBC driver or ConnectorX (`arrow_reader`): rows arrive as
+    Arrow columns, never as a Python tuple per row, and the frame is built from them (no object per value).
 
-    The connection cannot write and its statements share one read transaction, rolled back at the end, so
-    they see the same snapshot. :meth:`frame` gives None where the fast path would not give what
+    The connection cannot write. Through ADBC its statements share one read transaction, rolled back at the
+    end, so they see the same snapshot; through ConnectorX (MariaDB/MySQL) each statement is a read of its
+    own (`_ConnectorXConnection`). :meth:`frame` gives None where the fast path would not give what
     `read_frame` gives: a driver error (SQLite's driver infers a column's type from its first rows and
-    refuses a later value of another type; on PostgreSQL any error, whose read through SQLAlchemy then gives
-    the reference error and its retries, but a statement timeout, which fails the read at once as a
-    permanent :class:`DatabaseError`), a column of a type the reader does not convert, or a
-    ``numeric`` column that arrived as text. The caller then reads the same statement through SQLAlchemy.
+    refuses a later value of another type; on PostgreSQL and MariaDB any error, whose read through
+    SQLAlchemy then gives the reference error and its retries, but a statement timeout, which fails the read
+    at once as a permanent :class:`DatabaseError`), a column of a type the reader does not convert, a
+    ``numeric`` column that arrived as text, or a value ConnectorX cannot take. The caller then reads the
+    same statement through SQLAlchemy.
 
-    The frame is `read_frame`'s with one difference that validation erases: on PostgreSQL a NUMERIC column
-    named in ``numeric`` arrives as float64, the value validation makes of psycopg's Decimal (both round
-    the decimal text once, to the nearest double).
+    The frame is `read_frame`'s with two differences that validation erases: a NUMERIC (PostgreSQL) or
+    DECIMAL (MariaDB/MySQL) column named in ``numeric`` arrives as float64, the value validation makes of
+    the driver's Decimal (both round the decimal text once, to the nearest double; ConnectorX keeps 10
+    decimals); and on MariaDB/MySQL the rows come in no particular order (the statement runs as a subquery,
+    whose ORDER BY MariaDB drops: `_compiled`).
     """
 
     def __init__(self, engine: sa.Engine, connection: Any) -> None:
         self.engine = engine
         self.connection = connection
-        self.postgresql = engine.dialect.name == "postgresql"
+        self.backend = "mysql" if engine.dialect.name == "mariadb" else engine.dialect.name
 
     def frame(
         self, statement: str, params: Mapping[str, Any] | None = None, *, numeric: Collection[str] = ()
@@ -529,7 +533,10 @@ class ArrowReader:
         PostgreSQL's days: `_compiled`), or None."""
         import pyarrow as pa
 
-        sql, values = self._compiled(statement, params or {})
+        compiled = self._compiled(statement, params or {})
+        if compiled is None:
+            return None
+        sql, values = compiled
         try:
             cursor = self.connection.cursor()
             try:
@@ -544,7 +551,7 @@ class ArrowReader:
                     f"the read on {mask_url(self.engine.url)} was cancelled: {first_line}", transient=False
                 ) from None
             return None
-        except (OSError, pa.ArrowException):
+        except (OSError, pa.ArrowException, _ConnectorXFailure):
             return None
         if table.num_rows == 0:
             return _frame(table.column_names, [], False)
@@ -556,8 +563,9 @@ class ArrowReader:
             columns[name] = series
         return pd.DataFrame(columns)
 
-    def _compiled(self, statement: str, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
-        """The driver's SQL text of ``statement`` and its values in order.
+    def _compiled(self, statement: str, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
+        """The driver's SQL text of ``statement`` and its values in order, or None where the driver cannot
+        take a value.
 
         SQLite binds every value (``?``). PostgreSQL's driver reads a statement without values through
         ``COPY (...) TO STDOUT``, streamed in binary, and one with values through a prepared statement whose
@@ -565,15 +573,18 @@ class ArrowReader:
         17-18 s). So a value that is a ``datetime.date`` (the sales window's days, never a user's value) is
         written into the statement by SQLAlchemy's literal rendering, as the text ``'YYYY-MM-DD'``, which
         PostgreSQL reads as the date, or the timestamp at its midnight, that the bound date would be
-        compared as; any other value stays bound (``$1``). On PostgreSQL the statement runs as a subquery
-        (``SELECT * FROM (...)``), so that only a query can run."""
-        if not self.postgresql:
+        compared as; any other value stays bound (``$1``). ConnectorX (MariaDB/MySQL) binds nothing: the
+        days are written in the same way, and a statement with any other value is declined. On PostgreSQL and
+        MariaDB/MySQL the statement runs as a subquery (``SELECT * FROM (...)``), so that only a query can run."""
+        if self.backend == "sqlite":
             compiled = sa.text(statement).compile(dialect=self.engine.dialect)
             return compiled.string, tuple(params[name] for name in compiled.positiontup or ())
-        from sqlalchemy.dialects import postgresql
+        from sqlalchemy.dialects import mysql, postgresql
 
         text = sa.text(statement)
         if params:
+            if self.backend == "mysql" and any(type(value) is not dt.date for value in params.values()):
+                return None
             text = text.bindparams(
                 *(
                     sa.bindparam(name, value, type_=sa.Date, literal_execute=True)
@@ -582,9 +593,13 @@ class ArrowReader:
                     for name, value in params.items()
                 )
             )
-        compiled = text.compile(
-            dialect=postgresql.dialect(paramstyle="numeric_dollar"), compile_kwargs={"render_postcompile": True}
+        # named (MySQL) and numeric_dollar (PostgreSQL) leave a '%' in the text as it is
+        dialect = (
+            mysql.dialect(paramstyle="named")
+            if self.backend == "mysql"
+            else postgresql.dialect(paramstyle="numeric_dollar")
         )
+        compiled = text.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         # A subquery can only be a query: no COMMIT, SET or write can run through this connection, whatever
         # the reader is handed (a session setting changed by a function in a SELECT ends with the transaction).
         return f"SELECT * FROM ({compiled.string}) AS arrow_read", tuple(
@@ -600,8 +615,8 @@ def _arrow_series(column: Any, *, numeric: bool) -> pd.Series | None:
     """One Arrow column as `read_frame` builds it from the driver's tuples, or None for a type it would
     build otherwise: text, 64-bit integers and floats as they are; smaller integers widened to int64
     (float64 with NaN where one is NULL, as for tuples); dates as ``datetime.date`` objects; PostgreSQL's
-    NUMERIC as float64 where ``numeric`` (else None); an all-NULL column as ``None`` objects (SQLite's
-    driver types it int64)."""
+    NUMERIC and ConnectorX's decimal128 as float64 where ``numeric`` (else None); an all-NULL column as
+    ``None`` objects (SQLite's driver types it int64)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -620,6 +635,8 @@ def _arrow_series(column: Any, *, numeric: bool) -> pd.Series | None:
         return pc.cast(
             pa.chunked_array([c.storage for c in column.chunks], kind.storage_type), pa.float64()
         ).to_pandas()
+    if pa.types.is_decimal(kind):  # ConnectorX's DECIMAL; its text parsed as float() parses the Decimal's
+        return pc.cast(pc.cast(column, pa.string()), pa.float64()).to_pandas() if numeric else None
     return None
 
 
@@ -640,9 +657,16 @@ def arrow_reader(engine: sa.Engine, *, timeout_seconds: float | None = None) -> 
     * PostgreSQL through psycopg or psycopg2 (`_postgresql_connection`): libpq's connection string of the
       same URL, with ``default_transaction_read_only``, ``TimeZone=UTC`` and ``statement_timeout`` set for
       the session when it starts, so `read_only`'s three guarantees hold from the first statement.
+    * MariaDB/MySQL over TCP (`_mysql_connection`): ConnectorX's MySQL source (ADBC has no MySQL driver),
+      its session made read-only, set to UTC and given the statement timeout before the statement runs.
     """
-    connect = {"sqlite": _sqlite_connection, "postgresql": _postgresql_connection}.get(engine.url.get_backend_name())
-    connection = None if connect is None else connect(engine.url, timeout_seconds)
+    connect = {
+        "sqlite": _sqlite_connection,
+        "postgresql": _postgresql_connection,
+        "mysql": _mysql_connection,
+        "mariadb": _mysql_connection,
+    }.get(engine.url.get_backend_name())
+    connection = None if connect is None else connect(engine, timeout_seconds)
     if connection is None:
         yield None
         return
@@ -657,8 +681,9 @@ def arrow_reader(engine: sa.Engine, *, timeout_seconds: float | None = None) -> 
             connection.close()
 
 
-def _sqlite_connection(url: sa.URL, _timeout_seconds: float | None) -> Any:
-    """A read-only ADBC connection to the SQLite file of ``url``, or None."""
+def _sqlite_connection(engine: sa.Engine, _timeout_seconds: float | None) -> Any:
+    """A read-only ADBC connection to the SQLite file of ``engine``, or None."""
+    url = engine.url
     database = url.database
     if (
         url.get_driver_name() != "pysqlite"
@@ -688,8 +713,8 @@ def _sqlite_connection(url: sa.URL, _timeout_seconds: float | None) -> Any:
     return connection
 
 
-def _postgresql_connection(url: sa.URL, timeout_seconds: float | None) -> Any:
-    """An ADBC connection to the PostgreSQL database of ``url`` whose transactions cannot write, or None.
+def _postgresql_connection(engine: sa.Engine, timeout_seconds: float | None) -> Any:
+    """An ADBC connection to the PostgreSQL database of ``engine`` whose transactions cannot write, or None.
 
     The settings go in libpq's ``options`` (after any the URL holds, so they win), applied when the session
     starts: ``default_transaction_read_only=on`` (the driver's transaction, begun on the first statement
@@ -697,6 +722,7 @@ def _postgresql_connection(url: sa.URL, timeout_seconds: float | None) -> Any:
     ``TimeZone=UTC`` (a timestamptz counts on its UTC day, as in `read_only`) and the statement timeout.
     The driver prepares every statement before running it, and PostgreSQL refuses to prepare more than one:
     a second statement hidden in a query is an error, never run."""
+    url = engine.url
     if url.get_driver_name() not in ("psycopg", "psycopg2"):
         return None
     try:
@@ -720,17 +746,101 @@ def _postgresql_connection(url: sa.URL, timeout_seconds: float | None) -> Any:
         return None
 
 
+def _mysql_connection(engine: sa.Engine, timeout_seconds: float | None) -> _ConnectorXConnection | None:
+    """ConnectorX's MySQL source on the database of ``engine`` (`_ConnectorXConnection`), or None: ConnectorX
+    not installed, no TCP host (a Unix socket), or URL options other than ``charset=utf8mb4`` (an
+    ``init_command``, TLS settings: the source would not be the session SQLAlchemy opens)."""
+    url = engine.url
+    if not url.host or not url.database or any(k != "charset" or v != "utf8mb4" for k, v in url.query.items()):
+        return None
+    try:
+        import connectorx  # noqa: F401
+    except ImportError:
+        return None
+    quote = functools.partial(urllib.parse.quote, safe="")
+    credentials = quote(url.username or "") + (f":{quote(url.password)}" if url.password is not None else "")
+    host = f"[{url.host}]" if ":" in url.host else url.host  # an IPv6 address
+    address = f"mysql://{credentials}@{host}:{url.port or 3306}/{quote(url.database)}"
+    timeout = _statement_timeout_sql(engine.dialect, timeout_seconds) if timeout_seconds else None
+    setup = ["SET SESSION TRANSACTION READ ONLY", "SET time_zone = '+00:00'", *([timeout] if timeout else [])]
+    return _ConnectorXConnection(address, setup, engine.url)
+
+
+class _ConnectorXFailure(Exception):
+    """ConnectorX could not read the statement (its error, or a panic of its Rust code, left behind)."""
+
+
+_MYSQL_TIMEOUT_ERRORS = ("ERROR 1969 ", "ERROR 3024 ")
+"""MariaDB's ``max_statement_time`` and MySQL's ``max_execution_time`` exceeded, as ConnectorX reports them."""
+
+
+class _ConnectorXConnection:
+    """ConnectorX's MySQL source as the part of an ADBC DB-API connection that `ArrowReader` uses.
+
+    Each statement is one ``connectorx.read_sql`` on a new session whose first statements are ``setup``
+    (read-only, UTC, the statement timeout): ConnectorX runs them on the session that runs the statement,
+    and learns the result's columns by preparing the statement (never by running it). It binds no values,
+    so `ArrowReader._compiled` writes the only ones it is given, the sales window's days, into the
+    statement. A statement timeout fails the read once, as a permanent :class:`DatabaseError` without the
+    password; any other failure (an error, or a panic on a column type ConnectorX does not read) declines."""
+
+    def __init__(self, address: str, setup: list[str], url: sa.URL) -> None:
+        self.address = address
+        self.setup = setup
+        self.url = url
+        self.table: Any = None
+
+    def cursor(self) -> _ConnectorXConnection:
+        return self
+
+    def execute(self, sql: str, values: tuple[Any, ...] | None = None) -> None:
+        import connectorx
+
+        if values:
+            raise _ConnectorXFailure("ConnectorX binds no values")
+        failure: BaseException
+        try:
+            self.table = connectorx.read_sql(self.address, sql, return_type="arrow", pre_execution_query=self.setup)
+            return
+        except Exception as error:
+            failure = error
+        except BaseException as error:  # pyo3's PanicException (a Rust panic) derives from BaseException only
+            if type(error).__name__ != "PanicException":
+                raise
+            failure = error
+        message = str(failure)
+        if any(code in message for code in _MYSQL_TIMEOUT_ERRORS):
+            raise DatabaseError(
+                f"the read on {mask_url(self.url)} was cancelled: {scrub(message.splitlines()[0], self.url)}",
+                transient=False,
+            ) from None
+        raise _ConnectorXFailure(scrub(message, self.url)) from None
+
+    def fetch_arrow_table(self) -> Any:
+        return self.table
+
+    def close(self) -> None:
+        self.table = None
+
+    def rollback(self) -> None:
+        """Nothing to undo: each statement ran in a read-only session of its own, now closed."""
+
+
 def _set_statement_timeout(conn: sa.Connection, seconds: float) -> None:
-    backend = conn.dialect.name
-    if backend == "postgresql":
-        conn.exec_driver_sql(f"SET statement_timeout = {int(seconds * 1000)}")
-    elif backend in ("mysql", "mariadb"):
-        if "mariadb" in str(conn.dialect.server_version_info or "").lower() or getattr(
-            conn.dialect, "is_mariadb", False
-        ):
-            conn.exec_driver_sql(f"SET SESSION max_statement_time = {float(seconds)}")
-        else:
-            conn.exec_driver_sql(f"SET SESSION max_execution_time = {int(seconds * 1000)}")
+    sql = _statement_timeout_sql(conn.dialect, seconds)
+    if sql is not None:
+        conn.exec_driver_sql(sql)
+
+
+def _statement_timeout_sql(dialect: sa.Dialect, seconds: float) -> str | None:
+    """The SET that gives the session's statements ``seconds`` to run, or None where the dialect has none."""
+    if dialect.name == "postgresql":
+        return f"SET statement_timeout = {int(seconds * 1000)}"
+    if dialect.name in ("mysql", "mariadb"):
+        if "mariadb" in str(dialect.server_version_info or "").lower() or getattr(dialect, "is_mariadb", False):
+            return f"SET SESSION max_statement_time = {float(seconds)}"
+        return f"SET SESSION max_execution_time = {int(seconds * 1000)}"
+    return None
 
 
 def table_names(engine: sa.Engine) -> set[str]:

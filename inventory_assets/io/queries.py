@@ -353,7 +353,7 @@ def _raise_on_lines(conn: sa.Connection, from_sql: str, where: str, what: str) -
 
 _SALES_AGGREGATES = (
     "{sum} AS quantity, COUNT(*) AS sale_lines, {min} AS min_line_quantity, "
-    "SUM(CASE WHEN src.quantity IS NULL THEN 1 ELSE 0 END) AS null_quantity_lines"
+    "COUNT(*) - COUNT(src.quantity) AS null_quantity_lines"
 )
 LINE_FACTS = ("non_numeric_quantity_lines", "offset_day_lines", "duplicate_sale_id_lines")
 """Line-level counts of the aggregate that a source may not need counted: a column the statement does not
@@ -378,13 +378,15 @@ def _sales_aggregates(dialect: str, *, count_duplicates: bool, timestamps: bool 
       and location (lines loaded twice); not computed (0) when the database itself keeps ``sale_id`` unique
       (``count_duplicates`` False).
 
-    On PostgreSQL the exact NUMERIC sum and least line are sent as DOUBLE PRECISION: the value validation
-    would make of the Decimal (both round correctly once), without building millions of Decimal objects
-    (docs/scaling-benchmarks.md)."""
+    On PostgreSQL the exact NUMERIC sum and least line are sent as DOUBLE PRECISION, on MariaDB/MySQL the
+    exact DECIMAL ones as DOUBLE (``+ 0E0``): the value validation would make of the Decimal (each rounds the
+    exact decimal once, correctly), without building millions of Decimal objects (docs/scaling-benchmarks.md)."""
     if dialect == "postgresql":
         columns = _SALES_AGGREGATES.format(
             sum="CAST(SUM(src.quantity) AS DOUBLE PRECISION)", min="CAST(MIN(src.quantity) AS DOUBLE PRECISION)"
         )
+    elif dialect in ("mysql", "mariadb"):  # + 0E0 makes a DOUBLE on every version (CAST AS DOUBLE is newer)
+        columns = _SALES_AGGREGATES.format(sum="SUM(src.quantity) + 0E0", min="MIN(src.quantity) + 0E0")
     else:
         columns = _SALES_AGGREGATES.format(sum="SUM(src.quantity)", min="MIN(src.quantity)")
     if dialect == "sqlite":

@@ -1,4 +1,4 @@
-"""Sources read as Arrow columns through ADBC (`db.arrow_reader`): the same frames as SQLAlchemy's read, a
+"""Sources read as Arrow columns through ADBC or ConnectorX (`db.arrow_reader`): the same frames as SQLAlchemy's read, a
 decline wherever they would differ, and no write ever, on real SQLite files and a real PostgreSQL server."""
 
 from __future__ import annotations
@@ -114,12 +114,6 @@ def test_only_a_sqlite_file_gets_an_arrow_reader(tmp_path: Path) -> None:
         with db.arrow_reader(db.make_engine(other)) as fast:
             assert fast is None, other
     assert not (tmp_path / "absent.db").exists()
-
-
-@pytest.mark.parametrize("empty_database", backend_params("mariadb"), indirect=True)
-def test_other_dialects_read_through_sqlalchemy(empty_database: str) -> None:
-    with db.arrow_reader(db.make_engine(empty_database)) as fast:
-        assert fast is None
 
 
 def test_the_sales_days_and_tables_read_as_arrow_equal_sqlalchemys(tmp_path: Path, monkeypatch) -> None:
@@ -281,7 +275,6 @@ def test_a_postgresql_arrow_read_past_its_timeout_fails_once_without_a_secret(em
 def test_postgresql_sales_and_tables_read_as_arrow_validate_to_sqlalchemys(empty_database: str, monkeypatch) -> None:
     """The sales window (timestamps on both sides of midnight UTC, a repeated sale id, NULL quantities) and an
     on-prem table, with the Arrow reader and with it switched off: the same validated frames and failures."""
-    from inventory_assets.contract.validation import validate_source
     from inventory_assets_tests.io.test_sale_lines import _insert, _lines_table
 
     engine = db.make_engine(empty_database)
@@ -309,6 +302,14 @@ def test_postgresql_sales_and_tables_read_as_arrow_validate_to_sqlalchemys(empty
             "DATE '2026-01-05' + mod(g, 20), mod(g, 9) * 1.5 - 1 FROM generate_series(1, 400) g"
         )
         conn.exec_driver_sql("CREATE VIEW good_receipts AS SELECT * FROM receipts WHERE quantity > 0")
+    _assert_arrow_reads_validate_as_sqlalchemys(engine, monkeypatch)
+
+
+def _assert_arrow_reads_validate_as_sqlalchemys(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sales window, ``receipts`` and the view ``good_receipts`` read with the Arrow reader (every read
+    taken, none declined) and with it switched off: the same validated frames and failure reports."""
+    from inventory_assets.contract.validation import validate_source
+
     source = queries.SourceSpec(table="sales")
 
     def reads() -> list[pd.DataFrame]:
@@ -336,3 +337,182 @@ def test_postgresql_sales_and_tables_read_as_arrow_validate_to_sqlalchemys(empty
     assert len(fast[0]) > 0 and len(fast[2]) > 0 and len(fast[3]) > 300  # negative receipts are reported
     for got, reference in zip(fast, slow, strict=True):
         pd.testing.assert_frame_equal(got, reference, check_dtype=True)
+
+
+# --- MariaDB / MySQL (ConnectorX) ---------------------------------------------------------------------------
+
+MARIADB_COLUMNS = (
+    "CREATE TABLE kinds (id varchar(64), n decimal(18, 4), i int, s smallint, y tinyint, b bigint, f double, "
+    "d date, t text) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
+)
+MARIADB_ROWS = [
+    ("P1 ", decimal.Decimal("12.3456"), 1, 2, 1, 2**62, 1.5, dt.date(2026, 1, 2), "ü"),
+    ("p2😀", None, None, None, None, -1, None, None, None),
+    ("P3", decimal.Decimal("-0.0001"), -7, 0, -128, 0, -2.0, dt.date(1999, 12, 31), ""),
+    ("P4", decimal.Decimal("99999999999999.9999"), 2**31 - 1, -1, 127, 5, 1e300, dt.date(2026, 3, 1), "x"),
+]
+
+
+def _mariadb_kinds(url: str) -> sa.Engine:
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(MARIADB_COLUMNS)
+        conn.execute(
+            sa.text("INSERT INTO kinds VALUES (:a, :b, :c, :d, :e, :f, :g, :h, :i)"),
+            [dict(zip("abcdefghi", row, strict=True)) for row in MARIADB_ROWS],
+        )
+    return engine
+
+
+@pytest.mark.parametrize("empty_database", backend_params("mariadb"), indirect=True)
+def test_mariadb_columns_read_as_arrow_equal_sqlalchemys(empty_database: str) -> None:
+    """Every column kind a source holds on MariaDB: the frame PyMySQL's tuples give, but DECIMAL, which arrives
+    as the float64 validation makes of PyMySQL's Decimal, and only where the contract wants a number; kinds
+    no source column has are declined, a panic of ConnectorX's on one (GEOMETRY) included."""
+    engine = _mariadb_kinds(empty_database)
+    statement = "SELECT * FROM kinds"  # no ORDER BY: MariaDB keeps no order of a subquery's (`_compiled`)
+    legacy = db.read_frame(engine, statement, share_text=False).sort_values("id", ignore_index=True)
+    with db.arrow_reader(engine) as fast:
+        assert fast is not None
+        frame = fast.frame(statement, numeric={"n"})
+        frame = None if frame is None else frame.sort_values("id", ignore_index=True)
+        assert fast.frame(statement) is None  # DECIMAL where no number belongs: declined
+        for other in ("NOW() AS at", "CAST('10:00' AS TIME) AS tm", "CAST(1 AS UNSIGNED) AS u", "x'00' AS bin"):
+            assert fast.frame(f"SELECT {other}") is None, other
+        assert fast.frame("SELECT POINT(1, 1) AS g") is None
+    assert frame is not None
+    expected = legacy.assign(n=pd.to_numeric(legacy["n"]).astype(float))
+    assert frame["id"].tolist() == ["P1 ", "P3", "P4", "p2😀"]
+    assert frame["n"].tolist()[:3] == [float(decimal.Decimal(v)) for v in ("12.3456", "-0.0001", "99999999999999.9999")]
+    pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
+    assert frame["b"].dtype == legacy["b"].dtype == "int64" and frame["i"].dtype == legacy["i"].dtype == "float64"
+    assert [type(v) for v in frame["d"].dropna()] == [dt.date] * 3
+
+
+@pytest.mark.parametrize("empty_database", backend_params("mariadb"), indirect=True)
+def test_mariadb_days_are_written_in_and_a_statement_with_other_values_declined(empty_database: str) -> None:
+    """ConnectorX binds nothing: the window's days are written into the statement as dates, a statement with
+    any other value is left to SQLAlchemy; a '%' in the text stays one; a TIMESTAMP counts on its UTC day
+    whatever zone the server starts sessions in."""
+    engine = db.make_engine(empty_database)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE ev (at TIMESTAMP NULL, label varchar(8))")
+        conn.exec_driver_sql("SET time_zone = '+00:00'")
+        conn.execute(
+            sa.text(
+                "INSERT INTO ev VALUES ('2026-03-01 23:30', 'a%'), ('2026-03-01 22:59', 'b'), "
+                "('2026-03-02 00:00', 'c'), ('2026-03-03 00:00', 'd')"
+            )
+        )
+    statement = "SELECT CAST(at AS DATE) AS day, label FROM ev WHERE at >= :start AND at < :end AND label NOT LIKE 'z%'"
+    params = {"start": dt.date(2026, 3, 1), "end": dt.date(2026, 3, 2)}
+    with engine.begin() as conn:  # new sessions start in Tokyo: the read sets UTC itself
+        zone = conn.exec_driver_sql("SELECT @@global.time_zone").scalar_one()
+        conn.exec_driver_sql("SET GLOBAL time_zone = '+09:00'")
+    try:
+        legacy = db.read_frame(engine, statement, params, share_text=False)
+        with db.arrow_reader(engine) as fast:
+            assert fast is not None
+            frame = fast.frame(statement, params)
+            assert fast.frame(f"{statement} AND label <> :skip", {**params, "skip": "b"}) is None
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"SET GLOBAL time_zone = '{zone}'")
+    assert frame is not None
+    frame, legacy = (f.sort_values("label", ignore_index=True) for f in (frame, legacy))
+    assert legacy["label"].tolist() == ["a%", "b"]
+    pd.testing.assert_frame_equal(frame, legacy, check_dtype=False)
+    assert frame["day"].tolist() == [dt.date(2026, 3, 1)] * 2
+
+
+@pytest.mark.parametrize("empty_database", backend_params("mariadb"), indirect=True)
+def test_the_mariadb_arrow_reader_cannot_write(empty_database: str) -> None:
+    engine = db.make_engine(empty_database)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (v integer)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1), (2), (3)")
+        conn.exec_driver_sql(  # a function a user's query could call: it writes when it runs
+            "CREATE FUNCTION wipe() RETURNS INT MODIFIES SQL DATA BEGIN DELETE FROM t; RETURN 1; END"
+        )
+    with db.arrow_reader(engine) as fast:
+        assert fast is not None
+        for statement in (
+            *WRITES,
+            "SELECT 1 AS one; DELETE FROM t",
+            "SELECT wipe() AS w",
+            "SET SESSION TRANSACTION READ WRITE",
+            "COMMIT",
+            "SELECT wipe() AS w",
+        ):
+            assert fast.frame(statement) is None, statement
+        settings = fast.frame("SELECT @@session.tx_read_only AS ro, @@session.time_zone AS tz")
+    assert settings is not None and settings.iloc[0].tolist() == [1, "+00:00"]
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT v FROM t ORDER BY v").scalars().all() == [1, 2, 3]
+    assert sa.inspect(engine).get_table_names() == ["t"]
+
+
+@pytest.mark.parametrize("empty_database", backend_params("mariadb"), indirect=True)
+def test_a_mariadb_arrow_read_past_its_timeout_fails_once_without_a_secret(empty_database: str) -> None:
+    """A user whose password needs quoting in a URL reads through ConnectorX; a statement past its timeout
+    is a permanent error at once, naming no password; a URL with options of its own gets no Arrow reader."""
+    url = sa.make_url(empty_database)
+    password = "s3cret p@ss:/%?#"
+    admin = db.make_engine(empty_database)
+    with admin.begin() as conn:
+        conn.execute(sa.text("DROP USER IF EXISTS 'ia_arrow'@'%'"))
+        conn.execute(sa.text("CREATE USER 'ia_arrow'@'%' IDENTIFIED BY :pw"), {"pw": password})
+        conn.execute(sa.text(f"GRANT SELECT ON `{url.database}`.* TO 'ia_arrow'@'%'"))
+    try:
+        reader = url.set(username="ia_arrow", password=password)
+        engine = db.make_engine(reader.render_as_string(hide_password=False))
+        with engine.connect():  # the dialect knows its server (MariaDB) once connected, as a source read has
+            pass
+        with db.arrow_reader(engine, timeout_seconds=0.5) as fast:
+            assert fast is not None
+            me = fast.frame("SELECT CURRENT_USER() AS me, @@session.max_statement_time AS timeout")
+            assert me is not None and me.iloc[0].tolist() == ["ia_arrow@%", 0.5]
+            started = time.monotonic()
+            with pytest.raises(db.DatabaseError) as raised:
+                fast.frame("SELECT SLEEP(30) AS s")
+        assert time.monotonic() - started < 20 and not raised.value.transient
+        assert "max_statement_time" in str(raised.value) and "s3cret" not in str(raised.value)
+        for options in ({"init_command": "SET @x = 1"}, {"unix_socket": "/tmp/none.sock"}, {"charset": "latin1"}):
+            with db.arrow_reader(db.make_engine(reader.update_query_dict(options))) as fast:
+                assert fast is None, options
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text("DROP USER IF EXISTS 'ia_arrow'@'%'"))
+
+
+@pytest.mark.parametrize("empty_database", backend_params("mariadb"), indirect=True)
+def test_mariadb_sales_and_tables_read_as_arrow_validate_to_sqlalchemys(empty_database: str, monkeypatch) -> None:
+    """The sales window (a repeated sale id, NULL quantities, ids a case-insensitive collation would merge)
+    and an on-prem table and view, with the Arrow reader and with it switched off."""
+    from inventory_assets_tests.io.test_sale_lines import _insert, _lines_table
+
+    engine = db.make_engine(empty_database)
+    table = _lines_table(empty_database, unique_id=False)
+    lines = [
+        {
+            "sale_id": i,
+            "sold_at": dt.date(2026, 1, 1 + i % 6),
+            "product_id": f"P{i % 7}",
+            "location_id": f"S{i % 3}",
+            "quantity": None if i % 50 == 0 else decimal.Decimal(i % 5) + decimal.Decimal("0.25"),
+        }
+        for i in range(600)
+    ] + [{"sale_id": 3, "sold_at": dt.date(2026, 1, 5), "product_id": "P2", "location_id": "S2", "quantity": 1}]
+    _insert(empty_database, table, lines)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE receipts (product_id varchar(64), location_id varchar(64), ordered_at date, "
+            "received_at date, quantity decimal(18, 4))"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO receipts WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 400) "
+            "SELECT CONCAT('P', MOD(n, 7)), CONCAT('S', MOD(n, 3)), DATE '2026-01-01' + INTERVAL MOD(n, 20) DAY, "
+            "DATE '2026-01-05' + INTERVAL MOD(n, 20) DAY, MOD(n, 9) * 1.5 - 1 FROM g"
+        )
+        conn.exec_driver_sql("CREATE VIEW good_receipts AS SELECT * FROM receipts WHERE quantity > 0")
+    _assert_arrow_reads_validate_as_sqlalchemys(engine, monkeypatch)
