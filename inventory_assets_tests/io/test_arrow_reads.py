@@ -156,13 +156,15 @@ PG_ROWS = [
 ]
 
 
-def _pg_kinds(url: str) -> sa.Engine:
+def _kinds(url: str, create: str, rows: list[tuple]) -> sa.Engine:
+    """A table ``kinds`` made by ``create`` and holding ``rows`` (values bound)."""
     engine = db.make_engine(url)
+    names = [f"v{i}" for i in range(len(rows[0]))]
     with engine.begin() as conn:
-        conn.exec_driver_sql(PG_COLUMNS)
+        conn.exec_driver_sql(create)
         conn.execute(
-            sa.text("INSERT INTO kinds VALUES (:a, :b, :c, :d, :e, :f, :g, :h)"),
-            [dict(zip("abcdefgh", row, strict=True)) for row in PG_ROWS],
+            sa.text(f"INSERT INTO kinds VALUES ({', '.join(f':{n}' for n in names)})"),
+            [dict(zip(names, row, strict=True)) for row in rows],
         )
     return engine
 
@@ -171,7 +173,7 @@ def _pg_kinds(url: str) -> sa.Engine:
 def test_postgresql_columns_read_as_arrow_equal_sqlalchemys(empty_database: str) -> None:
     """Every column kind a source holds on PostgreSQL: the frame psycopg's tuples give, but NUMERIC, which
     arrives as the float64 validation makes of psycopg's Decimal, and only where the contract wants a number."""
-    engine = _pg_kinds(empty_database)
+    engine = _kinds(empty_database, PG_COLUMNS, PG_ROWS)
     statement = "SELECT * FROM kinds ORDER BY id"
     legacy = db.read_frame(engine, statement, share_text=False)
     with db.arrow_reader(engine) as fast:
@@ -353,23 +355,12 @@ MARIADB_ROWS = [
 ]
 
 
-def _mariadb_kinds(url: str) -> sa.Engine:
-    engine = db.make_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(MARIADB_COLUMNS)
-        conn.execute(
-            sa.text("INSERT INTO kinds VALUES (:a, :b, :c, :d, :e, :f, :g, :h, :i)"),
-            [dict(zip("abcdefghi", row, strict=True)) for row in MARIADB_ROWS],
-        )
-    return engine
-
-
 @pytest.mark.parametrize("empty_database", backend_params("mariadb"), indirect=True)
 def test_mariadb_columns_read_as_arrow_equal_sqlalchemys(empty_database: str) -> None:
     """Every column kind a source holds on MariaDB: the frame PyMySQL's tuples give, but DECIMAL, which arrives
     as the float64 validation makes of PyMySQL's Decimal, and only where the contract wants a number; kinds
     no source column has are declined, a panic of ConnectorX's on one (GEOMETRY) included."""
-    engine = _mariadb_kinds(empty_database)
+    engine = _kinds(empty_database, MARIADB_COLUMNS, MARIADB_ROWS)
     statement = "SELECT * FROM kinds"  # no ORDER BY: MariaDB keeps no order of a subquery's (`_compiled`)
     legacy = db.read_frame(engine, statement, share_text=False).sort_values("id", ignore_index=True)
     with db.arrow_reader(engine) as fast:
