@@ -760,7 +760,9 @@ def _mysql_connection(engine: sa.Engine, timeout_seconds: float | None) -> _Conn
     quote = functools.partial(urllib.parse.quote, safe="")
     credentials = quote(url.username or "") + (f":{quote(url.password)}" if url.password is not None else "")
     host = f"[{url.host}]" if ":" in url.host else url.host  # an IPv6 address
-    address = f"mysql://{credentials}@{host}:{url.port or 3306}/{quote(url.database)}"
+    # prefer_socket: the MySQL crate would otherwise move a connection to 127.0.0.1 onto the server's Unix
+    # socket, where another account (or socket authentication) may answer than SQLAlchemy's
+    address = f"mysql://{credentials}@{host}:{url.port or 3306}/{quote(url.database)}?prefer_socket=false"
     timeout = _statement_timeout_sql(engine.dialect, timeout_seconds) if timeout_seconds else None
     setup = ["SET SESSION TRANSACTION READ ONLY", "SET time_zone = '+00:00'", *([timeout] if timeout else [])]
     return _ConnectorXConnection(address, setup, engine.url)

@@ -445,7 +445,8 @@ def test_the_mariadb_arrow_reader_cannot_write(empty_database: str) -> None:
 
 @pytest.mark.parametrize("empty_database", backend_params("mariadb"), indirect=True)
 def test_a_mariadb_arrow_read_past_its_timeout_fails_once_without_a_secret(empty_database: str) -> None:
-    """A user whose password needs quoting in a URL reads through ConnectorX; a statement past its timeout
+    """A user whose password needs quoting in a URL reads through ConnectorX, over TCP as SQLAlchemy does (the
+    MySQL crate would move a connection to 127.0.0.1 onto the server's socket); a statement past its timeout
     is a permanent error at once, naming no password; a URL with options of its own gets no Arrow reader."""
     url = sa.make_url(empty_database)
     password = "s3cret p@ss:/%?#"
@@ -461,8 +462,12 @@ def test_a_mariadb_arrow_read_past_its_timeout_fails_once_without_a_secret(empty
             pass
         with db.arrow_reader(engine, timeout_seconds=0.5) as fast:
             assert fast is not None
-            me = fast.frame("SELECT CURRENT_USER() AS me, @@session.max_statement_time AS timeout")
-            assert me is not None and me.iloc[0].tolist() == ["ia_arrow@%", 0.5]
+            me = fast.frame(
+                "SELECT CURRENT_USER() AS me, @@session.max_statement_time AS timeout, "
+                "(SELECT host FROM information_schema.processlist WHERE id = CONNECTION_ID()) AS client"
+            )
+            assert me is not None and me.iloc[0].tolist()[:2] == ["ia_arrow@%", 0.5]
+            assert me["client"].iloc[0].startswith(f"{url.host}:")  # over TCP, as SQLAlchemy: not the socket
             started = time.monotonic()
             with pytest.raises(db.DatabaseError) as raised:
                 fast.frame("SELECT SLEEP(30) AS s")
