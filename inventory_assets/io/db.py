@@ -25,7 +25,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from inventory_assets.contract.classes import ID_LENGTH
+from inventory_assets.contract.classes import ID_LENGTH, is_mysql
 
 log = logging.getLogger(__name__)
 
@@ -524,7 +524,7 @@ class ArrowReader:
     def __init__(self, engine: sa.Engine, connection: Any) -> None:
         self.engine = engine
         self.connection = connection
-        self.backend = "mysql" if engine.dialect.name == "mariadb" else engine.dialect.name
+        self.backend = "mysql" if is_mysql(engine.dialect) else engine.dialect.name
 
     def frame(
         self, statement: str, params: Mapping[str, Any] | None = None, *, numeric: Collection[str] = ()
@@ -754,7 +754,7 @@ def _mysql_connection(engine: sa.Engine, timeout_seconds: float | None) -> _Conn
     if not url.host or not url.database or any(k != "charset" or v != "utf8mb4" for k, v in url.query.items()):
         return None
     try:
-        import connectorx  # noqa: F401
+        from connectorx import read_sql
     except ImportError:
         return None
     quote = functools.partial(urllib.parse.quote, safe="")
@@ -765,7 +765,7 @@ def _mysql_connection(engine: sa.Engine, timeout_seconds: float | None) -> _Conn
     address = f"mysql://{credentials}@{host}:{url.port or 3306}/{quote(url.database)}?prefer_socket=false"
     timeout = _statement_timeout_sql(engine.dialect, timeout_seconds) if timeout_seconds else None
     setup = ["SET SESSION TRANSACTION READ ONLY", "SET time_zone = '+00:00'", *([timeout] if timeout else [])]
-    return _ConnectorXConnection(address, setup, engine.url)
+    return _ConnectorXConnection(read_sql, address, setup, engine.url)
 
 
 class _ConnectorXFailure(Exception):
@@ -786,7 +786,8 @@ class _ConnectorXConnection:
     statement. A statement timeout fails the read once, as a permanent :class:`DatabaseError` without the
     password; any other failure (an error, or a panic on a column type ConnectorX does not read) declines."""
 
-    def __init__(self, address: str, setup: list[str], url: sa.URL) -> None:
+    def __init__(self, read_sql: Callable[..., Any], address: str, setup: list[str], url: sa.URL) -> None:
+        self.read_sql = read_sql
         self.address = address
         self.setup = setup
         self.url = url
@@ -796,13 +797,11 @@ class _ConnectorXConnection:
         return self
 
     def execute(self, sql: str, values: tuple[Any, ...] | None = None) -> None:
-        import connectorx
-
         if values:
             raise _ConnectorXFailure("ConnectorX binds no values")
         failure: BaseException
         try:
-            self.table = connectorx.read_sql(self.address, sql, return_type="arrow", pre_execution_query=self.setup)
+            self.table = self.read_sql(self.address, sql, return_type="arrow", pre_execution_query=self.setup)
             return
         except Exception as error:
             failure = error
@@ -838,7 +837,7 @@ def _statement_timeout_sql(dialect: sa.Dialect, seconds: float) -> str | None:
     """The SET that gives the session's statements ``seconds`` to run, or None where the dialect has none."""
     if dialect.name == "postgresql":
         return f"SET statement_timeout = {int(seconds * 1000)}"
-    if dialect.name in ("mysql", "mariadb"):
+    if is_mysql(dialect):
         if "mariadb" in str(dialect.server_version_info or "").lower() or getattr(dialect, "is_mariadb", False):
             return f"SET SESSION max_statement_time = {float(seconds)}"
         return f"SET SESSION max_execution_time = {int(seconds * 1000)}"

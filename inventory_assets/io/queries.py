@@ -594,8 +594,9 @@ def read_sales_days(
 def _read_statement(
     engine: sa.Engine, statement: str, params: dict[str, Any] | None, timeout_seconds: float | None
 ) -> pd.DataFrame:
-    """The rows of one source statement: through ADBC's Arrow reader where it can (`db.arrow_reader`), else,
-    or where that reader declines, through SQLAlchemy (`db.read_frame`), whose frame stays the reference."""
+    """The rows of one source statement: through an Arrow reader where it can (`db.arrow_reader`: ADBC, or
+    ConnectorX on MariaDB/MySQL), else, or where that reader declines, through SQLAlchemy (`db.read_frame`),
+    whose frame stays the reference."""
     with db.arrow_reader(engine, timeout_seconds=timeout_seconds) as fast:
         frame = None if fast is None else fast.frame(statement, params, numeric=NUMERIC_COLUMNS)
     if frame is not None:
@@ -755,7 +756,7 @@ def _read_sales_by_day(
 
 
 def read_table(engine: sa.Engine, source: SourceSpec, *, timeout_seconds: float | None = None) -> pd.DataFrame:
-    """The contract columns of a non-sales source table (through ADBC's Arrow reader where it can, the same
+    """The contract columns of a non-sales source table (through an Arrow reader where it can, the same
     frame as through SQLAlchemy: `db.arrow_reader`)."""
     from_sql = source.from_clause(engine)
     present = list(source_columns(engine, from_sql, timeout_seconds=timeout_seconds))

@@ -7,6 +7,7 @@ import datetime as dt
 import decimal
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -283,28 +284,53 @@ def test_postgresql_sales_and_tables_read_as_arrow_validate_to_sqlalchemys(empty
     table = _lines_table(empty_database, unique_id=False)
     with engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE sales ALTER COLUMN sold_at TYPE timestamptz")
+    _insert(
+        empty_database,
+        table,
+        _window_lines(lambda i: f"2026-01-0{1 + i % 6} {i % 24:02d}:30:00+0{i % 3}", "2026-01-05 12:00:00+00"),
+    )
+    _write_receipts(engine)
+    _assert_arrow_reads_validate_as_sqlalchemys(engine, monkeypatch)
+
+
+def _window_lines(sold_at: Callable[[int], object], repeated_at: object) -> list[dict]:
+    """600 sale lines on six days (``sold_at(i)`` the i-th line's), every 50th quantity NULL, and one line
+    repeating sale id 3 at ``repeated_at``."""
     lines = [
         {
             "sale_id": i,
-            "sold_at": f"2026-01-0{1 + i % 6} {i % 24:02d}:30:00+0{i % 3}",
+            "sold_at": sold_at(i),
             "product_id": f"P{i % 7}",
             "location_id": f"S{i % 3}",
             "quantity": None if i % 50 == 0 else decimal.Decimal(i % 5) + decimal.Decimal("0.25"),
         }
         for i in range(600)
-    ] + [{"sale_id": 3, "sold_at": "2026-01-05 12:00:00+00", "product_id": "P2", "location_id": "S2", "quantity": 1}]
-    _insert(empty_database, table, lines)
+    ]
+    repeated = {"sale_id": 3, "sold_at": repeated_at, "product_id": "P2", "location_id": "S2", "quantity": 1}
+    return [*lines, repeated]
+
+
+def _write_receipts(engine: sa.Engine) -> None:
+    """400 receipts (some not positive) and the view ``good_receipts`` of the positive ones."""
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "CREATE TABLE receipts (product_id varchar(64), location_id varchar(64), ordered_at date, "
-            "received_at date, quantity numeric(18, 4))"
+            "received_at date, quantity decimal(18, 4))"
         )
-        conn.exec_driver_sql(
-            "INSERT INTO receipts SELECT 'P' || mod(g, 7), 'S' || mod(g, 3), DATE '2026-01-01' + mod(g, 20), "
-            "DATE '2026-01-05' + mod(g, 20), mod(g, 9) * 1.5 - 1 FROM generate_series(1, 400) g"
+        conn.execute(
+            sa.text("INSERT INTO receipts VALUES (:p, :l, :o, :r, :q)"),
+            [
+                {
+                    "p": f"P{g % 7}",
+                    "l": f"S{g % 3}",
+                    "o": dt.date(2026, 1, 1) + dt.timedelta(days=g % 20),
+                    "r": dt.date(2026, 1, 5) + dt.timedelta(days=g % 20),
+                    "q": decimal.Decimal(g % 9) * decimal.Decimal("1.5") - 1,
+                }
+                for g in range(1, 401)
+            ],
         )
         conn.exec_driver_sql("CREATE VIEW good_receipts AS SELECT * FROM receipts WHERE quantity > 0")
-    _assert_arrow_reads_validate_as_sqlalchemys(engine, monkeypatch)
 
 
 def _assert_arrow_reads_validate_as_sqlalchemys(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -483,32 +509,12 @@ def test_a_mariadb_arrow_read_past_its_timeout_fails_once_without_a_secret(empty
 
 @pytest.mark.parametrize("empty_database", backend_params("mariadb"), indirect=True)
 def test_mariadb_sales_and_tables_read_as_arrow_validate_to_sqlalchemys(empty_database: str, monkeypatch) -> None:
-    """The sales window (a repeated sale id, NULL quantities, ids a case-insensitive collation would merge)
-    and an on-prem table and view, with the Arrow reader and with it switched off."""
+    """The sales window (a repeated sale id, NULL quantities) and an on-prem table and view, with the Arrow
+    reader and with it switched off."""
     from inventory_assets_tests.io.test_sale_lines import _insert, _lines_table
 
     engine = db.make_engine(empty_database)
     table = _lines_table(empty_database, unique_id=False)
-    lines = [
-        {
-            "sale_id": i,
-            "sold_at": dt.date(2026, 1, 1 + i % 6),
-            "product_id": f"P{i % 7}",
-            "location_id": f"S{i % 3}",
-            "quantity": None if i % 50 == 0 else decimal.Decimal(i % 5) + decimal.Decimal("0.25"),
-        }
-        for i in range(600)
-    ] + [{"sale_id": 3, "sold_at": dt.date(2026, 1, 5), "product_id": "P2", "location_id": "S2", "quantity": 1}]
-    _insert(empty_database, table, lines)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "CREATE TABLE receipts (product_id varchar(64), location_id varchar(64), ordered_at date, "
-            "received_at date, quantity decimal(18, 4))"
-        )
-        conn.exec_driver_sql(
-            "INSERT INTO receipts WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 400) "
-            "SELECT CONCAT('P', MOD(n, 7)), CONCAT('S', MOD(n, 3)), DATE '2026-01-01' + INTERVAL MOD(n, 20) DAY, "
-            "DATE '2026-01-05' + INTERVAL MOD(n, 20) DAY, MOD(n, 9) * 1.5 - 1 FROM g"
-        )
-        conn.exec_driver_sql("CREATE VIEW good_receipts AS SELECT * FROM receipts WHERE quantity > 0")
+    _insert(empty_database, table, _window_lines(lambda i: dt.date(2026, 1, 1 + i % 6), dt.date(2026, 1, 5)))
+    _write_receipts(engine)
     _assert_arrow_reads_validate_as_sqlalchemys(engine, monkeypatch)
