@@ -12,6 +12,10 @@ The distribution is the one the safety stock was sized with (columns ``safety_st
   ``n = mean² / (std² - mean)`` (Poisson if ``std² <= mean``).
 
 The result is in ``[0, 1]`` and non-increasing in ``position``.
+
+Every function takes the methods as their names or as `method_codes` (their positions in
+``SAFETY_STOCK_METHODS``): a caller that evaluates the same rows many times (the plan's cost curves) turns
+the names into codes once, since comparing a million Python strings costs more than the arithmetic.
 """
 
 from __future__ import annotations
@@ -20,15 +24,47 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["demand_quantile", "distribution_rows", "exceedance_probability", "families", "stockout_risk"]
+from inventory_assets.contract.spec import SAFETY_STOCK_METHODS
+
+__all__ = [
+    "demand_quantile",
+    "distribution_rows",
+    "exceedance_probability",
+    "families",
+    "method_codes",
+    "stockout_risk",
+]
+
+NONE, NORMAL, POISSON, NEGATIVE_BINOMIAL = (
+    SAFETY_STOCK_METHODS.index(name) for name in ("none", "normal", "poisson", "negative_binomial")
+)
+"""The codes of `method_codes`."""
+
+
+def method_codes(method: np.ndarray) -> np.ndarray:
+    """The methods as int8 codes, each its name's position in ``SAFETY_STOCK_METHODS`` (codes pass through,
+    checked); a name or code that is not one of them raises ValueError naming it."""
+    method = np.asarray(method)
+    if method.dtype.kind in "iu":
+        wrong = (method < 0) | (method >= len(SAFETY_STOCK_METHODS))
+        if wrong.any():
+            raise ValueError(f"unknown safety_stock_method codes: {sorted(set(method[wrong].tolist()))}")
+        return method.astype(np.int8, copy=False)
+    codes = np.full(method.shape, -1, dtype=np.int8)
+    for code, name in enumerate(SAFETY_STOCK_METHODS):
+        codes[method == name] = code
+    unknown = codes < 0
+    if unknown.any():
+        raise ValueError(f"unknown safety_stock_method values: {sorted(set(map(str, method[unknown])))}")
+    return codes
 
 
 def distribution_rows(
     method: np.ndarray, mean: np.ndarray, std: np.ndarray, position: np.ndarray | float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The rows' distribution (method, mean, std) as arrays and ``position`` broadcast to one value per
-    row (a fresh array); NaN positions are refused."""
-    method = np.asarray(method, dtype=object)
+    """The rows' distribution (method codes, mean, std) as arrays and ``position`` broadcast to one value per
+    row (a fresh array); unknown methods and NaN positions are refused."""
+    method = method_codes(method)
     mean = np.asarray(mean, dtype=float)
     std = np.asarray(std, dtype=float)
     pos = np.broadcast_to(np.asarray(position, dtype=float), (len(method),)).copy()
@@ -40,13 +76,13 @@ def distribution_rows(
 def families(
     method: np.ndarray, mean: np.ndarray, std: np.ndarray, live: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rows of ``live`` by the distribution they are computed with: ``(normal, poisson, negbin)``. A
-    negative binomial whose variance does not exceed its mean is the Poisson; for ``negbin`` rows scipy's
-    ``nbinom(n, p)`` has ``n = mean² / (var - mean)``, ``p = mean / var``."""
+    """The rows of ``live`` by the distribution they are computed with: ``(normal, poisson, negbin)``
+    (``method``: `method_codes`). A negative binomial whose variance does not exceed its mean is the
+    Poisson; for ``negbin`` rows scipy's ``nbinom(n, p)`` has ``n = mean² / (var - mean)``, ``p = mean / var``."""
     var = std * std
-    normal = live & (method == "normal")
-    poisson = live & ((method == "poisson") | ((method == "negative_binomial") & (var <= mean)))
-    negbin = live & (method == "negative_binomial") & (var > mean)
+    normal = live & (method == NORMAL)
+    poisson = live & ((method == POISSON) | ((method == NEGATIVE_BINOMIAL) & (var <= mean)))
+    negbin = live & (method == NEGATIVE_BINOMIAL) & (var > mean)
     return normal, poisson, negbin
 
 
@@ -57,7 +93,7 @@ def exceedance_probability(
     method, mean, std, pos = distribution_rows(method, mean, std, position)
     n = len(method)
     risk = np.zeros(n)
-    demand = (method != "none") & (mean > 0)
+    demand = (method != NONE) & (mean > 0)
     empty = demand & (pos <= 0)
     risk[empty] = 1.0
     live = demand & ~empty
@@ -81,9 +117,6 @@ def exceedance_probability(
         if bad.any():  # shape underflow for a vanishing mean: the Poisson limit
             r[bad] = stats.poisson.sf(k[bad], m[bad])
         risk[negbin] = r
-    unknown = live & ~np.isin(method, ["normal", "poisson", "negative_binomial"])
-    if unknown.any():
-        raise ValueError(f"unknown safety_stock_method values: {sorted(set(method[unknown]))}")
     return np.clip(risk, 0.0, 1.0)
 
 
@@ -97,7 +130,7 @@ def demand_quantile(
     method, mean, std, p = distribution_rows(method, mean, std, probability)
     p = np.clip(p, 0.0, 1.0 - 1e-12)
     out = np.zeros(len(method))
-    live = (method != "none") & (mean > 0)
+    live = (method != NONE) & (mean > 0)
     normal, poisson, negbin = families(method, mean, std, live)
     if normal.any():
         out[normal] = mean[normal] + std[normal] * stats.norm.ppf(p[normal])

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from inventory_assets.analytics.risk import distribution_rows, families
+from inventory_assets.analytics.risk import NONE, distribution_rows, families
 from inventory_assets.contract.spec import ABC_CLASSES
 
 __all__ = [
@@ -50,8 +50,6 @@ __all__ = [
 ]
 
 RISK_THRESHOLD = 0.5
-
-_METHODS = ("none", "normal", "poisson", "negative_binomial")
 
 
 def normal_loss(z: np.ndarray | float) -> np.ndarray:
@@ -76,11 +74,8 @@ def expected_shortage(
     method, mean, std, position_rows = distribution_rows(method, mean, std, position)
     n = len(method)
     y = np.maximum(position_rows, 0.0)
-    unknown = ~np.isin(method, _METHODS)
-    if unknown.any():
-        raise ValueError(f"unknown safety_stock_method values: {sorted(set(method[unknown]))}")
     loss = np.zeros(n)
-    live = (method != "none") & (mean > 0)
+    live = (method != NONE) & (mean > 0)
     normal, poisson, negbin = families(method, mean, std, live)
 
     if normal.any():

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from inventory_assets.analytics.risk import demand_quantile
+from inventory_assets.analytics.risk import demand_quantile, method_codes
 from inventory_assets.contract.network import NetworkError, depths
 from inventory_assets.contract.plan import QTY_TOL
 from inventory_assets.contract.validation import fill_null
@@ -156,7 +156,8 @@ class PlanData:
     """U_i before the budget's cap (what the row could use with money no limit): the expected-cost curves
     are built over it, so that they do not change with the budget."""
     demand_method: np.ndarray
-    """`safety_stock_method`: the distribution of demand over the protection interval."""
+    """`safety_stock_method` as `analytics.risk.method_codes`: the distribution of demand over the protection
+    interval (codes, since the cost curves evaluate each row at many quantities)."""
     demand_mean: np.ndarray
     """`demand_over_protection`: mean demand over the protection interval (an upper echelon's is pooled)."""
     demand_std: np.ndarray
@@ -230,7 +231,7 @@ def _distributions(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Demand over the protection interval (method, mean, sd) and, for perishables, over the shelf life
     (mean, sd): the distributions the ``expected_cost`` objective prices (docs/model.md)."""
-    method = frame["safety_stock_method"].astype(object).to_numpy()
+    method = method_codes(frame["safety_stock_method"].astype(object).to_numpy())
     d_mean = num["demand_over_protection"]
     d_std = num["demand_std_over_protection"]
     for values, column in ((d_mean, "demand_over_protection"), (d_std, "demand_std_over_protection")):

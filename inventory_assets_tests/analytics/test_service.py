@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from inventory_assets.analytics.risk import demand_quantile, exceedance_probability, method_codes
 from inventory_assets.analytics.service import expected_lost_units, expected_shortage, fill_rate, normal_loss
+from inventory_assets.contract.spec import SAFETY_STOCK_METHODS
 
 
 @pytest.mark.parametrize(
@@ -85,6 +87,23 @@ def test_unknown_methods_and_nan_positions_are_refused() -> None:
         _one("gamma", 1.0, 1.0, 0.0)
     with pytest.raises(ValueError, match="NaN"):
         _one("normal", 1.0, 1.0, float("nan"))
+
+
+def test_methods_as_codes_give_what_their_names_give_and_unknown_ones_are_refused() -> None:
+    rng = np.random.default_rng(3)
+    names = np.array(SAFETY_STOCK_METHODS, dtype=object)[rng.integers(0, len(SAFETY_STOCK_METHODS), 400)]
+    mean = rng.gamma(1.0, 3.0, 400) * (rng.random(400) > 0.1)
+    std = np.sqrt(mean * rng.uniform(0.5, 3.0, 400))  # negative binomials on both sides of the Poisson
+    position = rng.uniform(-2.0, 12.0, 400)
+    codes = method_codes(names)
+    assert codes.dtype == np.int8 and [SAFETY_STOCK_METHODS[c] for c in codes] == list(names)
+    assert method_codes(codes) is codes
+    for f, arg in ((expected_shortage, position), (exceedance_probability, position), (demand_quantile, 0.9)):
+        np.testing.assert_array_equal(f(codes, mean, std, arg), f(names, mean, std, arg))
+    with pytest.raises(ValueError, match=r"unknown safety_stock_method codes: \[4, 9\]"):
+        method_codes(np.array([0, 4, 9, 4]))
+    with pytest.raises(ValueError, match=r"unknown safety_stock_method values: \['None', 'gamma'\]"):
+        demand_quantile(np.array(["normal", "gamma", None], dtype=object), np.ones(3), np.ones(3), 0.5)
 
 
 def test_expected_lost_units_reads_the_feature_columns_and_fill_rate_sums_rows() -> None:
