@@ -28,6 +28,7 @@ from scipy import stats
 
 from inventory_assets.analytics.demand import combine_duplicate_days, day_offsets, pool_to_ancestors
 from inventory_assets.analytics.merge import pair_lookup
+from inventory_assets.analytics.parallel import THREADS_DOC, thread_count, thread_map
 from inventory_assets.analytics.safety_stock import is_intermittent
 from inventory_assets.contract import spec
 from inventory_assets.contract.ids import positions
@@ -59,7 +60,8 @@ INTERMITTENT_ADI = 1.32
 LAUNCH_GRACE_DAYS = 7
 """A product whose first sale in the window (at any location) comes after this day was launched in it."""
 _BLOCK_ROWS = 50_000
-"""Series forecast together (memory: about 40 arrays of rows x window days float64 per block)."""
+"""Series forecast together by one thread (memory: about 40 arrays of rows x window days float64 per block);
+with several threads each block holds this many over the number of threads, so the memory stays the same."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,10 @@ class ForecastParameters:
             )
         },
     )
+    threads: int = field(
+        default=0,
+        metadata={"doc": f"{THREADS_DOC} The forecast is the same for every value."},
+    )
 
     def __post_init__(self) -> None:
         if self.forecast_method not in FORECAST_METHODS:
@@ -143,6 +149,7 @@ class ForecastParameters:
             raise ValueError("selection_margin must be in [0, 1)")
         if not 0 < self.accuracy_quantile < 1:
             raise ValueError("accuracy_quantile must be strictly between 0 and 1")
+        thread_count(self.threads)
 
 
 @dataclass(frozen=True)
@@ -501,10 +508,15 @@ def forecast_demand(
             nan.copy(),
         )  # rows without a sale of their own: no demand
         sold = np.unique(ps.row)  # only these are fitted (a DC that sells nothing itself is pooled below)
-        for lo in range(0, len(sold), _BLOCK_ROWS):
-            rows = sold[lo : lo + _BLOCK_ROWS]
+        threads = thread_count(params.threads)
+        step = max(1, _BLOCK_ROWS // threads)
+        blocks = [sold[lo : lo + step] for lo in range(0, len(sold), step)]
+
+        def fit_rows(rows: np.ndarray) -> SeriesFit:
             block = Series(ps.block(rows), horizon[rows], profile, smoothing)
-            part = _fit_block(block, params, launch[rows], tau[rows])
+            return _fit_block(block, params, launch[rows], tau[rows])
+
+        for rows, part in zip(blocks, thread_map(fit_rows, blocks, threads), strict=True):
             for name in SeriesFit.__dataclass_fields__:
                 getattr(fit, name)[rows] = getattr(part, name)
         examples_of = ps

@@ -172,6 +172,8 @@ class PlanData:
     """Critical rows the plan cannot bring to safety stock (`diagnose.exempt_unreachable_critical`)."""
     exempt_cause: np.ndarray
     """Per row: '' or why a critical row is exempt (``no_source``, ``parent_stock``, ``capacity``)."""
+    threads: int
+    """`PlanParameters.threads`: the threads that price rows (`expected_cost.evaluate_rows`; 0: one per CPU)."""
 
     @property
     def n(self) -> int:
@@ -471,4 +473,5 @@ def build_plan_data(features: pd.DataFrame, params: PlanParameters) -> PlanData:
         has_children=has_children,
         critical_exempt=np.zeros(n, dtype=bool),
         exempt_cause=np.full(n, "", dtype=object),
+        threads=params.threads,
     )

@@ -83,7 +83,12 @@ class PlanParameters:
 
     threads: int = field(
         default=0,
-        metadata={"doc": ("HiGHS threads; 0 lets HiGHS choose.")},
+        metadata={
+            "doc": (
+                "Threads of HiGHS and of the expected-cost pricing of the rows (whose figures are the same for "
+                "any number); 0: HiGHS chooses its own, the pricing takes one per CPU this process may use."
+            )
+        },
     )
 
     relax_integrality: bool = field(

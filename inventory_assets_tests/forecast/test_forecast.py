@@ -411,3 +411,28 @@ def _sources_row_fit(src, merged, start, end, row: int, level: float) -> float:
         quantile=level,
     )
     return float(fit.pinball[0])
+
+
+def test_the_forecast_is_the_same_in_any_blocks_and_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Series are fitted in blocks of rows, by several threads at once: the frame and the report do not
+    depend on how the rows are cut or how many threads fit them."""
+    import inventory_assets.forecast.core as forecast_core
+
+    src, start, end = _sources_with_history()
+    merged = _merged(src, start, end)
+
+    def forecast(block_rows: int, threads: int) -> tuple[pd.DataFrame, dict[str, int]]:
+        monkeypatch.setattr(forecast_core, "_BLOCK_ROWS", block_rows)
+        frame, report = forecast_demand(
+            src["sales"], merged, window_start=start, window_end=end, params=ForecastParameters(threads=threads)
+        )
+        return frame, report.methods
+
+    whole, methods = forecast(50_000, 1)
+    assert whole["forecast_method"].nunique() > 2  # several models chosen: the blocks differ
+    for block_rows, threads in ((1, 1), (2, 1), (2, 2), (3, 4), (50_000, 0)):
+        frame, by_method = forecast(block_rows, threads)
+        pd.testing.assert_frame_equal(frame, whole)
+        assert by_method == methods
+    with pytest.raises(ValueError, match="threads must be >= 0"):
+        ForecastParameters(threads=-1)

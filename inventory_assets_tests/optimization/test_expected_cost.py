@@ -7,6 +7,7 @@ import itertools
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -224,3 +225,28 @@ def test_mip_equals_an_exhaustive_search(seed):
     data = exempt_unreachable_critical(build_plan_data(frame, params))
     assert cost_curves(data).max_error == 0.0  # few packs: the chords are exact at every quantity
     assert result.summary.objective == pytest.approx(_brute_force(data), rel=1e-9, abs=1e-9)
+
+
+def test_rows_priced_in_pieces_by_several_threads_cost_the_same_and_so_does_the_plan(monkeypatch):
+    """`evaluate_rows` cuts many rows into pieces that threads price at once: every figure, the curves
+    and the plan are those of one thread pricing them all."""
+    import inventory_assets.optimization.expected_cost as expected_cost
+
+    frame, budget = random_instance(11, n_products=40, n_locations=4)
+    one = build_plan_data(frame, PlanParameters(budget=budget, threads=1))
+    rows = np.repeat(np.arange(one.n), 7)
+    x = np.random.default_rng(2).uniform(0.0, 60.0, len(rows))
+    whole = evaluate_rows(one, rows, x)
+    whole_curves = cost_curves(one)
+    whole_plan = plan_procurement(frame, PlanParameters(budget=budget, threads=1)).plan
+    monkeypatch.setattr(expected_cost, "THREAD_CHUNK_ROWS", 13)
+    for threads in (1, 3):
+        data = build_plan_data(frame, PlanParameters(budget=budget, threads=threads))
+        pieces = evaluate_rows(data, rows, x)
+        for name in ("lost_units", "waste_units", "leftover_units", "value"):
+            np.testing.assert_array_equal(getattr(pieces, name), getattr(whole, name))
+        curves = cost_curves(data)
+        for name in ("value_at_zero", "seg_row", "seg_len", "seg_slope"):
+            np.testing.assert_array_equal(getattr(curves, name), getattr(whole_curves, name))
+        assert curves.max_error == whole_curves.max_error
+    pd.testing.assert_frame_equal(plan_procurement(frame, PlanParameters(budget=budget, threads=3)).plan, whole_plan)

@@ -1,0 +1,49 @@
+"""Independent blocks of numpy work on the CPUs the process may use, in threads.
+
+numpy's and scipy's array kernels (ufuncs, reductions, ``einsum``, the special functions) release the GIL
+while they run, so blocks of rows computed in threads of one process use every core with no copy of the
+inputs and no pickling; the results are the same as one block after the other, whatever the number of
+threads (each block is computed by the same code on the same rows).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+__all__ = ["THREADS_DOC", "available_cpus", "thread_count", "thread_map"]
+
+THREADS_DOC = "Threads that compute blocks of rows at once; 0: one per CPU this process may use."
+"""The description of a ``threads`` knob that `thread_count` reads."""
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the platform has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not every platform has affinity masks
+        return max(1, os.cpu_count() or 1)
+
+
+def thread_count(threads: int) -> int:
+    """``threads`` as a number of threads: 0 means `available_cpus`; a negative number is refused."""
+    if threads < 0:
+        raise ValueError(f"threads must be >= 0 (0: one per CPU), got {threads!r}")
+    return threads or available_cpus()
+
+
+def thread_map(func: Callable[[T], R], items: Iterable[T], threads: int) -> Iterator[R]:
+    """``func`` of each item, in the items' order, computed by up to ``threads`` threads at once (one: in
+    this thread, one item after the other). An exception of ``func`` is raised where its result is taken."""
+    items = list(items)
+    workers = min(thread_count(threads), len(items))
+    if workers <= 1:
+        yield from map(func, items)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inventory-block") as pool:
+        yield from pool.map(func, items)

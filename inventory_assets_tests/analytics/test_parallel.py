@@ -1,0 +1,47 @@
+"""Blocks of work in threads: the order of the results, the number of threads, errors, and that the threads
+really run at once."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from inventory_assets.analytics.parallel import available_cpus, thread_count, thread_map
+
+
+def test_results_come_in_the_order_of_the_items_whatever_the_threads() -> None:
+    items = list(range(50))
+    for threads in (1, 2, 7, 100):
+        assert list(thread_map(lambda k: k * k, items, threads)) == [k * k for k in items]
+    assert list(thread_map(lambda k: k, [], 4)) == []
+
+
+def test_several_threads_run_at_once_and_one_runs_in_the_callers_thread() -> None:
+    barrier = threading.Barrier(2, timeout=10)  # each item waits for the other: only two threads get past it
+    names = list(thread_map(lambda _: (barrier.wait(), threading.current_thread().name)[1], [0, 1], 2))
+    assert len(set(names)) == 2 and all(name.startswith("inventory-block") for name in names)
+    assert (
+        list(thread_map(lambda _: threading.current_thread().name, [0, 1], 1)) == [threading.current_thread().name] * 2
+    )
+
+
+def test_an_error_of_an_item_is_raised_to_the_caller() -> None:
+    def fail_on_three(k: int) -> int:
+        if k == 3:
+            raise ArithmeticError("item 3")
+        return k
+
+    for threads in (1, 2):
+        with pytest.raises(ArithmeticError, match="item 3"):
+            list(thread_map(fail_on_three, range(6), threads))
+
+
+def test_zero_threads_means_one_per_usable_cpu_and_negative_is_refused() -> None:
+    assert thread_count(0) == available_cpus() >= 1
+    assert thread_count(3) == 3
+    if hasattr(os, "sched_getaffinity"):
+        assert available_cpus() == len(os.sched_getaffinity(0))
+    with pytest.raises(ValueError, match="threads must be >= 0"):
+        thread_count(-1)
