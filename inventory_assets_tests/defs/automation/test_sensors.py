@@ -307,6 +307,18 @@ def next_finished_tick(server: DagsterServer, after: float, timeout: float = 120
     return wait_for(finished, timeout=timeout, interval=1, what=f"a finished {SENSOR} tick")
 
 
+def ticks_note(server: DagsterServer, after: float, url: str) -> str:
+    """What a failed expectation about a tick should say: every tick (skip reasons and cursors whole) and the
+    version the table has now, against the moment the change was made."""
+    lines = [f"changed at {after:.3f}; the version now: {current_version(url).text}"]
+    lines += [
+        f"tick {t['tickId']} at {t['timestamp']:.3f}: {t['status']} runs={t['runIds']} keys={t['runKeys']} "
+        f"skip={t['skipReason']!r} cursor={t['cursor']!r} error={t['error']}"
+        for t in sensor_ticks(server)
+    ]
+    return "\n".join(lines)
+
+
 def planning_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
     return list(instance.get_runs(filters=dg.RunsFilter(job_name="planning_job")))
 
@@ -346,7 +358,7 @@ def test_with_the_real_daemon_new_and_corrected_lines_each_launch_one_run_and_no
         new_top = insert_sales(cloud, 3)
         inserted = time.time()
         fired = next_finished_tick(server, inserted)
-        assert fired["status"] == "SUCCESS", fired
+        assert fired["status"] == "SUCCESS", ticks_note(server, inserted, cloud)
         added = current_version(cloud)
         assert fired["runKeys"] == [sensors.run_key(added, planned)] and fired["cursor"] == added.text
         assert len(fired["runIds"]) == 1 and fired["runKeys"][0].startswith(f"sales-{new_top}-")
@@ -361,7 +373,7 @@ def test_with_the_real_daemon_new_and_corrected_lines_each_launch_one_run_and_no
         correct_a_line(cloud)
         corrected_at = time.time()
         refired = next_finished_tick(server, corrected_at)
-        assert refired["status"] == "SUCCESS" and len(refired["runIds"]) == 1, refired
+        assert refired["status"] == "SUCCESS" and len(refired["runIds"]) == 1, ticks_note(server, corrected_at, cloud)
         corrected = current_version(cloud)
         assert refired["runKeys"] == [sensors.run_key(corrected, added.text)] and refired["cursor"] == corrected.text
         finished_run(server, refired["runIds"][0])
