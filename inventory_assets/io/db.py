@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import math
 import re
 import time
 import urllib.parse
@@ -911,7 +910,9 @@ def is_creation_race(error: sa.exc.SQLAlchemyError) -> bool:
 def table_rows(table: sa.Table, frame: pd.DataFrame, fixed: Mapping[str, Any], what: str) -> list[tuple]:
     """``frame``'s rows as tuples in ``table``'s column order, the ``fixed`` columns (e.g. the run id) set
     to one value on every row; checked before anything is written: columns present, NOT NULL kept, whole
-    numbers, finite numbers, text within the column's length (``ValueError`` naming ``what``)."""
+    numbers, finite numbers, text within the column's length (``ValueError`` naming ``what``). A missing
+    value of a nullable column is sent as NULL; a column's values are converted as a whole (text by
+    ``str``, days as ``datetime.date``, numbers as Python ``int`` and ``float``)."""
     missing = [c.name for c in table.columns if c.name not in fixed and c.name not in frame.columns]
     if missing:
         raise ValueError(f"{what} lack the columns {', '.join(missing)}")
@@ -926,30 +927,41 @@ def table_rows(table: sa.Table, frame: pd.DataFrame, fixed: Mapping[str, Any], w
         if isna.any() and not column.nullable:
             problems.append(f"{column.name}: {int(isna.sum())} missing value(s)")
             continue
-        type_ = column.type
-        if isinstance(type_, sa.String):
-            texts = series.astype(str).tolist()
-            if any(len(t) > (type_.length or ID_LENGTH) for t in texts):
-                problems.append(f"{column.name}: text longer than {type_.length} characters")
-            columns.append(texts)
-        elif isinstance(type_, sa.Boolean):
-            columns.append([bool(v) for v in series.tolist()])
-        elif isinstance(type_, sa.Integer):
-            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-            if np.isnan(numbers).any() or (numbers != np.round(numbers)).any():
-                problems.append(f"{column.name}: not whole numbers")
-                continue
-            columns.append(numbers.astype(np.int64).tolist())
-        elif isinstance(type_, sa.Date):
-            columns.append([d.date() for d in pd.to_datetime(series)])
-        else:
-            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-            if np.isinf(numbers).any():
-                problems.append(f"{column.name}: non-finite values")
-            columns.append([None if math.isnan(v) else v for v in numbers.tolist()])
+        values, problem = _column_values(column.type, series, isna)
+        if problem:
+            problems.append(f"{column.name}: {problem}")
+            continue
+        if isna.any():
+            values = [None if missing else value for value, missing in zip(values, isna.tolist(), strict=True)]
+        columns.append(values)
     if problems:
         raise ValueError(f"{what} cannot be written: " + "; ".join(problems))
     return list(zip(*columns, strict=True)) if len(frame) else []
+
+
+def _column_values(type_: sa.types.TypeEngine, series: pd.Series, isna: np.ndarray) -> tuple[list[Any], str | None]:
+    """One column's values as driver values (anything at ``isna`` is replaced by NULL afterwards), or the
+    problem that keeps it from being written."""
+    present = ~isna
+    if isinstance(type_, sa.String):
+        texts = series.astype(str)
+        length = type_.length or ID_LENGTH
+        if present.any() and int(texts[present].str.len().max()) > length:
+            return [], f"text longer than {type_.length} characters"
+        return texts.tolist(), None
+    if isinstance(type_, sa.Boolean):
+        return [bool(v) for v in series.tolist()], None
+    if isinstance(type_, sa.Date):
+        days = pd.to_datetime(series)
+        return list(days.dt.date.to_numpy(dtype=object)), None
+    numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    if isinstance(type_, sa.Integer):
+        if (~np.isfinite(numbers[present])).any() or (numbers[present] != np.round(numbers[present])).any():
+            return [], "not whole numbers"
+        return np.where(present, numbers, 0).astype(np.int64).tolist(), None
+    if (~np.isfinite(numbers[present])).any():
+        return [], "non-finite or non-numeric values"
+    return numbers.tolist(), None
 
 
 def require_columns(engine: sa.Engine, tables: Iterable[sa.Table], doc: str) -> None:

@@ -236,50 +236,6 @@ def _prepare(plan: pd.DataFrame) -> list[_Column]:
     return prepared
 
 
-def _prepare_orders(name: str, frame: pd.DataFrame) -> list[tuple]:
-    """The rows of order list ``name`` as driver values (without ``run_id``), checked like the plan's."""
-    table = ORDER_TABLES[name]
-    columns = [c for c in table.columns if c.name != "run_id"]
-    missing = [c.name for c in columns if c.name not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks the columns {', '.join(missing)} (see contract.spec)")
-    values: list[list[Any]] = []
-    problems: list[str] = []
-    for column in columns:
-        series = frame[column.name]
-        isna = series.isna().to_numpy()
-        if not column.nullable and isna.any():
-            problems.append(f"{column.name}: {int(isna.sum())} missing value(s) (NOT NULL)")
-            continue
-        type_ = column.type
-        out: np.ndarray
-        if isinstance(type_, sa.String):
-            out = series.astype(object).to_numpy(dtype=object).copy()
-            out[~isna] = [str(v) for v in out[~isna]]
-            out[isna] = None
-            if type_.length is not None and any(len(v) > type_.length for v in out[~isna]):
-                problems.append(f"{column.name}: text longer than {type_.length} characters")
-        elif isinstance(type_, sa.Date):
-            days = pd.to_datetime(series)
-            out = np.array([None if pd.isna(d) else d.date() for d in days], dtype=object)
-        elif isinstance(type_, sa.Integer):
-            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-            if np.isnan(numbers[~isna]).any() or (numbers[~isna] != np.round(numbers[~isna])).any():
-                problems.append(f"{column.name}: not whole numbers")
-                continue
-            out = np.array([None if n else int(v) for v, n in zip(numbers, isna, strict=True)], dtype=object)
-        else:
-            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-            if (~np.isfinite(numbers) & ~isna).any():
-                problems.append(f"{column.name}: non-finite or non-numeric value(s)")
-                continue
-            out = np.array([None if n else float(v) for v, n in zip(numbers, isna, strict=True)], dtype=object)
-        values.append(out.tolist())
-    if problems:
-        raise ValueError(f"{name} cannot be written: " + "; ".join(problems))
-    return list(zip(*values, strict=True)) if values and len(frame) else []
-
-
 def _jsonable(value: Any) -> Any:
     """``value`` as JSON-ready data: numpy scalars to Python, NaN/inf to None, frames to records."""
     if value is None or isinstance(value, (bool, str)):
@@ -390,7 +346,10 @@ def write_plan(
     unknown = sorted(set(orders or {}) - set(ORDER_TABLES))
     if unknown:
         raise ValueError(f"unknown order lists {unknown}; known: {sorted(ORDER_TABLES)}")
-    order_rows = {name: _prepare_orders(name, frame) for name, frame in (orders or {}).items()}
+    order_rows = {
+        name: db.table_rows(ORDER_TABLES[name], frame, {"run_id": run_id}, f"the {name} rows")
+        for name, frame in (orders or {}).items()
+    }
     run_row = _run_values(run)
     stamp = _utc(planned_at) if planned_at is not None else _utc(datetime.now(timezone.utc))
     n_rows = len(plan)
@@ -451,7 +410,7 @@ def _write_once(
                 seq = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(RUNS.c.commit_seq), 0))).scalar_one()) + 1
                 _load_rows(conn, run_id, planned_at, columns, n_rows, progress, batch_rows)
                 for name, rows in order_rows.items():
-                    _load_orders(conn, ORDER_TABLES[name], run_id, rows, batch_rows)
+                    _load_orders(conn, ORDER_TABLES[name], rows, batch_rows)
                 conn.execute(
                     RUNS.insert().values(
                         run_id=run_id,
@@ -523,8 +482,8 @@ def _load_rows(
             progress(written)
 
 
-def _load_orders(conn: sa.Connection, table: sa.Table, run_id: str, rows: list[tuple], batch_rows: int) -> None:
-    """One order list's rows with ``run_id`` in front, through the bulk loader (as the plan's rows)."""
+def _load_orders(conn: sa.Connection, table: sa.Table, rows: list[tuple], batch_rows: int) -> None:
+    """One order list's rows (`db.table_rows`, ``run_id`` first) through the bulk loader (as the plan's rows)."""
     loader = bulk.BulkLoader(
         conn, table, copy_types=[_PG_COPY_TYPES[type(c.type)] for c in table.columns], chunk_rows=batch_rows
     )
@@ -534,7 +493,7 @@ def _load_orders(conn: sa.Connection, table: sa.Table, run_id: str, rows: list[t
             c.type.bind_processor(conn.dialect) if isinstance(c.type, sa.Date) else None for c in table.columns
         ]
     for start in range(0, len(rows), batch_rows):
-        batch = [(run_id, *row) for row in rows[start : start + batch_rows]]
+        batch = rows[start : start + batch_rows]
         if any(processors):
             batch = [
                 tuple(v if f is None or v is None else f(v) for f, v in zip(processors, row, strict=True))

@@ -179,6 +179,7 @@ def test_reading_an_empty_database_gives_nothing(tmp_path) -> None:
     ("change", "message"),
     [
         (lambda r: r.assign(spend=np.inf), "spend: non-finite"),
+        (lambda r: r.assign(spend="lots"), "spend: non-finite or non-numeric"),
         (lambda r: r.drop(columns=["waste_value"]), "lack the columns waste_value"),
         (lambda r: r.assign(pairs=1.5), "pairs: not whole numbers"),
         (lambda r: r.assign(policy=None), "policy: 14 missing"),

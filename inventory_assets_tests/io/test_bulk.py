@@ -56,3 +56,47 @@ def test_a_value_mariadb_cannot_hold_fails_as_a_database_error(empty_database: s
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() == 0
     meta.drop_all(engine)
+
+
+def test_table_rows_convert_whole_columns_send_null_where_allowed_and_refuse_the_rest() -> None:
+    """`db.table_rows`: the driver values of a frame, column by column: NULL for a missing value of a
+    nullable column of any type, every problem of every column in one error."""
+    import numpy as np
+    import pandas as pd
+
+    table = sa.Table(
+        "t",
+        sa.MetaData(),
+        sa.Column("run_id", sa.String(8), nullable=False),
+        sa.Column("name", sa.String(5)),
+        sa.Column("count", sa.BigInteger),
+        sa.Column("amount", sa.Double),
+        sa.Column("day", sa.Date),
+        sa.Column("flag", sa.Boolean),
+        sa.Column("code", sa.String(5), nullable=False),
+    )
+    frame = pd.DataFrame(
+        {
+            "name": pd.array(["a", None, "ccc"], dtype="str"),
+            "count": [1.0, np.nan, 3.0],
+            "amount": [0.1, 2.5, np.nan],
+            "day": pd.to_datetime(["2026-11-30", None, "2026-12-01"]),
+            "flag": [True, False, None],
+            "code": [7, 8, 9],
+        }
+    )
+    rows = db.table_rows(table, frame, {"run_id": "r1"}, "the rows")
+    assert rows == [
+        ("r1", "a", 1, 0.1, dt.date(2026, 11, 30), True, "7"),
+        ("r1", None, None, 2.5, None, False, "8"),
+        ("r1", "ccc", 3, None, dt.date(2026, 12, 1), None, "9"),
+    ]
+    assert [type(v) for v in rows[0]] == [str, str, int, float, dt.date, bool, str]
+    bad = frame.assign(name=["toolong", "b", "c"], count=[1.5, 2.0, 3.0], amount=[1.0, np.inf, "x"], code=[1, None, 3])
+    with pytest.raises(ValueError) as info:
+        db.table_rows(table, bad, {"run_id": "r1"}, "the rows")
+    assert str(info.value) == (
+        "the rows cannot be written: name: text longer than 5 characters; count: not whole numbers; "
+        "amount: non-finite or non-numeric values; code: 1 missing value(s)"
+    )
+    assert db.table_rows(table, frame.iloc[:0], {"run_id": "r1"}, "the rows") == []

@@ -201,7 +201,7 @@ def test_bad_lists_are_refused_before_writing(tmp_path: Path) -> None:
     lists = lists_of(plan)
     with pytest.raises(ValueError, match="unknown order lists"):
         plan_store.write_plan(url, "r", plan, RUN, orders={"orders": lists[PURCHASES]})
-    with pytest.raises(ValueError, match="lacks the columns reason"):
+    with pytest.raises(ValueError, match="the purchase_orders rows lack the columns reason"):
         plan_store.write_plan(url, "r", plan, RUN, orders={PURCHASES: lists[PURCHASES].drop(columns="reason")})
     assert plan_store.current_run(url) is None
 
