@@ -4,10 +4,17 @@ numpy's and scipy's array kernels (ufuncs, reductions, ``einsum``, the special f
 while they run, so blocks of rows computed in threads of one process use every core with no copy of the
 inputs and no pickling; the results are the same as one block after the other, whatever the number of
 threads (each block is computed by the same code on the same rows).
+
+glibc's allocator gives each thread an arena of its own and keeps what is freed there for reuse, so after
+the threads have finished a process would hold several hundred megabytes more than one thread would have
+left behind (the forecast at a million series: 0.4-0.5 GB, kept through the plan); `thread_map` hands
+that back (``malloc_trim``) when its threads are done.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -45,5 +52,24 @@ def thread_map(func: Callable[[T], R], items: Iterable[T], threads: int) -> Iter
     if workers <= 1:
         yield from map(func, items)
         return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inventory-block") as pool:
-        yield from pool.map(func, items)
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inventory-block") as pool:
+            yield from pool.map(func, items)
+    finally:
+        return_freed_memory()
+
+
+def return_freed_memory() -> None:
+    """Give the memory the allocator keeps for reuse back to the system: glibc's ``malloc_trim(0)``, which
+    also empties the arenas of threads that have finished (nothing where the C library has no such call)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim  # the process's own C library (glibc on Linux)
+    except (AttributeError, OSError):  # another C library (musl, macOS), or none to open
+        return None
