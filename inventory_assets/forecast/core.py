@@ -28,12 +28,12 @@ from scipy import stats
 
 from inventory_assets.analytics.demand import combine_duplicate_days, day_offsets, pool_to_ancestors
 from inventory_assets.analytics.merge import pair_lookup
-from inventory_assets.analytics.parallel import THREADS_DOC, thread_count, thread_map
 from inventory_assets.analytics.safety_stock import is_intermittent
 from inventory_assets.contract import spec
 from inventory_assets.contract.ids import positions
 from inventory_assets.forecast.models import INTERMITTENT_MODELS, MODELS, Series, SmootherParameters
 from inventory_assets.forecast.models import global_weekday_profile as _global_profile
+from inventory_assets.parallel import THREADS_DOC, thread_count, thread_map
 
 __all__ = [
     "FORECAST_METHODS",

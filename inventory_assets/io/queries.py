@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,8 @@ import sqlalchemy as sa
 from inventory_assets.contract import spec
 from inventory_assets.contract.classes import is_mysql
 from inventory_assets.contract.sales import SalesWindow
-from inventory_assets.io import db, processes
+from inventory_assets.io import db
+from inventory_assets.parallel import available_cpus, thread_map
 
 CONTRACT_COLUMNS: dict[str, list[str]] = {name: t.column_names for name, t in spec.SOURCE_TABLES.items()}
 """The contract's columns per source table, in order: the default SELECT (``spec.SOURCE_TABLES``)."""
@@ -626,15 +626,9 @@ def read_sales(
     return SalesResult(read_sales_days(engine, read, read.window, timeout_seconds=timeout_seconds), read.window)
 
 
-SQLITE_SALES_PROCESSES = max(1, min(4, os.cpu_count() or 1))
-"""Processes that aggregate the days of a large sales window side by side on SQLite."""
-
-SALES_WORKER_MODULE = "inventory_assets.io.sales_worker"
-"""The module a sales worker process runs (``python -m``): it imports this one, not the other way round."""
-
-SQLITE_PROCESSES_MIN_LINES = 1_000_000
-"""Windows with fewer sale lines (estimated) are aggregated in this process: starting workers costs more than they save
-(docs/scaling-benchmarks.md)."""
+SQLITE_SALES_THREADS = 4
+"""At most this many threads aggregate the days of a sales window side by side on SQLite (one per CPU below
+that): ADBC's SQLite driver runs the statement and builds the Arrow columns without the GIL."""
 
 
 def _days_params(engine: sa.Engine, first: dt.date, last: dt.date) -> dict[str, object]:
@@ -713,21 +707,6 @@ def _in_python_order(first: pd.Series, second: pd.Series) -> bool:
     return bool(((a[:-1] < a[1:]) | ((a[:-1] == a[1:]) & (b[:-1] <= b[1:]))).all())
 
 
-def _estimated_lines(
-    engine: sa.Engine, read: SalesRead, window: SalesWindow, timeout_seconds: float | None = None
-) -> int:
-    """Sale lines of ``window``, estimated from its last day (one indexed COUNT)."""
-    with db.read_only(engine, timeout_seconds=timeout_seconds) as conn:
-        lines = conn.execute(
-            sa.text(
-                f"SELECT COUNT(*) FROM ({read.source_sql}) src "
-                "WHERE src.sold_at >= :window_start AND src.sold_at < :window_end"
-            ),
-            _days_params(engine, window.end, window.end),
-        ).scalar_one()
-    return int(lines) * window.days
-
-
 def _read_sales_by_day(
     engine: sa.Engine, read: SalesRead, window: SalesWindow, timeout_seconds: float | None
 ) -> SalesRows:
@@ -737,22 +716,21 @@ def _read_sales_by_day(
     spills (docs/scaling-benchmarks.md). A day's lines sort in memory, and the groups never
     span two days (the day is part of the key). A day whose lines all hold its date (no timestamps) is
     read with `day_statements`: no ``date()`` per line, and with the contract's covering index no sort
-    at all (`_read_day`). A window of at least `SQLITE_PROCESSES_MIN_LINES` lines is
-    cut into consecutive runs of days, one per worker process (`sales_worker`, up to
-    `SQLITE_SALES_PROCESSES`): SQLite connections in threads of one process ran no faster than one
-    connection (docs/scaling-benchmarks.md). The frames are concatenated in day order: the rows, their
-    order and the dtypes are those of the single query.
+    at all (`_read_day`). The window is cut into consecutive runs of days, one per thread (up to
+    `SQLITE_SALES_THREADS`, one per CPU), each day on its own connection: ADBC's driver releases the GIL
+    while SQLite works, so two threads read the large window in 0.56 of one thread's time, and in 0.66 of
+    the time two worker processes took, which pickled their rows back (docs/scaling-benchmarks.md). The
+    frames are concatenated in day order: the rows, their order and the dtypes are those of the single
+    query.
     """
     days = [window.start + dt.timedelta(days=i) for i in range(window.days)]
-    workers = min(SQLITE_SALES_PROCESSES, len(days))
-    if workers < 2 or _estimated_lines(engine, read, window, timeout_seconds) < SQLITE_PROCESSES_MIN_LINES:
-        return read_days(engine, read, days, timeout_seconds)
-    bounds = [round(i * len(days) / workers) for i in range(workers + 1)]
-    url = engine.url.render_as_string(hide_password=False)
-    jobs = [(url, read, days[lo:hi], timeout_seconds) for lo, hi in zip(bounds, bounds[1:], strict=False)]
-    # Each worker's ids are shared already; sharing them across workers again would cost seconds per
-    # million rows and save only one more copy of each id.
-    return _concat_days(processes.run_workers(SALES_WORKER_MODULE, jobs), share_ids=False)
+    threads = min(SQLITE_SALES_THREADS, available_cpus(), len(days))
+    bounds = [round(i * len(days) / threads) for i in range(threads + 1)]
+    runs = [days[lo:hi] for lo, hi in zip(bounds, bounds[1:], strict=False)]
+    parts = list(thread_map(lambda run: read_days(engine, read, run, timeout_seconds), runs, threads))
+    # Each run's ids are shared already; sharing them across runs again would cost seconds per million
+    # rows and save only one more copy of each id.
+    return parts[0] if len(parts) == 1 else _concat_days(parts, share_ids=False)
 
 
 def read_table(engine: sa.Engine, source: SourceSpec, *, timeout_seconds: float | None = None) -> pd.DataFrame:

@@ -36,10 +36,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from inventory_assets.analytics.parallel import thread_count, thread_map
 from inventory_assets.analytics.risk import demand_quantile
 from inventory_assets.analytics.service import expected_shortage
 from inventory_assets.optimization.data import PlanData
+from inventory_assets.parallel import thread_count, thread_map
 
 MAX_SEGMENTS = 16
 """A row with at most this many segments between its feasible order quantities gets all of them (the

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from inventory_assets.contract.sales import SalesWindow
 from inventory_assets.contract.validation import validate_source
 from inventory_assets.io import db, queries
 from inventory_assets_tests.conftest import backend_params
@@ -220,7 +222,7 @@ def test_sharing_keeps_text_and_mixed_columns_value_for_value() -> None:
     pd.testing.assert_frame_equal(arrow, before)
 
 
-def test_a_large_sqlite_window_read_by_worker_processes_is_the_same_frame(tmp_path, monkeypatch) -> None:
+def test_a_sqlite_window_read_by_threads_is_the_same_frame(tmp_path, monkeypatch) -> None:
     rows = [
         {
             "sale_id": i,
@@ -233,32 +235,37 @@ def test_a_large_sqlite_window_read_by_worker_processes_is_the_same_frame(tmp_pa
         for i in range(2_000)
     ]
     engine = _sales_table(f"sqlite:///{tmp_path / 'sales.db'}", rows)
+    monkeypatch.setattr(queries, "available_cpus", lambda: 1)  # one thread: every day in this one
     first = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
-    in_process, window = first.frame, first.window
-    assert window is not None
-    read = queries.plan_sales_read(engine, queries.SourceSpec("sales"), history_days=9)
-    assert read.by_day and queries._estimated_lines(engine, read, window) == 9 * len(
-        [r for r in rows if r["sold_at"] == window.end]
-    )
-    monkeypatch.setattr(queries, "SQLITE_PROCESSES_MIN_LINES", 0)  # any window: worker processes
-    monkeypatch.setattr(queries, "SQLITE_SALES_PROCESSES", 2)
-    second = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
-    by_workers = second.frame
-    pd.testing.assert_frame_equal(by_workers, in_process, check_exact=True)
-    assert second.rows.in_key_order == first.rows.in_key_order
-    assert len(in_process) == len({(r["sold_at"], r["product_id"], r["location_id"]) for r in rows})
-    assert by_workers["product_id"].dtype.storage == "pyarrow"  # Arrow-backed: no object per row
+    in_one, window = first.frame, first.window
+    assert window is not None and queries.plan_sales_read(engine, queries.SourceSpec("sales"), history_days=9).by_day
+    names: set[str] = set()
+    read_days = queries.read_days
+
+    def recorded(*args, **kwargs):
+        names.add(threading.current_thread().name)
+        return read_days(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "read_days", recorded)
+    for threads in (2, 3):
+        monkeypatch.setattr(queries, "available_cpus", lambda threads=threads: threads)
+        names.clear()
+        again = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
+        pd.testing.assert_frame_equal(again.frame, in_one, check_exact=True)
+        assert again.rows.in_key_order == first.rows.in_key_order
+        assert len(names) == threads  # each run of days in a thread of its own
+    assert len(in_one) == len({(r["sold_at"], r["product_id"], r["location_id"]) for r in rows})
+    assert in_one["product_id"].dtype.storage == "pyarrow"  # Arrow-backed: no object per row
 
 
-def test_a_sales_workers_database_error_is_raised_in_the_caller_as_itself(tmp_path) -> None:
-    from inventory_assets.io import sales_worker
-
+def test_a_database_error_in_a_reading_thread_is_raised_in_the_caller_as_itself(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
-    db.make_engine(url).dispose()
+    engine = db.make_engine(url)
+    missing = "SELECT * FROM missing_sales"
+    read = queries.SalesRead(statement=missing, window=None, by_day=True, source_sql=missing)
+    window = SalesWindow(dt.date(2026, 1, 1), dt.date(2026, 1, 4))
     with pytest.raises(sa.exc.OperationalError, match="no such table"):
-        missing = "SELECT * FROM missing_sales"
-        read = queries.SalesRead(statement=missing, window=None, by_day=True, source_sql=missing)
-        sales_worker.run_workers([(url, read, [dt.date(2026, 1, 1)], None)] * 2)
+        queries.read_sales_days(engine, read, window)
 
 
 def _raw_sales(tmp_path, lines: list[tuple]) -> sa.Engine:

@@ -10,8 +10,8 @@ import threading
 import numpy as np
 import pytest
 
-from inventory_assets.analytics import parallel
-from inventory_assets.analytics.parallel import available_cpus, thread_count, thread_map
+from inventory_assets import parallel
+from inventory_assets.parallel import available_cpus, thread_count, thread_map
 
 
 def test_results_come_in_the_order_of_the_items_whatever_the_threads() -> None:
