@@ -23,7 +23,7 @@ from typing import TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-__all__ = ["THREADS_DOC", "available_cpus", "thread_count", "thread_map"]
+__all__ = ["THREADS_DOC", "available_cpus", "return_freed_memory", "thread_count", "thread_map"]
 
 THREADS_DOC = "Threads that compute blocks of rows at once; 0: one per CPU this process may use."
 """The description of a ``threads`` knob that `thread_count` reads."""
