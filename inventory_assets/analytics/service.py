@@ -128,7 +128,7 @@ def fill_rate(lost_units: np.ndarray, demand_units: np.ndarray) -> float:
 
 def customer_facing(features: pd.DataFrame) -> np.ndarray:
     """Rows whose location supplies no other location (the stores of a DC -> store network)."""
-    parents = set(features["parent_location_id"].dropna().astype(str))
+    parents = features["parent_location_id"].dropna().astype(str).unique()  # a few ids: no set of every row's
     return ~features["location_id"].astype(str).isin(parents).to_numpy()
 
 
@@ -182,12 +182,12 @@ def at_risk_by_class(
     ``after`` the rows whose stock-out risk exceeds ``threshold``."""
     frame = pd.DataFrame(
         {
-            "abc_class": np.asarray(abc_class, dtype=object).astype(str),
+            "abc_class": pd.Series(abc_class).to_numpy(dtype=object).astype(str),  # Arrow text: not value by value
             "before": np.asarray(risk_before, dtype=float) > threshold,
             "after": np.asarray(risk_after, dtype=float) > threshold,
         }
     )
-    classes = [*ABC_CLASSES, *sorted(set(frame["abc_class"]) - set(ABC_CLASSES))]
+    classes = [*ABC_CLASSES, *sorted(set(frame["abc_class"].unique()) - set(ABC_CLASSES))]
     grouped = frame.groupby("abc_class").agg(rows=("before", "size"), before=("before", "sum"), after=("after", "sum"))
     table = grouped.reindex(classes, fill_value=0).astype(np.int64).reset_index()
     total = pd.DataFrame(

@@ -93,7 +93,7 @@ def default_budgets(budget: float, fractions: Sequence[float] = DEFAULT_FRACTION
 def _point(result: PlanResult, budget: float, configured: float) -> dict:
     plan, summary = result.plan, result.summary
     # stores: locations that supply no other (as analytics.service.customer_facing)
-    at_store = ~plan["location_id"].isin(set(plan["source_location_id"].dropna())).to_numpy()
+    at_store = ~plan["location_id"].isin(plan["source_location_id"].dropna().unique()).to_numpy()
     lost = plan["expected_shortfall_after"].to_numpy(dtype=float)
     return {
         "budget": float(budget),
