@@ -474,7 +474,9 @@ def _load_rows(
     )
     stamp: Any = planned_at
     if loader.driver_values and conn.dialect.name != "postgresql":
-        processor = PLAN.c.planned_at.type.bind_processor(conn.dialect)
+        # The dialect's own processor (SQLite: SQLAlchemy's ISO text, as the run row gets), once for every row:
+        # the decorator's alone leaves a datetime that sqlite3 would convert again for each row.
+        processor = PLAN.c.planned_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         stamp = processor(planned_at) if processor else planned_at
     for written, rows in _batches(run_id, stamp, columns, n_rows, batch_rows):
         loader.load(rows)

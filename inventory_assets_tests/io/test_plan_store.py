@@ -399,3 +399,20 @@ def test_the_doc_lists_every_column() -> None:
         assert f"`{table.name}`" in doc, table.name
         for column in table.columns:
             assert f"`{column.name}`" in doc, f"{table.name}.{column.name}"
+
+
+def test_on_sqlite_the_plan_rows_hold_their_runs_timestamp_as_the_run_row_does(tmp_path: Path) -> None:
+    """SQLite stores the timestamp as text: every plan row gets SQLAlchemy's text of it, the run row's,
+    converted once (a whole second keeps its six zeros, which sqlite3's own conversion drops)."""
+    url = f"sqlite:///{tmp_path / 'plan.db'}"
+    for run_id, planned_at in (("whole", datetime(2026, 12, 1, 10, 0, 0, tzinfo=timezone.utc)), ("part", T0)):
+        plan_store.write_plan(url, run_id, make_plan(5), RUN, planned_at=planned_at)
+        with db.make_engine(url).connect() as conn:
+            stored = conn.exec_driver_sql(
+                "SELECT DISTINCT planned_at FROM procurement_plan WHERE run_id = ?", (run_id,)
+            ).all()
+            run_row = conn.exec_driver_sql(
+                "SELECT planned_at FROM procurement_plan_runs WHERE run_id = ?", (run_id,)
+            ).all()
+        assert stored == run_row and len(stored) == 1
+        assert stored[0][0] == planned_at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
