@@ -208,19 +208,6 @@ def _loader(conn: sa.Connection, table: sa.Table, batch_rows: int) -> bulk.BulkL
     )
 
 
-def _driver_rows(conn: sa.Connection, table: sa.Table, loader: bulk.BulkLoader, rows: list[tuple]) -> list[tuple]:
-    """Rows as the driver takes them: dates through the dialect's bind processor (SQLite stores ISO text)."""
-    if not loader.driver_values or conn.dialect.name == "postgresql":
-        return rows
-    processors = [
-        c.type.bind_processor(conn.dialect) if isinstance(c.type, (sa.Date, UtcDateTime)) else None
-        for c in table.columns
-    ]
-    if not any(processors):
-        return rows
-    return [tuple(p(v) if p is not None else v for p, v in zip(processors, row, strict=True)) for row in rows]
-
-
 def _write_once(
     engine: sa.Engine,
     backtest_id: str,
@@ -242,7 +229,7 @@ def _write_once(
             conn.execute(table.delete().where(table.c.backtest_id == backtest_id))
         for table, rows in ((RESULTS, result_rows), (WEEKLY, weekly_rows)):
             loader = _loader(conn, table, batch_rows)
-            loader.load(_driver_rows(conn, table, loader, rows))
+            loader.load(loader.driver_rows(rows))
         conn.execute(
             RUNS.insert().values(
                 backtest_id=backtest_id, run_at=run_at, committed_at=datetime.now(timezone.utc), **run_row

@@ -1,7 +1,9 @@
 """Bulk insert of row tuples through each driver's fastest path, inside the caller's transaction.
 
-The one loader of the project: the demo generator (``demo/data.py``) loads the source tables with it and
-the plan store (``plan_store.py``) its plan rows.
+The one loader of the project: the demo generator (``demo/data.py``) loads the source tables with it, the
+plan store (``plan_store.py``) its plan rows and order lists, the backtest store its results. Where rows go
+to the driver as they are, `BulkLoader.driver_rows` passes dates and timestamps through the dialect's
+bind processors first (SQLite: SQLAlchemy's ISO text), as SQLAlchemy's own statements would.
 
 * PostgreSQL: ``COPY ... FROM STDIN`` on the transaction's own psycopg connection; binary when the
   PostgreSQL type of every column is given (2-3x faster than text), else text.
@@ -74,8 +76,32 @@ class BulkLoader:
 
     @property
     def driver_values(self) -> bool:
-        """Whether rows go to the driver as they are (bind processors are the caller's business)."""
+        """Whether rows go to the driver as they are (bind processors are the caller's business:
+        `driver_rows`)."""
         return self.sql is not None
+
+    def processor(self, name: str) -> Any:
+        """The bind processor of column ``name`` where the rows go to the driver as they are and its type
+        has one on this dialect (SQLite: SQLAlchemy's ISO text of a date or a timestamp), else None. Taken
+        from the dialect's own type: a type decorator's alone would leave a ``datetime`` that ``sqlite3``
+        converts again, by its own (deprecated) adapter, for every row."""
+        if not self.driver_values or self.backend == "postgresql":  # COPY takes the Python values
+            return None
+        column_type = self.table.c[name].type
+        base = column_type.impl_instance if isinstance(column_type, sa.types.TypeDecorator) else column_type
+        if not isinstance(base, (sa.Date, sa.DateTime)):
+            return None
+        return column_type.dialect_impl(self.conn.dialect).bind_processor(self.conn.dialect)
+
+    def driver_rows(self, rows: list[tuple]) -> list[tuple]:
+        """``rows`` with each date and timestamp through its column's `processor`, once per distinct value."""
+        processors = {i: f for i, name in enumerate(self.names) if (f := self.processor(name)) is not None}
+        if not processors or not rows:
+            return rows
+        converted = {
+            i: {v: None if v is None else f(v) for v in {row[i] for row in rows}} for i, f in processors.items()
+        }
+        return [tuple(converted[i][v] if i in converted else v for i, v in enumerate(row)) for row in rows]
 
     def load(self, rows: list[tuple]) -> None:
         """Insert ``rows`` (nothing for an empty list)."""

@@ -472,12 +472,8 @@ def _load_rows(
     loader = bulk.BulkLoader(
         conn, PLAN, copy_types=[_PG_COPY_TYPES[type(c.type)] for c in PLAN.columns], chunk_rows=batch_rows
     )
-    stamp: Any = planned_at
-    if loader.driver_values and conn.dialect.name != "postgresql":
-        # The dialect's own processor (SQLite: SQLAlchemy's ISO text, as the run row gets), once for every row:
-        # the decorator's alone leaves a datetime that sqlite3 would convert again for each row.
-        processor = PLAN.c.planned_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-        stamp = processor(planned_at) if processor else planned_at
+    processor = loader.processor("planned_at")  # once for every row (SQLite: the run row's text)
+    stamp: Any = processor(planned_at) if processor else planned_at
     for written, rows in _batches(run_id, stamp, columns, n_rows, batch_rows):
         loader.load(rows)
         if progress is not None:
@@ -489,19 +485,8 @@ def _load_orders(conn: sa.Connection, table: sa.Table, rows: list[tuple], batch_
     loader = bulk.BulkLoader(
         conn, table, copy_types=[_PG_COPY_TYPES[type(c.type)] for c in table.columns], chunk_rows=batch_rows
     )
-    processors: list[Any] = [None] * len(table.columns)
-    if loader.driver_values and conn.dialect.name != "postgresql":
-        processors = [
-            c.type.bind_processor(conn.dialect) if isinstance(c.type, sa.Date) else None for c in table.columns
-        ]
     for start in range(0, len(rows), batch_rows):
-        batch = rows[start : start + batch_rows]
-        if any(processors):
-            batch = [
-                tuple(v if f is None or v is None else f(v) for f, v in zip(processors, row, strict=True))
-                for row in batch
-            ]
-        loader.load(batch)
+        loader.load(loader.driver_rows(rows[start : start + batch_rows]))
 
 
 _PG_COPY_TYPES = {

@@ -224,12 +224,24 @@ def test_postgresql_values_are_bound_and_days_read_as_the_bound_date_would(empty
     assert sa.inspect(engine).get_table_names() == ["ev"]
 
 
-@pytest.mark.parametrize("empty_database", backend_params("postgresql"), indirect=True)
-def test_the_postgresql_arrow_reader_cannot_write(empty_database: str) -> None:
-    engine = db.make_engine(empty_database)
+def _three_rows(url: str) -> sa.Engine:
+    """A table ``t`` of three rows for the reader to try to change."""
+    engine = db.make_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE t (v integer)")
         conn.exec_driver_sql("INSERT INTO t VALUES (1), (2), (3)")
+    return engine
+
+
+def _assert_still_three_rows(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT v FROM t ORDER BY v").scalars().all() == [1, 2, 3]
+    assert sa.inspect(engine).get_table_names() == ["t"]  # and nothing else: no table made, none dropped
+
+
+@pytest.mark.parametrize("empty_database", backend_params("postgresql"), indirect=True)
+def test_the_postgresql_arrow_reader_cannot_write(empty_database: str) -> None:
+    engine = _three_rows(empty_database)
     with db.arrow_reader(engine) as fast:
         assert fast is not None
         for statement in (
@@ -248,9 +260,7 @@ def test_the_postgresql_arrow_reader_cannot_write(empty_database: str) -> None:
             "SELECT current_setting('transaction_read_only') AS ro, current_setting('TimeZone') AS tz"
         )
     assert settings is not None and settings.iloc[0].tolist() == ["on", "UTC"]
-    with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT v FROM t ORDER BY v").scalars().all() == [1, 2, 3]
-    assert sa.inspect(engine).get_table_names() == ["t"]
+    _assert_still_three_rows(engine)
 
 
 @pytest.mark.parametrize("empty_database", backend_params("postgresql"), indirect=True)
@@ -444,10 +454,8 @@ def test_mariadb_days_are_written_in_and_a_statement_with_other_values_declined(
 
 @pytest.mark.parametrize("empty_database", backend_params("mariadb"), indirect=True)
 def test_the_mariadb_arrow_reader_cannot_write(empty_database: str) -> None:
-    engine = db.make_engine(empty_database)
+    engine = _three_rows(empty_database)
     with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE t (v integer)")
-        conn.exec_driver_sql("INSERT INTO t VALUES (1), (2), (3)")
         conn.exec_driver_sql(  # a function a user's query could call: it writes when it runs
             "CREATE FUNCTION wipe() RETURNS INT MODIFIES SQL DATA BEGIN DELETE FROM t; RETURN 1; END"
         )
@@ -464,9 +472,7 @@ def test_the_mariadb_arrow_reader_cannot_write(empty_database: str) -> None:
             assert fast.frame(statement) is None, statement
         settings = fast.frame("SELECT @@session.tx_read_only AS ro, @@session.time_zone AS tz")
     assert settings is not None and settings.iloc[0].tolist() == [1, "+00:00"]
-    with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT v FROM t ORDER BY v").scalars().all() == [1, 2, 3]
-    assert sa.inspect(engine).get_table_names() == ["t"]
+    _assert_still_three_rows(engine)
 
 
 @pytest.mark.parametrize("empty_database", backend_params("mariadb"), indirect=True)
