@@ -239,21 +239,25 @@ def test_a_sqlite_window_read_by_threads_is_the_same_frame(tmp_path, monkeypatch
     first = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
     in_one, window = first.frame, first.window
     assert window is not None and queries.plan_sales_read(engine, queries.SourceSpec("sales"), history_days=9).by_day
-    names: set[str] = set()
+    runs: list[tuple[list[dt.date], str]] = []
     read_days = queries.read_days
 
-    def recorded(*args, **kwargs):
-        names.add(threading.current_thread().name)
-        return read_days(*args, **kwargs)
+    def recorded(engine, read, days, timeout_seconds):
+        runs.append((list(days), threading.current_thread().name))
+        return read_days(engine, read, days, timeout_seconds)
 
     monkeypatch.setattr(queries, "read_days", recorded)
+    window_days = [window.start + dt.timedelta(days=i) for i in range(window.days)]
     for threads in (2, 3):
         monkeypatch.setattr(queries, "available_cpus", lambda threads=threads: threads)
-        names.clear()
+        runs.clear()
         again = queries.read_sales(engine, queries.SourceSpec("sales"), history_days=9)
         pd.testing.assert_frame_equal(again.frame, in_one, check_exact=True)
         assert again.rows.in_key_order == first.rows.in_key_order
-        assert len(names) == threads  # each run of days in a thread of its own
+        # the window cut into one run of consecutive days per thread, read by the pool's threads (the pool
+        # may hand a finished thread the next run: that two really run at once, test_parallel shows)
+        assert len(runs) == threads and sorted(day for days, _ in runs for day in days) == window_days
+        assert all(days == sorted(days) and name.startswith("inventory-block") for days, name in runs)
     assert len(in_one) == len({(r["sold_at"], r["product_id"], r["location_id"]) for r in rows})
     assert in_one["product_id"].dtype.storage == "pyarrow"  # Arrow-backed: no object per row
 
