@@ -413,6 +413,26 @@ def read_frame(
     return _frame(columns, rows, share_text)  # built once the connection is back in the pool
 
 
+def read_frame_fast(
+    engine: sa.Engine,
+    statement: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    timeout_seconds: float | None = None,
+    numeric: Collection[str] = (),
+    share_text: bool | Collection[str] = True,
+) -> pd.DataFrame:
+    """`read_frame`'s rows of one SELECT, through an Arrow reader where it can (`arrow_reader`: ADBC, or
+    ConnectorX on MariaDB/MySQL); else, or where that reader declines (`ArrowReader.frame`), through
+    SQLAlchemy (`read_frame`), whose frame stays the reference. ``numeric``: the columns that may arrive as
+    NUMERIC or DECIMAL (`ArrowReader.frame`)."""
+    with arrow_reader(engine, timeout_seconds=timeout_seconds) as fast:
+        frame = None if fast is None else fast.frame(statement, params, numeric=numeric)
+    if frame is not None:
+        return frame
+    return read_frame(engine, statement, params, timeout_seconds=timeout_seconds, share_text=share_text)
+
+
 def fetch_frame(
     conn: sa.Connection,
     statement: str | sa.Executable,

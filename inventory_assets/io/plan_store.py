@@ -687,11 +687,11 @@ def resolve_run(engine: sa.Engine | str, run: str = "latest", *, retry_attempts:
     return out
 
 
-def _orders_frame(table: sa.Table, rows: Sequence[Any]) -> pd.DataFrame:
-    """Rows of an order table as the list's frame (without ``run_id``): the same dtypes on every dialect."""
+def _orders_frame(table: sa.Table, raw: pd.DataFrame) -> pd.DataFrame:
+    """An order table's rows (``raw``: its columns, as `db.read_frame_fast` read them) as the list's frame
+    (without ``run_id``): the same dtypes on every dialect and either reader (dates arrive as text from
+    SQLite, as dates from the others)."""
     names = [c.name for c in table.columns]
-    # plain tuples: from_records probes each SQLAlchemy Row with hasattr, which raises and catches inside it
-    raw = pd.DataFrame.from_records([tuple(row) for row in rows], columns=names)
     out: dict[str, Any] = {}
     for column in table.columns:
         if column.name == "run_id":
@@ -712,22 +712,30 @@ def _orders_frame(table: sa.Table, rows: Sequence[Any]) -> pd.DataFrame:
     return frame.sort_values(list(ORDER_SORT[table.name]), kind="stable", ignore_index=True)
 
 
+def _orders_sql(dialect: sa.Dialect, table: sa.Table) -> str:
+    """The SELECT of one run's rows of an order table (``:run_id`` bound)."""
+    quote = dialect.identifier_preparer
+    columns = ", ".join(quote.quote(c.name) for c in table.columns)
+    return f"SELECT {columns} FROM {quote.format_table(table)} WHERE {quote.quote('run_id')} = :run_id"
+
+
 def run_orders(engine: sa.Engine | str, run_id: str, *, retry_attempts: int = 4) -> dict[str, pd.DataFrame]:
     """The order lists committed with run ``run_id``: ``purchase_orders`` and ``transfer_orders`` (empty
-    frames with the columns when the run has none, or the tables do not exist), sorted as built."""
+    frames with the columns when the run has none, or the tables do not exist), sorted as built. Each list is
+    one read (`db.read_frame_fast`: Arrow columns where the database has a reader, else SQLAlchemy's rows); a
+    run's lists change only by a rewrite of the whole run, which writes the same lists again."""
     engine = db.as_engine(engine)
 
     def read() -> dict[str, pd.DataFrame]:
         present = set(sa.inspect(engine).get_table_names())
         out: dict[str, pd.DataFrame] = {}
-        with engine.connect() as conn:
-            for name, table in ORDER_TABLES.items():
-                rows = (
-                    conn.execute(sa.select(*table.columns).where(table.c.run_id == run_id)).all()
-                    if name in present
-                    else []
-                )
-                out[name] = _orders_frame(table, rows)
+        for name, table in ORDER_TABLES.items():
+            raw = (
+                db.read_frame_fast(engine, _orders_sql(engine.dialect, table), {"run_id": run_id}, share_text=False)
+                if name in present
+                else pd.DataFrame(columns=[c.name for c in table.columns])
+            )
+            out[name] = _orders_frame(table, raw)
         return out
 
     return db.retry(read, attempts=retry_attempts, what=f"reading the orders of run {run_id!r}", url=engine.url)

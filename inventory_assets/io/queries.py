@@ -594,14 +594,10 @@ def read_sales_days(
 def _read_statement(
     engine: sa.Engine, statement: str, params: dict[str, Any] | None, timeout_seconds: float | None
 ) -> pd.DataFrame:
-    """The rows of one source statement: through an Arrow reader where it can (`db.arrow_reader`: ADBC, or
-    ConnectorX on MariaDB/MySQL), else, or where that reader declines, through SQLAlchemy (`db.read_frame`),
-    whose frame stays the reference."""
-    with db.arrow_reader(engine, timeout_seconds=timeout_seconds) as fast:
-        frame = None if fast is None else fast.frame(statement, params, numeric=NUMERIC_COLUMNS)
-    if frame is not None:
-        return frame
-    return db.read_frame(engine, statement, params, timeout_seconds=timeout_seconds, share_text=ID_COLUMNS)
+    """The rows of one source statement (`db.read_frame_fast`: Arrow where it can, else SQLAlchemy)."""
+    return db.read_frame_fast(
+        engine, statement, params, timeout_seconds=timeout_seconds, numeric=NUMERIC_COLUMNS, share_text=ID_COLUMNS
+    )
 
 
 @dataclass(frozen=True)

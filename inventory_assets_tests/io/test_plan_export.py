@@ -117,6 +117,12 @@ def test_orders_commit_with_the_plan_and_export_back(empty_database: str, tmp_pa
     stored = plan_store.run_orders(engine, "run-1")
     for name in (PURCHASES, TRANSFERS):
         pd.testing.assert_frame_equal(stored[name], lists[name], check_dtype=False)
+    # run_orders reads through an Arrow reader where the database has one (SQLite, PostgreSQL): the same
+    # frames, dtypes and all, as from SQLAlchemy's rows (the reference, and MariaDB's read of a run id).
+    for name, table in plan_store.ORDER_TABLES.items():
+        sql = plan_store._orders_sql(engine.dialect, table)
+        rows = db.read_frame(engine, sql, {"run_id": "run-1"}, share_text=False)
+        pd.testing.assert_frame_equal(stored[name], plan_store._orders_frame(table, rows))
 
     # Rewriting the run leaves one copy of its lists.
     plan_store.write_plan(engine, "run-1", plan, RUN, planned_at=T0, orders=lists)
