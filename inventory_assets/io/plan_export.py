@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 import xlsxwriter
 
@@ -48,6 +50,7 @@ __all__ = [
     "export_root",
     "export_plan",
     "write_exports",
+    "write_csv",
     "sheet_name",
     "workbook_sheets",
     "sheet_totals",
@@ -72,6 +75,8 @@ FLOAT = "%.12g"
 
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 _SHEET_MAX = 31
+_SPECIAL = re.compile(r'[,"\r\n]')
+"""What makes pandas quote a CSV field (its ``QUOTE_MINIMAL``): the delimiter, the quote, a line break."""
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,60 @@ def _write_workbook(path: Path, sheets: Mapping[str, pd.DataFrame]) -> None:
     book.close()
 
 
+def _csv_texts(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """``frame``'s values as the text pandas' ``to_csv`` writes for them with ``DAY`` and ``FLOAT`` (each
+    distinct value formatted once; a missing value empty), or None for a column of another kind or a column
+    name pandas would quote."""
+    if any(not isinstance(name, str) or _SPECIAL.search(name) for name in frame.columns):
+        return None
+    texts: dict[str, Any] = {}
+    for name in frame.columns:
+        values = frame[name]
+        if isinstance(values.dtype, pd.StringDtype):  # as it is (Arrow's own text, missing values empty)
+            texts[name] = values
+            continue
+        if values.dtype == object:
+            if not all(isinstance(v, str) for v in pd.unique(values[values.notna()])):
+                return None
+            texts[name] = values.astype("str")
+            continue
+        codes, uniques = pd.factorize(values)  # a missing value gets code -1: the empty text appended last
+        if pd.api.types.is_datetime64_any_dtype(values):
+            formatted = list(pd.DatetimeIndex(uniques).strftime(DAY))
+        elif pd.api.types.is_bool_dtype(values) or pd.api.types.is_integer_dtype(values):
+            formatted = [str(v) for v in uniques.tolist()]
+        elif pd.api.types.is_float_dtype(values):
+            formatted = [FLOAT % v for v in uniques.tolist()]
+        else:
+            return None
+        texts[name] = np.array([*formatted, None], dtype=object)[codes]
+    return pd.DataFrame(texts, index=frame.index)
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    """``frame`` as a CSV file (no index, dates ``DAY``, numbers ``FLOAT``, ``\\n`` line ends), byte for byte
+    what pandas' ``to_csv`` writes. Arrow's CSV writer writes the values, each distinct one formatted once
+    (`_arrow_csv`); where a text needs quoting (a comma, a quote or a line break) or a column is of another
+    kind, pandas writes the file."""
+    texts = _csv_texts(frame)
+    if texts is not None:
+        try:
+            _arrow_csv(path, texts)
+            return
+        except pa.ArrowInvalid:  # a value pandas would quote
+            pass
+    frame.to_csv(path, index=False, date_format=DAY, float_format=FLOAT, lineterminator="\n")
+
+
+def _arrow_csv(path: Path, texts: pd.DataFrame) -> None:
+    """Text columns (`_csv_texts`) through Arrow's CSV writer, never quoted: ``pyarrow.ArrowInvalid`` for a
+    value that would need quotes."""
+    with open(path, "wb") as file:
+        file.write(",".join(texts.columns).encode() + b"\n")
+        table = pa.Table.from_pandas(texts, preserve_index=False)
+        pa_csv.write_csv(table, file, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
+
+
 def write_exports(
     folder: Path,
     orders: Mapping[str, pd.DataFrame],
@@ -236,7 +295,7 @@ def write_exports(
         for name in (plan_store.PURCHASE_ORDERS_TABLE, plan_store.TRANSFER_ORDERS_TABLE):
             path = folder / f"{name}.csv"
             frame = orders[name]
-            _replace(path, lambda tmp, frame=frame: frame.to_csv(tmp, index=False, date_format=DAY, float_format=FLOAT))
+            _replace(path, lambda tmp, frame=frame: write_csv(tmp, frame))
             files[path.name] = path
     lines = sum(len(frame) for frame in orders.values())
     if "xlsx" in formats and max_workbook_rows is not None and lines > max_workbook_rows:

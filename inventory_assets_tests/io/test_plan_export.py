@@ -11,8 +11,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from inventory_assets import cli
@@ -325,3 +327,64 @@ def test_export_plan_help_describes_every_option(capsys: pytest.CaptureFixture[s
         "INVENTORY_PLAN_DB_URL",
     ):
         assert word in text, word
+
+
+def _every_kind(text: list[object]) -> pd.DataFrame:
+    n = len(text)
+    return pd.DataFrame(
+        {
+            "text": pd.Series(text, dtype="str"),
+            "objects": pd.Series([None if i % 3 == 0 else f"id {i}" for i in range(n)], dtype=object),
+            "empty": pd.Series([None] * n, dtype=object),
+            "whole": pd.Series(range(n), dtype="int64") * 7 - 3,
+            "flag": pd.Series([i % 2 == 0 for i in range(n)], dtype=bool),
+            "number": pd.Series([3852.7799999999997, -0.0, np.nan, np.inf, 1e-9, 123456789012345.0, 0.1 + 0.2][:n] * 2)[
+                :n
+            ],
+            "day": pd.Series(pd.to_datetime(["2026-11-30", None, "2027-01-02", "2026-11-30", None, "2026-02-28"][:n])),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(_every_kind(["a", "Ünïcode ok", None, "", " spaced ", "x;y"]), id="arrow-writes-it"),
+        pytest.param(_every_kind(["a", "Pasta, family size", None, "", "b", "c"]), id="a-comma-pandas-quotes"),
+        pytest.param(_every_kind(['say "hi"', "b", None, "", "line\nbreak", "c"]), id="quotes-and-line-breaks"),
+        pytest.param(_every_kind([])[:0], id="no-rows"),
+    ],
+)
+def test_the_csv_files_are_what_pandas_writes_byte_for_byte(frame: pd.DataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    plan_export.write_csv(path, frame)
+    want = frame.to_csv(
+        None, index=False, date_format=plan_export.DAY, float_format=plan_export.FLOAT, lineterminator="\n"
+    )
+    assert path.read_bytes() == want.encode()
+    # Arrow's writer wrote it where no text needs quotes, and refuses where one does (pandas then writes it).
+    texts = plan_export._csv_texts(frame)
+    assert texts is not None
+    needs_quotes = frame["text"].str.contains('[,"\n]', regex=True).fillna(False).any()
+    if needs_quotes:
+        with pytest.raises(pa.ArrowInvalid):
+            plan_export._arrow_csv(tmp_path / "arrow.csv", texts)
+    else:
+        plan_export._arrow_csv(tmp_path / "arrow.csv", texts)
+        assert (tmp_path / "arrow.csv").read_bytes() == want.encode()
+
+
+def test_a_column_of_another_kind_is_written_by_pandas(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"kind": pd.Categorical(["a", "b"]), "mixed": [1, "x"], "n": [1.5, 2.0]})
+    assert plan_export._csv_texts(frame) is None
+    assert plan_export._csv_texts(frame[["n"]].rename(columns={"n": "a,b"})) is None
+    plan_export.write_csv(tmp_path / "f.csv", frame)
+    assert (tmp_path / "f.csv").read_text() == "kind,mixed,n\na,1,1.5\nb,x,2\n"
+
+
+def test_the_order_lists_csv_is_what_pandas_writes(tmp_path: Path) -> None:
+    lists = lists_of(make_plan(40, seed=5))
+    for name, frame in lists.items():
+        plan_export.write_csv(tmp_path / name, frame)
+        want = frame.to_csv(None, index=False, date_format=plan_export.DAY, float_format=plan_export.FLOAT)
+        assert (tmp_path / name).read_text() == want
