@@ -23,7 +23,7 @@ from typing import TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-__all__ = ["THREADS_DOC", "available_cpus", "return_freed_memory", "thread_count", "thread_map"]
+__all__ = ["THREADS_DOC", "available_cpus", "return_freed_memory", "row_pieces", "thread_count", "thread_map"]
 
 THREADS_DOC = "Threads that compute blocks of rows at once; 0: one per CPU this process may use."
 """The description of a ``threads`` knob that `thread_count` reads."""
@@ -57,6 +57,13 @@ def thread_map(func: Callable[[T], R], items: Iterable[T], threads: int) -> Iter
             yield from pool.map(func, items)
     finally:
         return_freed_memory()
+
+
+def row_pieces(rows: int, piece_rows: int) -> list[slice]:
+    """Rows ``0 .. rows`` as consecutive slices of ``piece_rows`` (the last one shorter)."""
+    if piece_rows < 1:
+        raise ValueError(f"piece_rows must be >= 1, got {piece_rows!r}")
+    return [slice(lo, min(lo + piece_rows, rows)) for lo in range(0, rows, piece_rows)]
 
 
 def return_freed_memory() -> None:

@@ -39,7 +39,7 @@ from scipy import stats
 from inventory_assets.analytics.risk import demand_quantile
 from inventory_assets.analytics.service import expected_shortage
 from inventory_assets.optimization.data import PlanData
-from inventory_assets.parallel import thread_count, thread_map
+from inventory_assets.parallel import row_pieces, thread_count, thread_map
 
 MAX_SEGMENTS = 16
 """A row with at most this many segments between its feasible order quantities gets all of them (the
@@ -79,7 +79,7 @@ def evaluate_rows(data: PlanData, rows: np.ndarray, x: np.ndarray) -> RowCost:
     threads = thread_count(data.threads)
     if threads == 1 or len(rows) <= THREAD_CHUNK_ROWS:
         return _evaluate_rows(data, rows, x)
-    pieces = [slice(lo, lo + THREAD_CHUNK_ROWS) for lo in range(0, len(rows), THREAD_CHUNK_ROWS)]
+    pieces = row_pieces(len(rows), THREAD_CHUNK_ROWS)
     parts = list(thread_map(lambda piece: _evaluate_rows(data, rows[piece], x[piece]), pieces, threads))
     return RowCost(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(RowCost)))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from pandera.errors import SchemaErrors
 from scipy import stats
 
+from inventory_assets.analytics import safety_stock as safety_stock_module
 from inventory_assets.analytics.abc import abc_classes, xyz_classes
 from inventory_assets.analytics.features import (
     FEATURES_COLUMNS,
@@ -409,3 +411,31 @@ def test_parameters_are_validated():
         FeatureParameters(service_level_a=1.0)
     with pytest.raises(ValueError):
         FeatureParameters(review_days=-1)
+
+
+def test_safety_stock_in_pieces_by_threads_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(7)
+    n = 101
+    mean = rng.gamma(0.5, 4.0, n) * (rng.random(n) > 0.1)
+    var = mean * rng.uniform(0.5, 6.0, n)
+    intermittent = rng.random(n) < 0.6
+    level = rng.choice([0.8, 0.95, 0.99], n)
+    whole = safety_stock_module.safety_stock(mean, var, intermittent, level)
+    assert set(whole.method) == {"none", "normal", "poisson", "negative_binomial"}
+    pieces: list[int] = []
+    one_piece = safety_stock_module._safety_stock
+
+    def counted(m: np.ndarray, *args: Any) -> Any:
+        pieces.append(len(m))
+        return one_piece(m, *args)
+
+    monkeypatch.setattr(safety_stock_module, "_safety_stock", counted)
+    monkeypatch.setattr(safety_stock_module, "THREAD_PIECE_ROWS", 7)
+    for threads in (1, 2, 3, 0):
+        pieces.clear()
+        got = safety_stock_module.safety_stock(mean, var, intermittent, level, threads=threads)
+        assert pieces == ([n] if threads == 1 else [7] * 14 + [3])
+        for field in dataclasses.fields(got):
+            np.testing.assert_array_equal(getattr(got, field.name), getattr(whole, field.name))
+    with pytest.raises(ValueError, match="threads"):
+        FeatureParameters(threads=-1)

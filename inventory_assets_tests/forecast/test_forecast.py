@@ -306,6 +306,11 @@ def test_features_take_the_forecast():
     assert s1["demand_std_over_protection"] == pytest.approx(4.0 * s1["lead_time_std"])
     with pytest.raises(ValueError, match="rows of merged_dataset"):
         compute_features(merged, forecast=frame.iloc[::-1].reset_index(drop=True))
+    with pytest.raises(ValueError, match="rows of merged_dataset"):
+        compute_features(merged, forecast=frame.iloc[:-1])
+    # the ids are compared as text, whatever their dtype
+    as_objects = frame.astype({"product_id": object, "location_id": object})
+    pd.testing.assert_frame_equal(compute_features(merged, forecast=as_objects), features)
 
 
 def test_accuracy_table_and_examples():
