@@ -50,8 +50,6 @@ QUANTILE_Z: tuple[float, ...] = tuple(round(-2.25 + 0.3833 * k, 4) for k in rang
 protection interval and, for perishables, over the shelf life) that place the breakpoints of a row with
 many feasible quantities: segments about 0.38 standard deviations wide where the cost bends."""
 
-_SLOPE_TOL = 1e-12
-
 THREAD_CHUNK_ROWS = 200_000
 """`evaluate_rows` prices more rows than this in pieces of this many, several threads at once."""
 
