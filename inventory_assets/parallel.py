@@ -23,10 +23,21 @@ from typing import TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-__all__ = ["THREADS_DOC", "available_cpus", "return_freed_memory", "row_pieces", "thread_count", "thread_map"]
+__all__ = [
+    "PIECE_ROWS",
+    "THREADS_DOC",
+    "available_cpus",
+    "in_pieces",
+    "return_freed_memory",
+    "thread_count",
+    "thread_map",
+]
 
 THREADS_DOC = "Threads that compute blocks of rows at once; 0: one per CPU this process may use."
 """The description of a ``threads`` knob that `thread_count` reads."""
+
+PIECE_ROWS = 200_000
+"""Rows per piece where work row by row is cut into pieces for threads (`in_pieces`)."""
 
 
 def available_cpus() -> int:
@@ -59,11 +70,15 @@ def thread_map(func: Callable[[T], R], items: Iterable[T], threads: int) -> Iter
         return_freed_memory()
 
 
-def row_pieces(rows: int, piece_rows: int) -> list[slice]:
-    """Rows ``0 .. rows`` as consecutive slices of ``piece_rows`` (the last one shorter)."""
-    if piece_rows < 1:
-        raise ValueError(f"piece_rows must be >= 1, got {piece_rows!r}")
-    return [slice(lo, min(lo + piece_rows, rows)) for lo in range(0, rows, piece_rows)]
+def in_pieces(func: Callable[[slice], R], rows: int, threads: int) -> list[R]:
+    """``func`` of consecutive slices of at most `PIECE_ROWS` rows covering rows ``0 .. rows``, in order,
+    computed by up to ``threads`` threads (0: one per CPU); one call, ``func(slice(0, rows))``, when the rows
+    fit in one piece or there is one thread. For work row by row, whose values do not depend on the piece."""
+    workers = thread_count(threads)
+    if workers == 1 or rows <= PIECE_ROWS:
+        return [func(slice(0, rows))]
+    pieces = [slice(lo, min(lo + PIECE_ROWS, rows)) for lo in range(0, rows, PIECE_ROWS)]
+    return list(thread_map(func, pieces, workers))
 
 
 def return_freed_memory() -> None:

@@ -71,3 +71,20 @@ def test_malloc_trim_is_found_where_the_c_library_is_glibc_and_nothing_is_called
     trim = parallel._malloc_trim()
     assert (trim is not None) == (platform.libc_ver()[0] == "glibc"), platform.libc_ver()
     parallel.return_freed_memory()
+
+
+def test_rows_are_cut_into_consecutive_pieces_only_when_threads_share_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "PIECE_ROWS", 4)
+    seen: list[tuple[int, int, str]] = []
+
+    def piece(rows: slice) -> tuple[int, int]:
+        seen.append((rows.start, rows.stop, threading.current_thread().name))
+        return rows.start, rows.stop
+
+    assert parallel.in_pieces(piece, 10, 2) == [(0, 4), (4, 8), (8, 10)]
+    assert all(name.startswith("inventory-block") for _, _, name in seen)
+    assert parallel.in_pieces(piece, 10, 1) == [(0, 10)]  # one thread: one call with every row
+    assert parallel.in_pieces(piece, 4, 2) == [(0, 4)]  # rows that fit in one piece: one call
+    assert parallel.in_pieces(piece, 0, 2) == [(0, 0)]
+    with pytest.raises(ValueError, match="threads"):
+        parallel.in_pieces(piece, 10, -1)

@@ -261,7 +261,7 @@ def compute_features(
     out["reorder_point"] = mu * col("lead_time_mean") + ss.safety_stock
     out["inventory_position"] = position
     out["days_of_cover"] = cover
-    out["stockout_risk"] = stockout_risk(out, position)
+    out["stockout_risk"] = stockout_risk(out, position, threads=params.threads)
     out["expected_waste_units"] = waste_units
     out["expected_waste_value"] = waste_units * col("waste_cost")
     return out

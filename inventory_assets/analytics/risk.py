@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from inventory_assets.contract.spec import SAFETY_STOCK_METHODS
+from inventory_assets.parallel import in_pieces
 
 __all__ = [
     "demand_quantile",
@@ -87,10 +88,16 @@ def families(
 
 
 def exceedance_probability(
-    method: np.ndarray, mean: np.ndarray, std: np.ndarray, position: np.ndarray | float
+    method: np.ndarray, mean: np.ndarray, std: np.ndarray, position: np.ndarray | float, *, threads: int = 1
 ) -> np.ndarray:
-    """``P(D > position)`` per row for the given distributions (see the module docstring)."""
+    """``P(D > position)`` per row for the given distributions (see the module docstring); in pieces by
+    ``threads`` threads (`parallel.in_pieces`, 0: one per CPU), the same values for any number."""
     method, mean, std, pos = distribution_rows(method, mean, std, position)
+    parts = in_pieces(lambda rows: _exceedance(method[rows], mean[rows], std[rows], pos[rows]), len(method), threads)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _exceedance(method: np.ndarray, mean: np.ndarray, std: np.ndarray, pos: np.ndarray) -> np.ndarray:
     n = len(method)
     risk = np.zeros(n)
     demand = (method != NONE) & (mean > 0)
@@ -121,14 +128,20 @@ def exceedance_probability(
 
 
 def demand_quantile(
-    method: np.ndarray, mean: np.ndarray, std: np.ndarray, probability: np.ndarray | float
+    method: np.ndarray, mean: np.ndarray, std: np.ndarray, probability: np.ndarray | float, *, threads: int = 1
 ) -> np.ndarray:
     """The smallest ``y`` with ``P(D <= y) >= probability`` per row (the inverse of the module's
-    distributions; a real number for the normal, whole units for the counts; 0 without demand).
+    distributions; a real number for the normal, whole units for the counts; 0 without demand); in pieces
+    by ``threads`` threads as `exceedance_probability`.
 
     The newsvendor level of a row is this quantile at its critical fractile."""
     method, mean, std, p = distribution_rows(method, mean, std, probability)
     p = np.clip(p, 0.0, 1.0 - 1e-12)
+    parts = in_pieces(lambda rows: _quantile(method[rows], mean[rows], std[rows], p[rows]), len(method), threads)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _quantile(method: np.ndarray, mean: np.ndarray, std: np.ndarray, p: np.ndarray) -> np.ndarray:
     out = np.zeros(len(method))
     live = (method != NONE) & (mean > 0)
     normal, poisson, negbin = families(method, mean, std, live)
@@ -148,8 +161,9 @@ def demand_quantile(
     return np.maximum(out, 0.0)
 
 
-def stockout_risk(features: pd.DataFrame, position: np.ndarray | pd.Series | float) -> np.ndarray:
-    """Stock-out risk of each ``abc_risk_features`` row if its inventory position were ``position``.
+def stockout_risk(features: pd.DataFrame, position: np.ndarray | pd.Series | float, *, threads: int = 1) -> np.ndarray:
+    """Stock-out risk of each ``abc_risk_features`` row if its inventory position were ``position``
+    (`exceedance_probability`, by ``threads`` threads).
 
     ``position`` is aligned with the rows (an array of the same length, or a scalar). The optimization
     uses it for the risk after the plan (``position + order``).
@@ -162,4 +176,5 @@ def stockout_risk(features: pd.DataFrame, position: np.ndarray | pd.Series | flo
         features["demand_over_protection"].to_numpy(dtype=float),
         features["demand_std_over_protection"].to_numpy(dtype=float),
         pos,
+        threads=threads,
     )

@@ -34,7 +34,7 @@ import numpy as np
 from scipy import special, stats
 
 from inventory_assets.contract.spec import SAFETY_STOCK_METHODS as METHODS
-from inventory_assets.parallel import row_pieces, thread_count, thread_map
+from inventory_assets.parallel import in_pieces
 
 __all__ = [
     "METHODS",
@@ -43,11 +43,7 @@ __all__ = [
     "is_intermittent",
     "negative_binomial_parameters",
     "safety_stock",
-    "THREAD_PIECE_ROWS",
 ]
-
-THREAD_PIECE_ROWS = 200_000
-"""`safety_stock` computes more rows than this in pieces of this many, several threads at once."""
 
 
 @dataclass(frozen=True)
@@ -160,9 +156,9 @@ def safety_stock(
     dispersion_grid_ratio: float = 1.2,
     threads: int = 1,
 ) -> SafetyStock:
-    """Safety stock per row (units) and the distribution behind it; see the module docstring. More than
-    `THREAD_PIECE_ROWS` rows are computed in pieces by ``threads`` threads (0: one per CPU; scipy's
-    quantiles release the GIL); each row's values are the same for any number."""
+    """Safety stock per row (units) and the distribution behind it; see the module docstring. Computed in
+    pieces by ``threads`` threads (`parallel.in_pieces`, 0: one per CPU; scipy's quantiles release the GIL);
+    each row's values are the same for any number."""
     m = np.asarray(mean_t, dtype=float)
     v = np.asarray(var_t, dtype=float)
     n = len(m)
@@ -174,18 +170,13 @@ def safety_stock(
     if (~np.isfinite(m)).any() or (m < 0).any() or (~np.isfinite(v)).any() or (v < 0).any():
         raise ValueError("demand mean and variance over T must be finite and >= 0")
     intermittent = np.broadcast_to(np.asarray(intermittent, dtype=bool), (n,))
-    threads = thread_count(threads)
-    if threads == 1 or n <= THREAD_PIECE_ROWS:
-        return _safety_stock(m, v, intermittent, alpha, monotone, dispersion_grid_ratio)
-    parts = list(
-        thread_map(
-            lambda rows: _safety_stock(
-                m[rows], v[rows], intermittent[rows], alpha[rows], monotone, dispersion_grid_ratio
-            ),
-            row_pieces(n, THREAD_PIECE_ROWS),
-            threads,
-        )
+    parts = in_pieces(
+        lambda rows: _safety_stock(m[rows], v[rows], intermittent[rows], alpha[rows], monotone, dispersion_grid_ratio),
+        n,
+        threads,
     )
+    if len(parts) == 1:
+        return parts[0]
     return SafetyStock(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(SafetyStock)))
 
 

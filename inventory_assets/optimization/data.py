@@ -255,6 +255,7 @@ def _highest_useful_position(
     num: dict[str, np.ndarray],
     hold: np.ndarray,
     method: np.ndarray,
+    threads: int,
 ) -> np.ndarray:
     """The position U_i is sized to reach: the target (or critical safety stock) and, under
     ``expected_cost``, the newsvendor level (demand quantile at c^s / (c^s + c^h))."""
@@ -264,7 +265,9 @@ def _highest_useful_position(
     stockout = num["stockout_cost"]
     with np.errstate(divide="ignore", invalid="ignore"):
         fractile = np.where(stockout > 0, stockout / (stockout + hold), 0.0)
-    level = demand_quantile(method, num["demand_over_protection"], num["demand_std_over_protection"], fractile)
+    level = demand_quantile(
+        method, num["demand_over_protection"], num["demand_std_over_protection"], fractile, threads=threads
+    )
     return np.maximum(floor, level)
 
 
@@ -411,7 +414,9 @@ def build_plan_data(features: pd.DataFrame, params: PlanParameters) -> PlanData:
     max_pull = np.zeros(n)
     child_upper_sum = np.zeros(n)
     objective = params.objective
-    floor_target = _highest_useful_position(objective, target, np.where(critical, safety, 0.0), num, hold, method)
+    floor_target = _highest_useful_position(
+        objective, target, np.where(critical, safety, 0.0), num, hold, method, params.threads
+    )
     budget_packs = round_down_to_pack(params.budget / unit_cost, order_multiple, min_qty)
     parent_on_hand = np.where(parent != NO_PARENT, on_hand[np.maximum(parent, 0)], 0.0)
     parent_packs = round_down_to_pack(parent_on_hand, order_multiple, min_qty)

@@ -39,7 +39,7 @@ from scipy import stats
 from inventory_assets.analytics.risk import demand_quantile
 from inventory_assets.analytics.service import expected_shortage
 from inventory_assets.optimization.data import PlanData
-from inventory_assets.parallel import row_pieces, thread_count, thread_map
+from inventory_assets.parallel import in_pieces
 
 MAX_SEGMENTS = 16
 """A row with at most this many segments between its feasible order quantities gets all of them (the
@@ -49,9 +49,6 @@ QUANTILE_Z: tuple[float, ...] = tuple(round(-2.25 + 0.3833 * k, 4) for k in rang
 """Standard-normal scores -2.25 ... 3.5 whose probabilities Phi(z) give the demand quantiles (over the
 protection interval and, for perishables, over the shelf life) that place the breakpoints of a row with
 many feasible quantities: segments about 0.38 standard deviations wide where the cost bends."""
-
-THREAD_CHUNK_ROWS = 200_000
-"""`evaluate_rows` prices more rows than this in pieces of this many, several threads at once."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,16 +66,13 @@ class RowCost:
 
 
 def evaluate_rows(data: PlanData, rows: np.ndarray, x: np.ndarray) -> RowCost:
-    """``phi`` and its parts for rows ``rows`` (may repeat) at inbound ``x`` (aligned); in
-    `THREAD_CHUNK_ROWS` pieces by ``data.threads`` threads when there are more (each value is computed
-    the same either way)."""
+    """``phi`` and its parts for rows ``rows`` (may repeat) at inbound ``x`` (aligned); in pieces by
+    ``data.threads`` threads (`parallel.in_pieces`; each value is computed the same either way)."""
     rows = np.asarray(rows, dtype=np.int64)
     x = np.asarray(x, dtype=float)
-    threads = thread_count(data.threads)
-    if threads == 1 or len(rows) <= THREAD_CHUNK_ROWS:
-        return _evaluate_rows(data, rows, x)
-    pieces = row_pieces(len(rows), THREAD_CHUNK_ROWS)
-    parts = list(thread_map(lambda piece: _evaluate_rows(data, rows[piece], x[piece]), pieces, threads))
+    parts = in_pieces(lambda piece: _evaluate_rows(data, rows[piece], x[piece]), len(rows), data.threads)
+    if len(parts) == 1:
+        return parts[0]
     return RowCost(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(RowCost)))
 
 

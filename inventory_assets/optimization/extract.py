@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from inventory_assets.analytics.risk import stockout_risk
+from inventory_assets.analytics.risk import exceedance_probability
 from inventory_assets.contract.spec import PROCUREMENT_PLAN
 from inventory_assets.optimization.data import PlanData
 from inventory_assets.optimization.evaluate import PlanEvaluation
@@ -20,8 +20,10 @@ PLAN_COLUMNS: tuple[str, ...] = tuple(PROCUREMENT_PLAN.column_names)
 TOP_ORDERS = 10
 
 
-def _stockout_risk(features: pd.DataFrame, position: np.ndarray) -> np.ndarray:
-    return np.asarray(stockout_risk(features, position), dtype=float)
+def _stockout_risk(data: PlanData, position: np.ndarray) -> np.ndarray:
+    """`stockout_risk` of the plan's rows at ``position``: their distributions as `PlanData` holds them
+    (the features' method as codes, demand over the protection interval), by the plan's threads."""
+    return exceedance_probability(data.demand_method, data.demand_mean, data.demand_std, position, threads=data.threads)
 
 
 def extract_plan(data: PlanData, ev: PlanEvaluation) -> pd.DataFrame:
@@ -52,8 +54,8 @@ def extract_plan(data: PlanData, ev: PlanEvaluation) -> pd.DataFrame:
             "position_after": ev.position,
             "order_up_to": data.target,
             "safety_stock": data.safety,
-            "stockout_risk_before": _stockout_risk(frame, data.base),
-            "stockout_risk_after": _stockout_risk(frame, ev.position),
+            "stockout_risk_before": _stockout_risk(data, data.base),
+            "stockout_risk_after": _stockout_risk(data, ev.position),
             "expected_shortfall_after": ev.lost_units,
             "expected_waste_after": ev.expiring_units,
             "holding_cost": ev.holding,

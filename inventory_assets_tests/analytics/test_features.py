@@ -12,6 +12,7 @@ import pytest
 from pandera.errors import SchemaErrors
 from scipy import stats
 
+from inventory_assets import parallel
 from inventory_assets.analytics import safety_stock as safety_stock_module
 from inventory_assets.analytics.abc import abc_classes, xyz_classes
 from inventory_assets.analytics.features import (
@@ -430,7 +431,7 @@ def test_safety_stock_in_pieces_by_threads_is_the_same(monkeypatch: pytest.Monke
         return one_piece(m, *args)
 
     monkeypatch.setattr(safety_stock_module, "_safety_stock", counted)
-    monkeypatch.setattr(safety_stock_module, "THREAD_PIECE_ROWS", 7)
+    monkeypatch.setattr(parallel, "PIECE_ROWS", 7)
     for threads in (1, 2, 3, 0):
         pieces.clear()
         got = safety_stock_module.safety_stock(mean, var, intermittent, level, threads=threads)

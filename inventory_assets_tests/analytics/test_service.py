@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from inventory_assets import parallel
 from inventory_assets.analytics.risk import demand_quantile, exceedance_probability, method_codes
 from inventory_assets.analytics.service import expected_lost_units, expected_shortage, fill_rate, normal_loss
 from inventory_assets.contract.spec import SAFETY_STOCK_METHODS
@@ -128,3 +129,22 @@ def test_the_worked_examples_of_docs_features() -> None:
     assert lost == pytest.approx(5.75, abs=0.005)
     assert fill_rate(np.array([lost]), np.array([120.0])) == pytest.approx(0.952, abs=0.0005)
     assert _one("poisson", 1.0, 1.0, 1.0) == pytest.approx(math.exp(-1.0))
+
+
+def test_quantiles_and_risks_in_pieces_by_threads_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    n = 60
+    method = rng.choice(np.array(["none", "normal", "poisson", "negative_binomial"], dtype=object), n)
+    mean = rng.gamma(1.0, 5.0, n)
+    std = np.sqrt(mean * rng.uniform(0.3, 4.0, n))
+    position = rng.uniform(-2.0, 20.0, n)
+    level = rng.uniform(0.05, 0.99, n)
+    risk = exceedance_probability(method, mean, std, position)
+    quantile = demand_quantile(method, mean, std, level)
+    monkeypatch.setattr(parallel, "PIECE_ROWS", 7)
+    for threads in (1, 2, 3, 0):
+        np.testing.assert_array_equal(exceedance_probability(method, mean, std, position, threads=threads), risk)
+        np.testing.assert_array_equal(demand_quantile(method, mean, std, level, threads=threads), quantile)
+        np.testing.assert_array_equal(
+            demand_quantile(method, mean, std, 0.9, threads=threads), demand_quantile(method, mean, std, 0.9)
+        )

@@ -228,9 +228,10 @@ def test_mip_equals_an_exhaustive_search(seed):
 
 
 def test_rows_priced_in_pieces_by_several_threads_cost_the_same_and_so_does_the_plan(monkeypatch):
-    """`evaluate_rows` cuts many rows into pieces that threads price at once: every figure, the curves
-    and the plan are those of one thread pricing them all."""
-    import inventory_assets.optimization.expected_cost as expected_cost
+    """`evaluate_rows` cuts many rows into pieces that threads price at once (and the plan's quantiles and
+    risks too): every figure, the curves and the plan are those of one thread pricing them all."""
+    import inventory_assets.parallel as parallel
+    from inventory_assets.analytics.risk import stockout_risk
 
     frame, budget = random_instance(11, n_products=40, n_locations=4)
     one = build_plan_data(frame, PlanParameters(budget=budget, threads=1))
@@ -239,7 +240,10 @@ def test_rows_priced_in_pieces_by_several_threads_cost_the_same_and_so_does_the_
     whole = evaluate_rows(one, rows, x)
     whole_curves = cost_curves(one)
     whole_plan = plan_procurement(frame, PlanParameters(budget=budget, threads=1)).plan
-    monkeypatch.setattr(expected_cost, "THREAD_CHUNK_ROWS", 13)
+    # the plan's risks are the features' stock-out risk at its positions (priced from the plan's codes)
+    for column, position in (("stockout_risk_before", "position_before"), ("stockout_risk_after", "position_after")):
+        np.testing.assert_array_equal(whole_plan[column], stockout_risk(one.frame, whole_plan[position].to_numpy()))
+    monkeypatch.setattr(parallel, "PIECE_ROWS", 13)
     for threads in (1, 3):
         data = build_plan_data(frame, PlanParameters(budget=budget, threads=threads))
         pieces = evaluate_rows(data, rows, x)
