@@ -15,6 +15,7 @@ the reason in words with its numbers, built from the plan row's columns (:func:`
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -52,9 +53,10 @@ class OrderLists:
     transfers: pd.DataFrame
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def number_words(value: float) -> str:
     """A quantity for people: thousands separators, at most two decimals, no trailing zeros (``1,250``,
-    ``12.5``)."""
+    ``12.5``). Cached: the reasons of a large plan repeat the same few thousand quantities."""
     if not math.isfinite(value):
         return str(value)
     rounded = round(float(value), 2)
@@ -132,6 +134,14 @@ def reason_text(row: Mapping[str, Any]) -> str:
     return f"{head}; {tail}; {position}"
 
 
+def _reasons(ordered: pd.DataFrame) -> list[str]:
+    """`reason_text` of each row, its inputs taken column by column (what ``to_dict("records")`` gives, without
+    a pandas call per value)."""
+    inputs = [c for c in ordered.columns if c in REASON_INPUTS]
+    columns = [ordered[c].tolist() for c in inputs]
+    return [reason_text(dict(zip(inputs, row, strict=True))) for row in zip(*columns, strict=True)]
+
+
 def _names(frame: pd.DataFrame | None, key: str, name: str) -> dict[str, str]:
     """``key -> name`` for the rows of ``frame`` whose name is given (empty when the column is absent)."""
     if frame is None or name not in frame.columns or key not in frame.columns:
@@ -192,10 +202,7 @@ def order_lists(
             "lead_time_days": lead_days,
             "expected_arrival": (day + pd.to_timedelta(lead_days, unit="D")).astype("datetime64[ns]"),
             "reason_code": ordered["reason_code"].astype("str"),
-            "reason": pd.Series(
-                [reason_text(r) for r in ordered.loc[:, ordered.columns.isin(REASON_INPUTS)].to_dict("records")],
-                dtype="str",
-            ),
+            "reason": pd.Series(_reasons(ordered), dtype="str"),
         },
         index=ordered.index,
     )
