@@ -14,11 +14,14 @@ that back (``malloc_trim``) when its threads are done.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import numpy as np
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -28,6 +31,7 @@ __all__ = [
     "THREADS_DOC",
     "available_cpus",
     "in_pieces",
+    "joined",
     "return_freed_memory",
     "thread_count",
     "thread_map",
@@ -79,6 +83,20 @@ def in_pieces(func: Callable[[slice], R], rows: int, threads: int) -> list[R]:
         return [func(slice(0, rows))]
     pieces = [slice(lo, min(lo + PIECE_ROWS, rows)) for lo in range(0, rows, PIECE_ROWS)]
     return list(thread_map(func, pieces, workers))
+
+
+def joined(parts: list[Any]) -> Any:
+    """The results of `in_pieces` as one: arrays concatenated, a dataclass of arrays field by field (the
+    one part itself when there is one)."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    if dataclasses.is_dataclass(first) and not isinstance(first, type):
+        fields = dataclasses.fields(first)
+        return dataclasses.replace(
+            first, **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields}
+        )
+    return np.concatenate(parts)
 
 
 def return_freed_memory() -> None:

@@ -3,6 +3,7 @@ really run at once."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import threading
@@ -88,3 +89,19 @@ def test_rows_are_cut_into_consecutive_pieces_only_when_threads_share_them(monke
     assert parallel.in_pieces(piece, 0, 2) == [(0, 0)]
     with pytest.raises(ValueError, match="threads"):
         parallel.in_pieces(piece, 10, -1)
+
+
+def test_the_pieces_results_are_joined_into_one() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Parts:
+        a: np.ndarray
+        b: np.ndarray
+
+    pieces = [Parts(np.arange(3), np.ones(3)), Parts(np.arange(3, 5), np.zeros(2))]
+    whole = parallel.joined(pieces)
+    assert isinstance(whole, Parts)
+    np.testing.assert_array_equal(whole.a, np.arange(5))
+    np.testing.assert_array_equal(whole.b, [1, 1, 1, 0, 0])
+    np.testing.assert_array_equal(parallel.joined([np.arange(2), np.arange(2, 4)]), np.arange(4))
+    one = np.arange(3)
+    assert parallel.joined([one]) is one  # one piece: itself, no copy

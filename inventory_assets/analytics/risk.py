@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from inventory_assets.contract.spec import SAFETY_STOCK_METHODS
-from inventory_assets.parallel import in_pieces
+from inventory_assets.parallel import in_pieces, joined
 
 __all__ = [
     "demand_quantile",
@@ -93,8 +93,9 @@ def exceedance_probability(
     """``P(D > position)`` per row for the given distributions (see the module docstring); in pieces by
     ``threads`` threads (`parallel.in_pieces`, 0: one per CPU), the same values for any number."""
     method, mean, std, pos = distribution_rows(method, mean, std, position)
-    parts = in_pieces(lambda rows: _exceedance(method[rows], mean[rows], std[rows], pos[rows]), len(method), threads)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return joined(
+        in_pieces(lambda rows: _exceedance(method[rows], mean[rows], std[rows], pos[rows]), len(method), threads)
+    )
 
 
 def _exceedance(method: np.ndarray, mean: np.ndarray, std: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -137,8 +138,7 @@ def demand_quantile(
     The newsvendor level of a row is this quantile at its critical fractile."""
     method, mean, std, p = distribution_rows(method, mean, std, probability)
     p = np.clip(p, 0.0, 1.0 - 1e-12)
-    parts = in_pieces(lambda rows: _quantile(method[rows], mean[rows], std[rows], p[rows]), len(method), threads)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return joined(in_pieces(lambda rows: _quantile(method[rows], mean[rows], std[rows], p[rows]), len(method), threads))
 
 
 def _quantile(method: np.ndarray, mean: np.ndarray, std: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -28,13 +28,13 @@ Per row, with ``mu`` / ``sigma_d`` the daily demand mean / standard deviation (u
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import special, stats
 
 from inventory_assets.contract.spec import SAFETY_STOCK_METHODS as METHODS
-from inventory_assets.parallel import in_pieces
+from inventory_assets.parallel import in_pieces, joined
 
 __all__ = [
     "METHODS",
@@ -175,9 +175,8 @@ def safety_stock(
         n,
         threads,
     )
-    if len(parts) == 1:
-        return parts[0]
-    return SafetyStock(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(SafetyStock)))
+    result: SafetyStock = joined(parts)
+    return result
 
 
 def _safety_stock(

@@ -30,7 +30,7 @@ segment's midpoint (0 when every row has all its feasible quantities as breakpoi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,7 @@ from scipy import stats
 from inventory_assets.analytics.risk import demand_quantile
 from inventory_assets.analytics.service import expected_shortage
 from inventory_assets.optimization.data import PlanData
-from inventory_assets.parallel import in_pieces
+from inventory_assets.parallel import in_pieces, joined
 
 MAX_SEGMENTS = 16
 """A row with at most this many segments between its feasible order quantities gets all of them (the
@@ -71,9 +71,8 @@ def evaluate_rows(data: PlanData, rows: np.ndarray, x: np.ndarray) -> RowCost:
     rows = np.asarray(rows, dtype=np.int64)
     x = np.asarray(x, dtype=float)
     parts = in_pieces(lambda piece: _evaluate_rows(data, rows[piece], x[piece]), len(rows), data.threads)
-    if len(parts) == 1:
-        return parts[0]
-    return RowCost(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(RowCost)))
+    result: RowCost = joined(parts)
+    return result
 
 
 def _evaluate_rows(data: PlanData, rows: np.ndarray, x: np.ndarray) -> RowCost:
