@@ -550,6 +550,13 @@ class ArrowReader:
     ) -> pd.DataFrame | None:
         """The rows of ``statement`` (named ``:parameters`` bound, never formatted into SQL, but for
         PostgreSQL's days: `_compiled`), or None."""
+        table = self.table(statement, params, numeric=numeric)
+        return None if table is None else arrow_frame(table)
+
+    def table(self, statement: str, params: Mapping[str, Any] | None = None, *, numeric: Collection[str] = ()) -> Any:
+        """`frame`'s rows as the Arrow table `arrow_frame` converts (each column already of the type that
+        converts to `read_frame`'s column: `_arrow_column`), or None. Tables of one statement's reads
+        concatenate, and one conversion of the whole costs less than a frame per read concatenated."""
         import pyarrow as pa
 
         compiled = self._compiled(statement, params or {})
@@ -573,14 +580,14 @@ class ArrowReader:
         except (OSError, pa.ArrowException, _ConnectorXFailure):
             return None
         if table.num_rows == 0:
-            return _frame(table.column_names, [], False)
-        columns: dict[str, Any] = {}
-        for name, column in zip(table.column_names, table.columns, strict=True):
-            series = _arrow_series(column, numeric=name in numeric)
-            if series is None:
-                return None
-            columns[name] = series
-        return pd.DataFrame(columns)
+            return table
+        columns = [
+            _arrow_column(column, numeric=name in numeric)
+            for name, column in zip(table.column_names, table.columns, strict=True)
+        ]
+        if any(column is None for column in columns):
+            return None
+        return pa.table(columns, names=table.column_names)
 
     def _compiled(self, statement: str, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
         """The driver's SQL text of ``statement`` and its values in order, or None where the driver cannot
@@ -630,32 +637,38 @@ _QUERY_CANCELED = "57014"
 """PostgreSQL's SQLSTATE of a statement cancelled by ``statement_timeout``."""
 
 
-def _arrow_series(column: Any, *, numeric: bool) -> pd.Series | None:
-    """One Arrow column as `read_frame` builds it from the driver's tuples, or None for a type it would
-    build otherwise: text, 64-bit integers and floats as they are; smaller integers widened to int64
-    (float64 with NaN where one is NULL, as for tuples); dates as ``datetime.date`` objects; PostgreSQL's
-    NUMERIC and ConnectorX's decimal128 as float64 where ``numeric`` (else None); an all-NULL column as
-    ``None`` objects (SQLite's driver types it int64)."""
+def arrow_frame(table: Any) -> pd.DataFrame:
+    """The frame of an `ArrowReader.table` (or of several concatenated), as `read_frame` builds it from the
+    driver's tuples; no rows: `read_frame`'s empty frame."""
+    if table.num_rows == 0:
+        return _frame(table.column_names, [], False)
+    return table.to_pandas()
+
+
+def _arrow_column(column: Any, *, numeric: bool) -> Any | None:
+    """One Arrow column as the Arrow column whose pandas conversion is `read_frame`'s column, or None for a
+    type `read_frame` would build otherwise: text, 64-bit integers and floats as they are; smaller integers
+    widened to int64 (float64 with NaN where one is NULL, as for tuples); dates as they are (``datetime.date``
+    objects in pandas); PostgreSQL's NUMERIC and ConnectorX's decimal128 as float64 where ``numeric`` (else
+    None); an all-NULL column as Arrow's null type (``None`` objects; SQLite's driver types it int64)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     kind = column.type
     if column.null_count == len(column):
-        return pd.Series([None] * len(column), dtype=object)
+        return pa.nulls(len(column))
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return None if numeric else column.to_pandas()  # text where numbers belong: SQLAlchemy's read says how
+        return None if numeric else column  # text where numbers belong: SQLAlchemy's read says how
     if pa.types.is_int64(kind) or pa.types.is_float64(kind) or pa.types.is_date32(kind):
-        return column.to_pandas()
+        return column
     if pa.types.is_int8(kind) or pa.types.is_int16(kind) or pa.types.is_int32(kind):
-        return pc.cast(column, pa.int64()).to_pandas()
+        return pc.cast(column, pa.int64())
     if isinstance(kind, pa.OpaqueType) and kind.type_name == "numeric" and kind.vendor_name == "PostgreSQL":
         if not numeric:
             return None
-        return pc.cast(
-            pa.chunked_array([c.storage for c in column.chunks], kind.storage_type), pa.float64()
-        ).to_pandas()
+        return pc.cast(pa.chunked_array([c.storage for c in column.chunks], kind.storage_type), pa.float64())
     if pa.types.is_decimal(kind):  # ConnectorX's DECIMAL; its text parsed as float() parses the Decimal's
-        return pc.cast(pc.cast(column, pa.string()), pa.float64()).to_pandas() if numeric else None
+        return pc.cast(pc.cast(column, pa.string()), pa.float64()) if numeric else None
     return None
 
 

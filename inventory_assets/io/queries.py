@@ -632,35 +632,33 @@ def _days_params(engine: sa.Engine, first: dt.date, last: dt.date) -> dict[str, 
     return {"window_start": _bind_day(engine, first), "window_end": _bind_day(engine, last + dt.timedelta(days=1))}
 
 
-def _concat_days(parts: list[SalesRows], *, share_ids: bool = True) -> SalesRows:
-    """Day rows in day order as one (in key order if each is); with ``share_ids``, each distinct id one
-    object."""
-    non_empty = [p for p in parts if not p.frame.empty]
-    if not non_empty:
-        return parts[0]
-    frame = non_empty[0].frame if len(non_empty) == 1 else pd.concat([p.frame for p in non_empty], ignore_index=True)
-    in_key_order = all(p.in_key_order for p in non_empty)
-    return SalesRows(db.share_repeated_text(frame, ID_COLUMNS) if share_ids else frame, in_key_order)
+@dataclass(frozen=True)
+class DayRows:
+    """One day of the by-day aggregate as read: an Arrow table (`db.ArrowReader.table`, converted once with
+    the window's other days: `_window_rows`) or a frame (SQLAlchemy), and whether it is in key order."""
+
+    rows: Any
+    in_key_order: bool
 
 
-def read_days(engine: sa.Engine, read: SalesRead, days: list[dt.date], timeout_seconds: float | None) -> SalesRows:
+def read_days(engine: sa.Engine, read: SalesRead, days: list[dt.date], timeout_seconds: float | None) -> list[DayRows]:
     """The by-day aggregate over ``days``, one day at a time, in this process."""
-    return _concat_days([_read_day(engine, read, day, timeout_seconds) for day in days])
+    return [_read_day(engine, read, day, timeout_seconds) for day in days]
 
 
-def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds: float | None) -> SalesRows:
+def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds: float | None) -> DayRows:
     """One day of the aggregate: `day_statements` when every line holds the day's date, else the statement.
 
     The fast aggregate's rows are the statement's: only ``sale_date`` is added, the day's ISO text as SQLite
     returns it. SQLite returns the groups in index or sort order; when that is the order Python sorts the
     ids in, the rows are marked in key order (`_in_python_order`). The day is read through ADBC's Arrow
-    reader where it can be (`db.arrow_reader`), else, or where that reader declines, through SQLAlchemy:
-    the same rows either way, both statements in one transaction.
+    reader where it can be (`db.arrow_reader`), as an Arrow table, else, or where that reader declines,
+    through SQLAlchemy as a frame: the same rows either way, both statements in one transaction.
     """
     params = _days_params(engine, day, day)
     with db.arrow_reader(engine, timeout_seconds=timeout_seconds) as fast:
         if fast is not None:
-            rows = _day_rows(read, day, params, lambda sql, values: fast.frame(sql, values, numeric=NUMERIC_COLUMNS))
+            rows = _day_rows(read, day, params, lambda sql, values: fast.table(sql, values, numeric=NUMERIC_COLUMNS))
             if rows is not None:
                 return rows
     with db.read_only(engine, timeout_seconds=timeout_seconds) as conn:  # one connection for both
@@ -673,34 +671,111 @@ def _day_rows(
     read: SalesRead,
     day: dt.date,
     params: dict[str, Any],
-    fetch: Callable[[str, dict[str, Any]], pd.DataFrame | None],
-) -> SalesRows | None:
-    """`_read_day` through ``fetch`` (a statement and its values to a frame, None when it declines)."""
+    fetch: Callable[[str, dict[str, Any]], Any],
+) -> DayRows | None:
+    """`_read_day` through ``fetch`` (a statement and its values to an Arrow table or a frame, None when it
+    declines)."""
     check, aggregate = day_statements(read.source_sql, count_duplicates=read.count_duplicates)
     bounds = fetch(check, params)
     if bounds is None:
         return None
-    first, last = bounds.iloc[0, 0], bounds.iloc[0, 1]
+    first, last = (_cell(bounds, column) for column in (0, 1))
     if not first == last == day.isoformat():  # a timestamp, or no line that day: the statement
-        frame = fetch(read.statement, params)
-        return None if frame is None else _with_line_facts(SalesRows(frame))
-    frame = fetch(aggregate, {"day": day.isoformat()})
-    if frame is None:
+        rows = fetch(read.statement, params)
+        return None if rows is None else DayRows(_day_line_facts(rows), in_key_order=False)
+    rows = fetch(aggregate, {"day": day.isoformat()})
+    if rows is None:
         return None
-    frame.insert(0, "sale_date", pd.Series([day.isoformat()] * len(frame)))  # the day has lines: text dtype
     # both kinds of day with the same columns, so that days of both concatenate without NaN
-    return _with_line_facts(SalesRows(frame, _in_python_order(frame["product_id"], frame["location_id"])))
+    rows = _day_line_facts(_with_day(rows, day))
+    return DayRows(rows, _in_python_order(rows["product_id"], rows["location_id"]))
 
 
-def _in_python_order(first: pd.Series, second: pd.Series) -> bool:
+def _cell(rows: Any, column: int) -> Any:
+    """The first row's value in ``column`` of an Arrow table or a frame."""
+    if isinstance(rows, pd.DataFrame):
+        return rows.iloc[0, column]
+    return rows.column(column)[0].as_py()
+
+
+def _with_day(rows: Any, day: dt.date) -> Any:
+    """The fast aggregate's rows with ``sale_date`` first: the day's ISO text on every row."""
+    if isinstance(rows, pd.DataFrame):
+        rows.insert(0, "sale_date", pd.Series([day.isoformat()] * len(rows)))  # the day has lines: text dtype
+        return rows
+    import pyarrow as pa
+
+    return rows.add_column(0, "sale_date", pa.repeat(pa.scalar(day.isoformat(), rows.schema.field(0).type), len(rows)))
+
+
+def _day_line_facts(rows: Any) -> Any:
+    """A day's rows with each of :data:`LINE_FACTS` its statement did not compute as zeros (`_with_line_facts`)."""
+    if isinstance(rows, pd.DataFrame):
+        return _with_line_facts(SalesRows(rows)).frame
+    import pyarrow as pa
+
+    for name in LINE_FACTS:
+        if name not in rows.column_names:
+            rows = rows.add_column(
+                spec.SALES.column_names.index(name), name, pa.repeat(pa.scalar(0, pa.int64()), len(rows))
+            )
+    return rows
+
+
+def _in_python_order(first: Any, second: Any) -> bool:
     """Whether the rows are sorted by (``first``, ``second``) as pandas sorts text: all text, none missing
-    (pandas puts missing values last, SQLite first), each pair not above the next one."""
-    if first.empty:
+    (pandas puts missing values last, SQLite first), each pair not above the next one. The columns are
+    pandas Series or Arrow columns; Arrow compares UTF-8 bytes, whose order is Python's code point order."""
+    if len(first) == 0:
         return True
-    if not all(isinstance(s.dtype, pd.StringDtype) and not s.isna().any() for s in (first, second)):
+    if isinstance(first, pd.Series):
+        if not all(isinstance(s.dtype, pd.StringDtype) and not s.isna().any() for s in (first, second)):
+            return False
+        a, b = first.to_numpy(dtype=object), second.to_numpy(dtype=object)
+        return bool(((a[:-1] < a[1:]) | ((a[:-1] == a[1:]) & (b[:-1] <= b[1:]))).all())
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not all(
+        (pa.types.is_string(c.type) or pa.types.is_large_string(c.type)) and not c.null_count for c in (first, second)
+    ):
         return False
-    a, b = first.to_numpy(dtype=object), second.to_numpy(dtype=object)
-    return bool(((a[:-1] < a[1:]) | ((a[:-1] == a[1:]) & (b[:-1] <= b[1:]))).all())
+    a0, a1, b0, b1 = first[:-1], first[1:], second[:-1], second[1:]
+    ordered = pc.or_(pc.less(a0, a1), pc.and_(pc.equal(a0, a1), pc.less_equal(b0, b1)))
+    return bool(pc.all(ordered, min_count=0).as_py())
+
+
+def _window_rows(days: list[DayRows]) -> SalesRows:
+    """The days' rows in day order as one frame, in key order if each day is.
+
+    Days read as Arrow tables of one schema, none with a column all NULL unless it is on every day, are
+    concatenated as Arrow and converted once (`db.arrow_frame`): the frame a conversion per day and
+    ``pd.concat`` would give, built once and in one block per dtype, without a copy per day. Otherwise
+    each day becomes a frame and the frames are concatenated, each distinct id one shared object."""
+    non_empty = [d for d in days if len(d.rows)]
+    if not non_empty:
+        return SalesRows(_day_frame(days[0].rows))
+    in_key_order = all(d.in_key_order for d in non_empty)
+    tables = [d.rows for d in non_empty]
+    if not any(isinstance(t, pd.DataFrame) for t in tables) and _one_schema(tables):
+        import pyarrow as pa
+
+        return SalesRows(db.arrow_frame(pa.concat_tables(tables)), in_key_order)
+    frames = [_day_frame(t) for t in tables]
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return SalesRows(db.share_repeated_text(frame, ID_COLUMNS), in_key_order)
+
+
+def _one_schema(tables: list[Any]) -> bool:
+    """Whether the Arrow tables have one schema and every column NULL on all rows of a table is so on all."""
+    schema = tables[0].schema
+    return all(t.schema.equals(schema) for t in tables) and all(
+        len({t.column(i).null_count == len(t) for t in tables}) == 1 for i in range(len(schema))
+    )
+
+
+def _day_frame(rows: Any) -> pd.DataFrame:
+    return rows if isinstance(rows, pd.DataFrame) else db.arrow_frame(rows)
 
 
 def _read_sales_by_day(
@@ -716,17 +791,20 @@ def _read_sales_by_day(
     `SQLITE_SALES_THREADS`, one per CPU), each day on its own connection: ADBC's driver releases the GIL
     while SQLite works, so two threads read the large window in 0.56 of one thread's time, and in 0.66 of
     the time two worker processes took, which pickled their rows back (docs/scaling-benchmarks.md). The
-    frames are concatenated in day order: the rows, their order and the dtypes are those of the single
-    query.
+    days' Arrow tables are converted to one frame at the end (`_window_rows`): the rows, their order and
+    the dtypes are those of the single query.
     """
     days = [window.start + dt.timedelta(days=i) for i in range(window.days)]
     threads = min(SQLITE_SALES_THREADS, available_cpus(), len(days))
     bounds = [round(i * len(days) / threads) for i in range(threads + 1)]
     runs = [days[lo:hi] for lo, hi in zip(bounds, bounds[1:], strict=False)]
-    parts = list(thread_map(lambda run: read_days(engine, read, run, timeout_seconds), runs, threads))
-    # Each run's ids are shared already; sharing them across runs again would cost seconds per million
-    # rows and save only one more copy of each id.
-    return parts[0] if len(parts) == 1 else _concat_days(parts, share_ids=False)
+    return _window_rows(
+        [
+            day
+            for run in thread_map(lambda run: read_days(engine, read, run, timeout_seconds), runs, threads)
+            for day in run
+        ]
+    )
 
 
 def read_table(engine: sa.Engine, source: SourceSpec, *, timeout_seconds: float | None = None) -> pd.DataFrame:

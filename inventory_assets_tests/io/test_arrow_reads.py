@@ -117,7 +117,18 @@ def test_only_a_sqlite_file_gets_an_arrow_reader(tmp_path: Path) -> None:
     assert not (tmp_path / "absent.db").exists()
 
 
-def test_the_sales_days_and_tables_read_as_arrow_equal_sqlalchemys(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("half_units", "timestamp", "null_day", "one_conversion"),
+    [
+        (False, False, False, True),  # every day one Arrow schema: concatenated, converted once
+        (True, True, False, False),  # one day's sums are REAL, another day is read by the statement
+        (False, False, True, False),  # one day's quantities all NULL: a frame per day
+    ],
+    ids=["one schema", "real sums and a timestamp", "a day all null"],
+)
+def test_the_sales_days_and_tables_read_as_arrow_equal_sqlalchemys(
+    tmp_path: Path, monkeypatch, half_units: bool, timestamp: bool, null_day: bool, one_conversion: bool
+) -> None:
     """The whole sales read and a table read, with the Arrow reader and with it switched off."""
     path = tmp_path / "cloud.db"
     with sqlite3.connect(path) as conn:
@@ -127,20 +138,28 @@ def test_the_sales_days_and_tables_read_as_arrow_equal_sqlalchemys(tmp_path: Pat
         for d in range(6):
             day = (dt.date(2026, 1, 1) + dt.timedelta(days=d)).isoformat()
             for i in range(40):
-                rows.append((len(rows), day, f"P{i % 7}", f"S{i % 3}", (i % 5) + (0.5 if d == 2 else 0)))
-        rows.append((len(rows), "2026-01-04 13:30:00", "P1", "S1", 2))  # a day with a timestamp
+                quantity = None if null_day and d == 3 else (i % 5) + (0.5 if half_units and d == 2 else 0)
+                rows.append((len(rows), day, f"P{i % 7}", f"S{i % 3}", quantity))
+        if timestamp:
+            rows.append((len(rows), "2026-01-04 13:30:00", "P1", "S1", 2))  # a day with a timestamp
         rows.append((3, "2026-01-05", "P2", "S2", 1))  # a repeated sale id
         conn.executemany("INSERT INTO sales VALUES (?, ?, ?, ?, ?)", rows)
     engine = db.make_engine(f"sqlite:///{path}")
     source = queries.SourceSpec(table="sales")
-    fast = queries.read_sales(engine, source, 30)
+    conversions: list[int] = []
+    arrow_frame = db.arrow_frame
     with monkeypatch.context() as patched:
-        patched.setattr(db.ArrowReader, "frame", lambda self, *a, **k: None)
+        patched.setattr(db, "arrow_frame", lambda table: conversions.append(table.num_rows) or arrow_frame(table))
+        fast = queries.read_sales(engine, source, 30)
+    assert (conversions == [len(fast.frame)]) == one_conversion, conversions
+    with monkeypatch.context() as patched:
+        patched.setattr(db.ArrowReader, "table", lambda self, *a, **k: None)
         slow = queries.read_sales(engine, source, 30)
     assert fast.window == slow.window and len(fast.frame) > 0
     pd.testing.assert_frame_equal(fast.frame, slow.frame, check_dtype=True)
     assert fast.rows.in_key_order == slow.rows.in_key_order
     assert sa.inspect(engine).get_table_names() == ["sales"]
+    assert fast.frame["product_id"].dtype.storage == "pyarrow"
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------------------

@@ -312,6 +312,19 @@ def _whole_window(engine: sa.Engine, read: queries.SalesRead) -> pd.DataFrame:
         ),
         pytest.param(
             [
+                (1, "2026-01-01", "P2", "S1", 4),
+                (2, "2026-01-01", "P1", "S2", 1),
+                (3, "2026-01-01", "P1", "S1", 2),
+                (4, "2026-01-02", "P😀", "S1", 3),
+                (5, "2026-01-02", "P\uffff", "S1", 1),
+                (6, "2026-01-02", "Pz", "S10", -2),
+                (7, "2026-01-02", "Pz", "S1", 2),
+                (8, "2026-01-03", "P1", "S1", 1),
+            ],
+            id="dates, whole units (one Arrow conversion)",
+        ),
+        pytest.param(
+            [
                 (1, "2026-01-01", "P1", "S1", 1),
                 (2, "2026-01-02 09:30:00", "P1", "S1", 2),
                 (3, "2026-01-02", "P1", "S1", 3),
@@ -377,3 +390,28 @@ def test_postgresql_sends_the_exact_numeric_sum_as_the_float_validation_makes(em
     assert frame["min_line_quantity"].tolist() == [float(min(quantities))]
     validated = validate_source("sales", frame)
     assert validated.passed and validated.frame["quantity"].tolist() == [float(sum(quantities))]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [],
+        [("P1", "S1")],
+        [(None, "S1")],
+        [("P1", "S1"), ("P1", "S2"), ("P2", "S1")],
+        [("P1", "S2"), ("P1", "S1")],
+        [("P\uffff", "S"), ("P😀", "S")],
+        [("P😀", "S"), ("P\uffff", "S")],
+        [("P1", None), ("P2", "S1")],
+    ],
+)
+def test_key_order_is_judged_alike_on_arrow_and_pandas_columns(ids: list[tuple[str | None, str | None]]) -> None:
+    import pyarrow as pa
+
+    firsts, seconds = [i[0] for i in ids], [i[1] for i in ids]
+    arrow = queries._in_python_order(
+        pa.chunked_array([pa.array(firsts, pa.string())]), pa.chunked_array([pa.array(seconds, pa.string())])
+    )
+    pandas = queries._in_python_order(pd.Series(firsts, dtype="str"), pd.Series(seconds, dtype="str"))
+    expected = not ids or (all(v is not None for pair in ids for v in pair) and ids == sorted(ids))  # Python's order
+    assert arrow == pandas == expected
