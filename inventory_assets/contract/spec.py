@@ -381,6 +381,9 @@ SALES = Table(
 )
 """The ``sales`` asset's frame: the daily aggregate of `SALES_LINES` over the history window."""
 
+SALES_DEMAND_COLUMNS: tuple[str, ...] = ("sale_date", "product_id", "location_id", "quantity")
+"""The columns of `SALES` that the demand statistics and the forecast read (the rest are the sales check's)."""
+
 SOURCE_TABLES: dict[str, Table] = {t.name: t for t in (SALES_LINES, LOCATIONS, INVENTORY, COSTS, RECEIPTS)}
 """The tables users provide, as stored (the cloud ``sales`` lines and the four on-prem tables)."""
 SOURCE_FRAMES: dict[str, Table] = {t.name: t for t in (SALES, INVENTORY, COSTS, LOCATIONS, RECEIPTS)}

@@ -13,6 +13,9 @@ the run before its first step reads anything.
 * **Run-scoped intermediates** (the sales graph's day ranges, ``<base>/<run id>/sales.<op>[…]``) are
   removed once the graph's asset is stored: no step of the run, nor a re-execution from its failures,
   reads them again.
+* **Only the columns a step reads**: an input declared with ``metadata={"columns": [...]}`` (as Dagster's
+  database IO managers take it) reads only those columns of the value's frames: the features and the
+  forecast read four of the sales frame's ten.
 * **Missing values**: materializing one asset alone runs its checks too, and a cross-table check reads
   other assets (the inventory's check reads ``costs`` and ``locations``). On an instance that never
   materialized them (or whose storage was removed) the read fails with a permanent ``dg.Failure`` naming
@@ -90,7 +93,10 @@ class _ProjectStorage(dg.UPathIOManager):
             )
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
-        return value_store.load_value(Path(str(path)))
+        # an input declared with metadata {"columns": [...]} (as Dagster's database IO managers take it)
+        # reads only those columns of the value's frames
+        columns = (context.definition_metadata or {}).get("columns")
+        return value_store.load_value(Path(str(path)), columns)
 
     # --- the IO manager's calls ----------------------------------------------------------------------
 

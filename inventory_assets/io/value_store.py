@@ -20,6 +20,7 @@ import dataclasses
 import io
 import pickle
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +70,10 @@ class _FramePickler(pickle.Pickler):
 
 
 class _FrameUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BufferedReader, folder: Path) -> None:
+    def __init__(self, file: io.BufferedReader, folder: Path, columns: Sequence[str] | None) -> None:
         super().__init__(file)
         self._folder = folder
+        self._columns = None if columns is None else list(columns)
         self._read: dict[str, pd.DataFrame] = {}
 
     def persistent_load(self, pid: Any) -> pd.DataFrame:
@@ -79,7 +81,14 @@ class _FrameUnpickler(pickle.Unpickler):
         if kind != _PARQUET:
             raise pickle.UnpicklingError(f"unknown reference {pid!r} in {self._folder / VALUE_FILE}")
         if name not in self._read:
-            self._read[name] = pd.read_parquet(self._folder / name)
+            path = self._folder / name
+            if self._columns is not None:
+                import pyarrow.parquet as pq
+
+                missing = [c for c in self._columns if c not in pq.read_schema(path).names]
+                if missing:
+                    raise KeyError(f"{path} has no column {', '.join(missing)} (columns asked for: {self._columns})")
+            self._read[name] = pd.read_parquet(path, columns=self._columns)
         return self._read[name]
 
 
@@ -95,7 +104,9 @@ def dump_value(value: Any, folder: Path) -> Stored:
     return Stored(bytes=size, parquet_frames=pickler.parquet_frames, inline=tuple(pickler.inline))
 
 
-def load_value(folder: Path) -> Any:
-    """The value `dump_value` wrote into ``folder``; FileNotFoundError when there is none."""
+def load_value(folder: Path, columns: Sequence[str] | None = None) -> Any:
+    """The value `dump_value` wrote into ``folder``; FileNotFoundError when there is none. ``columns``: each
+    frame in it read with only these columns, in this order (a KeyError naming any a frame lacks); Parquet
+    reads no other, so a step that needs four of the sales frame's ten columns reads and holds only those."""
     with open(folder / VALUE_FILE, "rb") as file:
-        return _FrameUnpickler(file, folder).load()
+        return _FrameUnpickler(file, folder, columns).load()

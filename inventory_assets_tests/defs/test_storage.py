@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from inventory_assets.io import value_store
@@ -72,3 +73,27 @@ def test_a_value_whose_folder_is_gone_fails_naming_the_asset(database_env: dict[
         (failure,) = [e for e in failed.all_events if e.event_type_value == "STEP_FAILURE"]
         message = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
         assert "costs has no stored value in this Dagster instance" in message
+
+
+def test_an_input_declared_with_columns_reads_only_those(tmp_path: Path) -> None:
+    from inventory_assets.contract import spec
+    from inventory_assets.definitions import defs
+    from inventory_assets.defs.run_config import RunConfigCheck
+    from inventory_assets.defs.storage import ProjectIOManager
+
+    @dg.asset
+    def wide() -> pd.DataFrame:
+        return pd.DataFrame({"a": [1, 2], "b": ["x", "y"], "c": [0.5, 1.5]})
+
+    @dg.asset(ins={"wide": dg.AssetIn(metadata={"columns": ["c", "a"]})})
+    def narrow(wide: pd.DataFrame) -> int:
+        assert list(wide.columns) == ["c", "a"] and wide["a"].tolist() == [1, 2]
+        return len(wide)
+
+    io_manager = ProjectIOManager(run_config_check=RunConfigCheck(), base_dir=str(tmp_path))
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([wide, narrow], resources={"io_manager": io_manager}, instance=instance).success
+    # the demand steps read the sales frame's demand columns only
+    for asset in ("merged_dataset", "demand_forecast"):
+        node = defs().resolve_assets_def(asset).node_def
+        assert node.input_def_named("sales").metadata == {"columns": list(spec.SALES_DEMAND_COLUMNS)}, asset

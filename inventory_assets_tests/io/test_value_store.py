@@ -91,3 +91,13 @@ def test_a_foreign_reference_is_refused(tmp_path: Path) -> None:
         Foreign(file).dump(["x"])
     with pytest.raises(pickle.UnpicklingError, match="unknown reference"):
         value_store.load_value(folder)
+
+
+def test_a_value_read_with_columns_holds_only_those_in_that_order(tmp_path: Path) -> None:
+    frame = every_kind()
+    value_store.dump_value(Held(frame=frame, first=dt.date(2024, 3, 1), again=frame, notes={}), tmp_path / "v")
+    back = value_store.load_value(tmp_path / "v", columns=["units", "product_id", "location_id"])
+    pd.testing.assert_frame_equal(back.frame, frame[["units", "product_id", "location_id"]], check_exact=True)
+    assert back.frame.attrs == {"window_days": 90} and back.again is back.frame and back.first == dt.date(2024, 3, 1)
+    with pytest.raises(KeyError, match="has no column sold_at, qty"):
+        value_store.load_value(tmp_path / "v", columns=["units", "sold_at", "qty"])

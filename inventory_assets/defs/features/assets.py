@@ -62,9 +62,14 @@ def _check_spec(asset: str, description: str) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(name=f"{asset}_valid", asset=asset, blocking=True, description=description)
 
 
+_SALES_DEMAND = {"sales": dg.AssetIn(metadata={"columns": list(spec.SALES_DEMAND_COLUMNS)})}
+"""The sales frame as the demand steps read it: its four demand columns only (defs/storage.py)."""
+
+
 @dg.asset(
     group_name=constants.FEATURES_GROUP,
     kinds=KINDS,
+    ins=_SALES_DEMAND,
     check_specs=[
         _check_spec("merged_dataset", "One row per stocked pair, finite non-negative figures (schema)."),
         dg.AssetCheckSpec(
@@ -155,6 +160,7 @@ def merged_dataset(
 @dg.asset(
     group_name=constants.FEATURES_GROUP,
     kinds=KINDS,
+    ins=_SALES_DEMAND,
     check_specs=[
         _check_spec(
             "demand_forecast",
