@@ -59,7 +59,9 @@ class _FramePickler(pickle.Pickler):
             return (_PARQUET, self._written[id(obj)])
         name = f"frame-{len(self._written)}.parquet"
         try:
-            obj.to_parquet(self._folder / name)
+            # no min/max statistics: nothing filters these files by them, and they were a sixth of the
+            # writing time (a large run's values 3.4 s -> 2.85 s, the same bytes)
+            obj.to_parquet(self._folder / name, write_statistics=False)
         except (ValueError, TypeError, pa.ArrowException) as error:
             (self._folder / name).unlink(missing_ok=True)
             self.inline.append(f"a {obj.shape[0]} x {obj.shape[1]} frame pickled: {error}")

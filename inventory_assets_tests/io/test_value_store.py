@@ -47,6 +47,10 @@ def test_frames_are_parquet_files_and_come_back_exactly(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "v").iterdir()) == ["frame-0.parquet", "value.pickle"]
     assert stored.bytes == sum(p.stat().st_size for p in (tmp_path / "v").iterdir())
     assert b"pandas" not in (tmp_path / "v" / "value.pickle").read_bytes()
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(tmp_path / "v" / "frame-0.parquet").metadata  # nothing filters by statistics
+    assert not any(meta.row_group(0).column(i).is_stats_set for i in range(meta.num_columns))
 
     back = value_store.load_value(tmp_path / "v")
     assert isinstance(back, Held) and back.first == value.first and back.notes == value.notes
