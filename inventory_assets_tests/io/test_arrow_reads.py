@@ -148,8 +148,13 @@ def test_the_sales_days_and_tables_read_as_arrow_equal_sqlalchemys(
     source = queries.SourceSpec(table="sales")
     conversions: list[int] = []
     arrow_frame = db.arrow_frame
+
+    def counted(table):
+        conversions.append(table.num_rows)
+        return arrow_frame(table)
+
     with monkeypatch.context() as patched:
-        patched.setattr(db, "arrow_frame", lambda table: conversions.append(table.num_rows) or arrow_frame(table))
+        patched.setattr(db, "arrow_frame", counted)
         fast = queries.read_sales(engine, source, 30)
     assert (conversions == [len(fast.frame)]) == one_conversion, conversions
     with monkeypatch.context() as patched:
