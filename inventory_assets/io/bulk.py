@@ -13,18 +13,22 @@ bind processors first (SQLite: SQLAlchemy's ISO text), as SQLAlchemy's own state
   parameter markers, ``chunk_rows`` rows at a time.
 * Any other driver: SQLAlchemy's typed executemany of ``table.insert()``.
 
+The plan store writes a SQLite file through ADBC instead, in a transaction of its own (`db.sqlite_writer`):
+`arrow_table` gives the Arrow columns whose ingest stores what ``executemany`` of `BulkLoader` stores.
+
 Driver errors are raised as SQLAlchemy's ``DBAPIError`` without bound values, so ``db.retry`` and
 ``db.describe_error`` classify and describe them as any other statement's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 
-__all__ = ["BulkLoader", "dbapi_error"]
+__all__ = ["BulkLoader", "arrow_table", "dbapi_error"]
 
 
 def dbapi_error(conn: sa.Connection, statement: str, error: Any, cursor: Any = None) -> sa.exc.StatementError:
@@ -180,3 +184,34 @@ class BulkLoader:
                     cursor.execute(statement + ",".join(parts))
             except pymysql.Error as error:
                 raise dbapi_error(self.conn, self.values_prefix, error, cursor) from None
+
+
+def arrow_table(table: sa.Table, columns: Mapping[str, Any], dialect: sa.Dialect) -> Any:
+    """``columns`` (name -> a list or an array of the column's values, one per row) as the Arrow table whose
+    ingest (`db.SqliteWriter`) stores what `BulkLoader` stores through ``executemany`` on ``dialect``: dates
+    and timestamps as their bind processors' text (each distinct value once, as `BulkLoader.driver_rows`),
+    booleans as 0 and 1, whole numbers as int64, text as text, other numbers as float64 (NaN as NULL, as
+    SQLite stores it). ``table``'s columns not in ``columns`` are left out (their defaults apply)."""
+    import pyarrow as pa
+
+    names, arrays = [], []
+    for column in table.columns:
+        if column.name not in columns:
+            continue
+        values = columns[column.name]
+        base = column.type.impl_instance if isinstance(column.type, sa.types.TypeDecorator) else column.type
+        if isinstance(base, (sa.Date, sa.DateTime)):
+            process = column.type.dialect_impl(dialect).bind_processor(dialect)
+            texts = {v: v if v is None or process is None else process(v) for v in set(values)}
+            array = pa.array([texts[v] for v in values], pa.string())
+        elif isinstance(base, sa.Boolean):
+            array = pa.array(values, pa.bool_()).cast(pa.int64())
+        elif isinstance(base, sa.Integer):
+            array = pa.array(values, pa.int64())
+        elif isinstance(base, sa.String):
+            array = pa.array(values, pa.string())
+        else:
+            array = pa.array(np.asarray(values, dtype=float), pa.float64(), from_pandas=True)
+        names.append(column.name)
+        arrays.append(array)
+    return pa.table(arrays, names=names)

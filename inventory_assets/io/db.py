@@ -137,8 +137,12 @@ def _connect_args(url: sa.URL, connect_timeout: int) -> dict[str, Any]:
     if backend in ("mysql", "mariadb"):
         return {"connect_timeout": connect_timeout}
     if backend == "sqlite":
-        return {"timeout": max(connect_timeout, 30)}
+        return {"timeout": max(connect_timeout, SQLITE_BUSY_TIMEOUT_SECONDS)}
     return {}
+
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+"""How long a SQLite connection waits for another's write lock before "database is locked" (transient)."""
 
 
 @functools.lru_cache(maxsize=32)
@@ -715,6 +719,13 @@ def arrow_reader(engine: sa.Engine, *, timeout_seconds: float | None = None) -> 
 
 def _sqlite_connection(engine: sa.Engine, _timeout_seconds: float | None) -> Any:
     """A read-only ADBC connection to the SQLite file of ``engine``, or None."""
+    return _sqlite_file_connection(engine, write=False)
+
+
+def _sqlite_file_connection(engine: sa.Engine, *, write: bool) -> Any:
+    """An ADBC connection to the SQLite file of ``engine``, or None: read-only (opened ``mode=ro``, then
+    ``PRAGMA query_only``), or with ``write`` one that writes and waits for another writer's lock as
+    SQLAlchemy's connections do (`SQLITE_BUSY_TIMEOUT_SECONDS`)."""
     url = engine.url
     database = url.database
     if (
@@ -730,19 +741,82 @@ def _sqlite_connection(engine: sa.Engine, _timeout_seconds: float | None) -> Any
     except ImportError:
         return None
     try:
-        connection = adbc_sqlite.connect(f"{Path(database).resolve().as_uri()}?mode=ro")
+        connection = adbc_sqlite.connect(Path(database).resolve().as_uri() + ("" if write else "?mode=ro"))
     except (_adbc_error(), OSError):
         return None
+    setting = f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}" if write else "PRAGMA query_only = ON"
     try:
         cursor = connection.cursor()
         try:
-            cursor.execute("PRAGMA query_only = ON")
+            cursor.execute(setting)
         finally:
             cursor.close()
     except _adbc_error():
         connection.close()
         return None
     return connection
+
+
+class SqliteWriter:
+    """Statements and Arrow ingests in one transaction of an ADBC connection to a SQLite file
+    (`sqlite_writer`). Rows go in as Arrow columns whose values the driver binds in C, where ``executemany``
+    binds each Python value. A driver error is raised as SQLAlchemy's exception of its kind
+    (``OperationalError`` for a locked database, ``IntegrityError`` for a duplicate key), its values hidden,
+    so `retry` classifies it as any other statement's."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def execute(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement with its values bound; its rows (none for a write)."""
+        with self._translated(statement):
+            cursor = self.connection.cursor()
+            try:
+                cursor.execute(statement, params or None)
+                return list(cursor.fetchall()) if cursor.description else []
+            finally:
+                cursor.close()
+
+    def ingest(self, table: str, data: Any) -> None:
+        """Append the rows of the Arrow table ``data`` to ``table`` (its columns named as ``data``'s)."""
+        with self._translated(f"INSERT INTO {table}"):
+            cursor = self.connection.cursor()
+            try:
+                cursor.adbc_ingest(table, data, mode="append")
+            finally:
+                cursor.close()
+
+    def commit(self) -> None:
+        with self._translated("COMMIT"):
+            self.connection.commit()
+
+    @contextmanager
+    def _translated(self, statement: str) -> Iterator[None]:
+        try:
+            yield
+        except _adbc_error() as error:
+            raise sa_exc.DBAPIError.instance(statement, None, error, _adbc_error(), hide_parameters=True) from None
+
+
+@contextmanager
+def sqlite_writer(engine: sa.Engine) -> Iterator[SqliteWriter | None]:
+    """A `SqliteWriter` on the SQLite file of ``engine``, in a transaction of its own that the caller commits
+    (anything else is rolled back when the block ends), or None where there is none (not a file, URL
+    options, the driver not installed): the caller then writes through SQLAlchemy. It waits for another
+    writer's lock as SQLAlchemy's connections do (`SQLITE_BUSY_TIMEOUT_SECONDS`)."""
+    connection = _sqlite_file_connection(engine, write=True)
+    if connection is None:
+        yield None
+        return
+    try:
+        yield SqliteWriter(connection)
+    finally:
+        try:
+            connection.rollback()
+        except _adbc_error():  # closing it ends its transaction
+            pass
+        finally:
+            connection.close()
 
 
 def _postgresql_connection(engine: sa.Engine, timeout_seconds: float | None) -> Any:
@@ -941,10 +1015,16 @@ def is_creation_race(error: sa.exc.SQLAlchemyError) -> bool:
 
 
 def table_rows(table: sa.Table, frame: pd.DataFrame, fixed: Mapping[str, Any], what: str) -> list[tuple]:
-    """``frame``'s rows as tuples in ``table``'s column order, the ``fixed`` columns (e.g. the run id) set
-    to one value on every row; checked before anything is written: columns present, NOT NULL kept, whole
-    numbers, finite numbers, text within the column's length (``ValueError`` naming ``what``). A missing
-    value of a nullable column is sent as NULL; a column's values are converted as a whole (text by
+    """``frame``'s rows as tuples in ``table``'s column order (`table_columns`)."""
+    columns = table_columns(table, frame, fixed, what)
+    return list(zip(*columns, strict=True)) if len(frame) else []
+
+
+def table_columns(table: sa.Table, frame: pd.DataFrame, fixed: Mapping[str, Any], what: str) -> list[list[Any]]:
+    """``frame``'s values as one list per column of ``table``, in its order, the ``fixed`` columns (e.g. the
+    run id) set to one value on every row; checked before anything is written: columns present, NOT NULL
+    kept, whole numbers, finite numbers, text within the column's length (``ValueError`` naming ``what``). A
+    missing value of a nullable column is sent as NULL; a column's values are converted as a whole (text by
     ``str``, days as ``datetime.date``, numbers as Python ``int`` and ``float``)."""
     missing = [c.name for c in table.columns if c.name not in fixed and c.name not in frame.columns]
     if missing:
@@ -969,7 +1049,7 @@ def table_rows(table: sa.Table, frame: pd.DataFrame, fixed: Mapping[str, Any], w
         columns.append(values)
     if problems:
         raise ValueError(f"{what} cannot be written: " + "; ".join(problems))
-    return list(zip(*columns, strict=True)) if len(frame) else []
+    return columns
 
 
 def _column_values(type_: sa.types.TypeEngine, series: pd.Series, isna: np.ndarray) -> tuple[list[Any], str | None]:

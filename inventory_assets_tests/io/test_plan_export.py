@@ -6,7 +6,9 @@ and compared with what the plan database holds for the run; the CLI runs end to 
 
 from __future__ import annotations
 
+import contextlib
 import io
+import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -388,3 +390,36 @@ def test_the_order_lists_csv_is_what_pandas_writes(tmp_path: Path) -> None:
         plan_export.write_csv(tmp_path / name, frame)
         want = frame.to_csv(None, index=False, date_format=plan_export.DAY, float_format=plan_export.FLOAT)
         assert (tmp_path / name).read_text() == want
+
+
+def test_on_a_sqlite_file_arrows_ingest_stores_what_executemany_stores(tmp_path: Path, monkeypatch) -> None:
+    """A SQLite file's plan, order lists and run row go in through ADBC's Arrow ingest (`db.sqlite_writer`);
+    every stored value and its SQLite type are those SQLAlchemy's executemany stores (NULL floats, None ids,
+    booleans, days and timestamps as text, unicode)."""
+    plan = make_plan(40, seed=11, products=["P1", "Pü", "P😀", "P 4", "P'5", *(f"P{i}" for i in range(6, 21))])
+    lists = lists_of(plan)
+    assert len(lists[PURCHASES]) and len(lists[TRANSFERS])
+    arrow_file, tuples_file = tmp_path / "arrow.db", tmp_path / "tuples.db"
+    arrow_url, tuples_url = f"sqlite:///{arrow_file}", f"sqlite:///{tuples_file}"
+    loads: list[str] = []
+    load = plan_store.bulk.BulkLoader.load
+
+    def recorded(self, rows):
+        loads.append(self.table.name)
+        load(self, rows)
+
+    monkeypatch.setattr(plan_store.bulk.BulkLoader, "load", recorded)
+    plan_store.write_plan(arrow_url, "run", plan, RUN, planned_at=T0, batch_rows=7, orders=lists)
+    assert loads == []  # nothing through executemany
+    with monkeypatch.context() as patched:
+        patched.setattr(plan_store.db, "sqlite_writer", lambda engine: contextlib.nullcontext(None))
+        plan_store.write_plan(tuples_url, "run", plan, RUN, planned_at=T0, batch_rows=7, orders=lists)
+    assert loads  # the reference went through executemany
+    for table in (plan_store.PLAN, plan_store.RUNS, *plan_store.ORDER_TABLES.values()):
+        names = ", ".join(f'"{c.name}", typeof("{c.name}")' for c in table.columns if c.name != "committed_at")
+        order = ", ".join(f'"{c.name}"' for c in table.primary_key.columns) or "rowid"
+        stored = []
+        for path in (arrow_file, tuples_file):
+            with sqlite3.connect(path) as conn:
+                stored.append(conn.execute(f'SELECT {names} FROM "{table.name}" ORDER BY {order}').fetchall())
+        assert stored[0] == stored[1] and stored[0], table.name
