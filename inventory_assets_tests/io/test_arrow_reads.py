@@ -381,20 +381,22 @@ def _assert_arrow_reads_validate_as_sqlalchemys(engine: sa.Engine, monkeypatch: 
         # a failed result keeps the frame as read (NUMERIC as Decimal through SQLAlchemy): only its report counts
         return [sales.frame, sales.failures, receipts.failures, validate_source("receipts", good).frame]
 
-    taken: list[str] = []
-    arrow_frame = db.ArrowReader.frame
+    calls: list[tuple[str, bool]] = []
+    arrow_table = db.ArrowReader.table
 
-    def spied(self: db.ArrowReader, statement: str, *args: object, **kwargs: object) -> pd.DataFrame | None:
-        frame = arrow_frame(self, statement, *args, **kwargs)  # type: ignore[arg-type]
-        taken.extend([statement] if frame is not None else [])
-        return frame
+    def spied(self: db.ArrowReader, statement: str, *args: object, **kwargs: object) -> object:
+        table = arrow_table(self, statement, *args, **kwargs)  # type: ignore[arg-type]
+        calls.append((statement, table is not None))
+        return table
 
     with monkeypatch.context() as patched:
-        patched.setattr(db.ArrowReader, "frame", spied)
+        patched.setattr(db.ArrowReader, "table", spied)
         fast = reads()
-    assert len(taken) == 3  # the sales window, both receipts: none declined
+    # the sales window (a range per thread), both receipts: none declined
+    assert all(taken for _, taken in calls) and sum("receipts" in statement for statement, _ in calls) == 2
+    assert any("GROUP BY" in statement for statement, _ in calls)
     with monkeypatch.context() as patched:
-        patched.setattr(db.ArrowReader, "frame", lambda self, *a, **k: None)
+        patched.setattr(db.ArrowReader, "table", lambda self, *a, **k: None)
         slow = reads()
     assert len(fast[0]) > 0 and len(fast[2]) > 0 and len(fast[3]) > 300  # negative receipts are reported
     for got, reference in zip(fast, slow, strict=True):

@@ -415,3 +415,41 @@ def test_key_order_is_judged_alike_on_arrow_and_pandas_columns(ids: list[tuple[s
     pandas = queries._in_python_order(pd.Series(firsts, dtype="str"), pd.Series(seconds, dtype="str"))
     expected = not ids or (all(v is not None for pair in ids for v in pair) and ids == sorted(ids))  # Python's order
     assert arrow == pandas == expected
+
+
+@pytest.mark.parametrize("empty_database", backend_params("postgresql", "mariadb"), indirect=True)
+def test_a_server_window_read_in_day_ranges_by_threads_validates_to_the_single_read(
+    empty_database: str, monkeypatch
+) -> None:
+    rows = [
+        {
+            "sale_id": i + 1,  # MariaDB numbers an AUTO_INCREMENT 0 itself
+            "sold_at": dt.date(2026, 1, 1) + dt.timedelta(days=i % 9),
+            "product_id": ["P1", "p1", "Pü", "P2"][i % 4],
+            "location_id": f"S{i % 3}",
+            "quantity": -3 if i == 17 else i % 5,  # one negative line: a failure with its row
+            "unit_price": 1,
+        }
+        for i in range(600)
+    ]
+    engine = _sales_table(empty_database, rows)
+    source = queries.SourceSpec("sales")
+    ranges: list[queries.SalesWindow] = []
+    read_range = queries._read_range
+
+    def recorded(engine, read, days, timeout_seconds):
+        ranges.append(days)
+        return read_range(engine, read, days, timeout_seconds)
+
+    monkeypatch.setattr(queries, "_read_range", recorded)
+    results = {}
+    for threads in (1, 3):
+        monkeypatch.setattr(queries, "available_cpus", lambda threads=threads: threads)
+        ranges.clear()
+        read = queries.read_sales(engine, source, history_days=9)
+        assert read.window is not None and not queries.plan_sales_read(engine, source, history_days=9).by_day
+        assert sorted(ranges, key=lambda w: w.start) == queries.split_window(read.window, threads)
+        results[threads] = validate_source("sales", read.frame)
+    pd.testing.assert_frame_equal(results[3].frame, results[1].frame, check_exact=True)
+    pd.testing.assert_frame_equal(results[3].failures, results[1].failures, check_exact=True)
+    assert len(results[1].failures) == 1 and set(results[1].frame["product_id"]) == {"P1", "p1", "Pü", "P2"}
