@@ -1002,6 +1002,8 @@ def _load_database(
                     index_started = time.perf_counter()
                     for index in sorted(table.indexes, key=lambda i: str(i.name)):
                         conn.execute(sa.schema.CreateIndex(index))
+                    if backend == "postgresql":  # the planner's statistics, as autovacuum would gather them
+                        conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.format_table(table)}")
                     counts[table.name] = total
                     index_note = f", indexes {time.perf_counter() - index_started:.1f} s" if table.indexes else ""
                     progress(
@@ -1033,7 +1035,9 @@ def write(
     When any target table exists and ``replace`` is false, raises :class:`TablesExistError` naming them
     before anything is written; with ``replace`` the tables are dropped and created again. Each database is
     loaded in one transaction on SQLite and PostgreSQL (all or nothing); MySQL/MariaDB commit DDL at once.
-    Indexes are built after the rows are in.
+    Indexes are built after the rows are in; on PostgreSQL each table is then analyzed (``ANALYZE``), as
+    autovacuum would do in time: without statistics the planner reads the sales window by a bitmap scan and
+    a sort (the large preset's aggregate 18 s against 12 s).
     """
     report = progress or (lambda _message: None)
     missing = [name for name in TABLE_COLUMNS if name not in frames]
