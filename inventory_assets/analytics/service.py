@@ -37,6 +37,7 @@ from scipy import stats
 
 from inventory_assets.analytics.risk import NONE, distribution_rows, families
 from inventory_assets.contract.spec import ABC_CLASSES
+from inventory_assets.parallel import in_pieces, joined
 
 __all__ = [
     "ServiceFigures",
@@ -104,17 +105,24 @@ def expected_shortage(
     return np.clip(loss, 0.0, np.where(live, mean, 0.0))
 
 
-def expected_lost_units(features: pd.DataFrame, position: np.ndarray | pd.Series | float) -> np.ndarray:
+def expected_lost_units(
+    features: pd.DataFrame, position: np.ndarray | pd.Series | float, *, threads: int = 1
+) -> np.ndarray:
     """Expected units of demand over the protection interval each ``abc_risk_features`` row cannot serve
-    at inventory position ``position`` (aligned with the rows, or a scalar)."""
+    at inventory position ``position`` (aligned with the rows, or a scalar); in pieces by ``threads``
+    threads (0: one per CPU; `parallel.in_pieces`), the same values."""
     pos = np.asarray(position.to_numpy(dtype=float) if isinstance(position, pd.Series) else position, dtype=float)
     if pos.ndim and len(pos) != len(features):
         raise ValueError(f"position has {len(pos)} values for {len(features)} rows")
-    return expected_shortage(
-        features["safety_stock_method"].to_numpy(dtype=object),
-        features["demand_over_protection"].to_numpy(dtype=float),
-        features["demand_std_over_protection"].to_numpy(dtype=float),
-        pos,
+    method = features["safety_stock_method"].to_numpy(dtype=object)
+    mean = features["demand_over_protection"].to_numpy(dtype=float)
+    std = features["demand_std_over_protection"].to_numpy(dtype=float)
+    return joined(
+        in_pieces(
+            lambda rows: expected_shortage(method[rows], mean[rows], std[rows], pos[rows] if pos.ndim else pos),
+            len(features),
+            threads,
+        )
     )
 
 
@@ -151,15 +159,20 @@ class ServiceFigures:
 
 
 def service_figures(
-    features: pd.DataFrame, position_before: np.ndarray | pd.Series, position_after: np.ndarray | pd.Series
+    features: pd.DataFrame,
+    position_before: np.ndarray | pd.Series,
+    position_after: np.ndarray | pd.Series,
+    *,
+    threads: int = 1,
 ) -> ServiceFigures:
     """Lost units, their value and the fill rate of the customer-facing rows of ``features`` at the two
-    positions (aligned with the rows)."""
+    positions (aligned with the rows); the lost units priced for those rows only, by ``threads`` threads."""
     facing = customer_facing(features)
-    demand = features["demand_over_protection"].to_numpy(dtype=float)[facing]
-    cost = features["unit_cost"].to_numpy(dtype=float)[facing]
-    before = expected_lost_units(features, position_before)[facing]
-    after = expected_lost_units(features, position_after)[facing]
+    served = features[facing]
+    demand = served["demand_over_protection"].to_numpy(dtype=float)
+    cost = served["unit_cost"].to_numpy(dtype=float)
+    before = expected_lost_units(served, np.asarray(position_before, dtype=float)[facing], threads=threads)
+    after = expected_lost_units(served, np.asarray(position_after, dtype=float)[facing], threads=threads)
     return ServiceFigures(
         rows=int(facing.sum()),
         demand_units=float(demand.sum()),

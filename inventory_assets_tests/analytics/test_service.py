@@ -12,7 +12,14 @@ from scipy import stats
 
 from inventory_assets import parallel
 from inventory_assets.analytics.risk import demand_quantile, exceedance_probability, method_codes
-from inventory_assets.analytics.service import expected_lost_units, expected_shortage, fill_rate, normal_loss
+from inventory_assets.analytics.service import (
+    customer_facing,
+    expected_lost_units,
+    expected_shortage,
+    fill_rate,
+    normal_loss,
+    service_figures,
+)
 from inventory_assets.contract.spec import SAFETY_STOCK_METHODS
 
 
@@ -148,3 +155,33 @@ def test_quantiles_and_risks_in_pieces_by_threads_are_the_same(monkeypatch: pyte
         np.testing.assert_array_equal(
             demand_quantile(method, mean, std, 0.9, threads=threads), demand_quantile(method, mean, std, 0.9)
         )
+
+
+def test_lost_units_and_service_figures_in_pieces_by_threads_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    n = 45
+    method = rng.choice(np.array(["none", "normal", "poisson", "negative_binomial"], dtype=object), n)
+    mean = rng.gamma(1.0, 5.0, n)
+    features = pd.DataFrame(
+        {
+            "product_id": [f"P{i // 3}" for i in range(n)],
+            "location_id": ["DC", "S1", "S2"] * (n // 3),
+            "parent_location_id": [None, "DC", "DC"] * (n // 3),
+            "safety_stock_method": method,
+            "demand_over_protection": mean,
+            "demand_std_over_protection": np.sqrt(mean * rng.uniform(0.3, 4.0, n)),
+            "unit_cost": rng.uniform(1.0, 9.0, n),
+        }
+    )
+    before, after = rng.uniform(-2.0, 20.0, n), rng.uniform(0.0, 30.0, n)
+    lost = expected_lost_units(features, before)
+    facing = customer_facing(features)
+    reference = service_figures(features, before, after)
+    # the customer-facing rows' own lost units, priced on them alone: the same values as on every row
+    assert reference.rows == int(facing.sum()) == 30
+    assert reference.lost_units_before == float(lost[facing].sum())
+    assert reference.lost_value_before == float((lost[facing] * features["unit_cost"].to_numpy()[facing]).sum())
+    monkeypatch.setattr(parallel, "PIECE_ROWS", 7)
+    for threads in (1, 2, 0):
+        np.testing.assert_array_equal(expected_lost_units(features, before, threads=threads), lost)
+        assert service_figures(features, pd.Series(before), after, threads=threads) == reference

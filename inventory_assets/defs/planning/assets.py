@@ -185,11 +185,13 @@ def unreachable_words(plan: pd.DataFrame) -> str:
     )
 
 
-def _plan_metadata(summary: PlanSummary, plan: pd.DataFrame, features: pd.DataFrame) -> dict[str, dg.MetadataValue]:
+def _plan_metadata(
+    summary: PlanSummary, plan: pd.DataFrame, features: pd.DataFrame, threads: int = 1
+) -> dict[str, dg.MetadataValue]:
     """The plan page for a planner: spend, service, risk and money first; lists and a chart; then the
-    figures as numbers and the solver's internals in one entry."""
+    figures as numbers and the solver's internals in one entry (the service figures by ``threads``)."""
     aligned = _aligned_features(plan, features)
-    served = service.service_figures(aligned, plan["position_before"], plan["position_after"])
+    served = service.service_figures(aligned, plan["position_before"], plan["position_after"], threads=threads)
     risk = service.at_risk_by_class(plan["abc_class"], plan["stockout_risk_before"], plan["stockout_risk_after"])
     total = risk.iloc[-1]
     by_class = ", ".join(f"{r.abc_class} {int(r.before):,} -> {int(r.after):,}" for r in risk.iloc[:-1].itertuples())
@@ -327,7 +329,7 @@ def procurement_plan(
     )
     selected = context.op_execution_context.selected_output_names
     if "procurement_plan" in selected:
-        metadata: dict[str, Any] = _plan_metadata(result.summary, report.frame, abc_risk_features)
+        metadata: dict[str, Any] = _plan_metadata(result.summary, report.frame, abc_risk_features, params.threads)
         metadata.update(frame_metadata(report.frame, ProcurementPlanSchema))
         yield dg.Output(report.frame, output_name="procurement_plan", metadata=metadata)
         yield validation_check_result(report, check_name=PLAN_CHECK)
