@@ -376,7 +376,7 @@ def write_plan(
         planned_at=stamp,
         commit_seq=seq,
         attempts=attempts,
-        order_rows={name: len(orders[name]) for name in order_columns} if orders else {},
+        order_rows={name: len(frame) for name, frame in (orders or {}).items()},
     )
 
 

@@ -582,14 +582,14 @@ def read_sales_days(
 ) -> SalesRows:
     """The aggregate over ``days`` (a part of ``read.window``). The parts of a window, concatenated in day
     order, are exactly the frame of the whole window: groups never span two days."""
-    if read.by_day:  # each day's rows carry every line fact already (`_read_day`)
-        return _read_sales_by_day(engine, read, days, timeout_seconds)
-    # A database server aggregates consecutive day ranges side by side, one per thread and connection
-    # (the large window on PostgreSQL: 7.8 s in two ranges against 11.4-12.1 s in one statement).
     threads = min(SALES_READ_THREADS, available_cpus(), days.days)
     ranges = split_window(days, threads)
+    if read.by_day:  # each day's rows carry every line fact already (`_read_day`)
+        return _read_sales_by_day(engine, read, ranges, timeout_seconds)
+    # A database server aggregates consecutive day ranges side by side, one per thread and connection
+    # (the large window on PostgreSQL: 7.8 s in two ranges against 11.4-12.1 s in one statement).
     return _window_rows(
-        list(thread_map(lambda part: _read_range(engine, read, part, timeout_seconds), ranges, threads))
+        list(thread_map(lambda part: _read_range(engine, read, part, timeout_seconds), ranges, len(ranges)))
     )
 
 
@@ -599,20 +599,31 @@ def _read_range(engine: sa.Engine, read: SalesRead, days: SalesWindow, timeout_s
     SQLAlchemy (a frame). On MySQL/MariaDB a range holding a group whose ids its collation merged is read
     again with the exact statement (:data:`COLLATED_IDS`). Its rows are in no promised order."""
     params = _days_params(engine, days.start, days.end)
+    return _read_rows(engine, timeout_seconds, lambda fetch: _range_rows(read, params, fetch))
+
+
+Fetch = Callable[[str, dict[str, Any]], Any]
+"""A statement and its values to an Arrow table (`db.ArrowReader.table`) or a frame, None when it declines."""
+
+
+def _read_rows(engine: sa.Engine, timeout_seconds: float | None, rows_of: Callable[[Fetch], DayRows | None]) -> DayRows:
+    """``rows_of`` a fetch through the Arrow reader where there is one (`db.arrow_reader`: Arrow tables), else,
+    or where that reader declines, through SQLAlchemy (frames): every statement of ``rows_of`` on one
+    connection, in one transaction."""
     with db.arrow_reader(engine, timeout_seconds=timeout_seconds) as fast:
         if fast is not None:
-            rows = _range_rows(read, lambda sql: fast.table(sql, params, numeric=NUMERIC_COLUMNS))
+            rows = rows_of(lambda sql, values: fast.table(sql, values, numeric=NUMERIC_COLUMNS))
             if rows is not None:
                 return rows
-    with db.read_only(engine, timeout_seconds=timeout_seconds) as conn:  # one transaction for both
-        rows = _range_rows(read, lambda sql: db.fetch_frame(conn, sql, params, share_text=False))
+    with db.read_only(engine, timeout_seconds=timeout_seconds) as conn:
+        rows = rows_of(lambda sql, values: db.fetch_frame(conn, sql, values, share_text=False))
     assert rows is not None, "SQLAlchemy's reads always give a frame"
     return rows
 
 
-def _range_rows(read: SalesRead, fetch: Callable[[str], Any]) -> DayRows | None:
-    """`_read_range` through ``fetch`` (a statement to an Arrow table or a frame, None when it declines)."""
-    rows = fetch(read.statement)
+def _range_rows(read: SalesRead, params: dict[str, Any], fetch: Fetch) -> DayRows | None:
+    """`_read_range` through ``fetch``."""
+    rows = fetch(read.statement, params)
     if rows is not None and read.exact_statement is not None:
         if isinstance(rows, pd.DataFrame):
             collated = bool(rows.pop(COLLATED_IDS).eq(1).any())
@@ -622,7 +633,7 @@ def _range_rows(read: SalesRead, fetch: Callable[[str], Any]) -> DayRows | None:
             collated = bool(pc.any(pc.equal(rows.column(COLLATED_IDS), 1)).as_py())
             rows = rows.drop_columns([COLLATED_IDS])
         if collated:
-            rows = fetch(read.exact_statement)
+            rows = fetch(read.exact_statement, params)
     return None if rows is None else DayRows(_day_line_facts(rows), in_key_order=False)
 
 
@@ -692,25 +703,11 @@ def _read_day(engine: sa.Engine, read: SalesRead, day: dt.date, timeout_seconds:
     through SQLAlchemy as a frame: the same rows either way, both statements in one transaction.
     """
     params = _days_params(engine, day, day)
-    with db.arrow_reader(engine, timeout_seconds=timeout_seconds) as fast:
-        if fast is not None:
-            rows = _day_rows(read, day, params, lambda sql, values: fast.table(sql, values, numeric=NUMERIC_COLUMNS))
-            if rows is not None:
-                return rows
-    with db.read_only(engine, timeout_seconds=timeout_seconds) as conn:  # one connection for both
-        rows = _day_rows(read, day, params, lambda sql, values: db.fetch_frame(conn, sql, values, share_text=False))
-    assert rows is not None, "SQLAlchemy's reads always give a frame"
-    return rows
+    return _read_rows(engine, timeout_seconds, lambda fetch: _day_rows(read, day, params, fetch))
 
 
-def _day_rows(
-    read: SalesRead,
-    day: dt.date,
-    params: dict[str, Any],
-    fetch: Callable[[str, dict[str, Any]], Any],
-) -> DayRows | None:
-    """`_read_day` through ``fetch`` (a statement and its values to an Arrow table or a frame, None when it
-    declines)."""
+def _day_rows(read: SalesRead, day: dt.date, params: dict[str, Any], fetch: Fetch) -> DayRows | None:
+    """`_read_day` through ``fetch``."""
     check, aggregate = day_statements(read.source_sql, count_duplicates=read.count_duplicates)
     bounds = fetch(check, params)
     if bounds is None:
@@ -815,7 +812,7 @@ def _day_frame(rows: Any) -> pd.DataFrame:
 
 
 def _read_sales_by_day(
-    engine: sa.Engine, read: SalesRead, window: SalesWindow, timeout_seconds: float | None
+    engine: sa.Engine, read: SalesRead, runs: list[SalesWindow], timeout_seconds: float | None
 ) -> SalesRows:
     """The same aggregate as one query over the window, run one day at a time (SQLite only).
 
@@ -823,24 +820,19 @@ def _read_sales_by_day(
     spills (docs/scaling-benchmarks.md). A day's lines sort in memory, and the groups never
     span two days (the day is part of the key). A day whose lines all hold its date (no timestamps) is
     read with `day_statements`: no ``date()`` per line, and with the contract's covering index no sort
-    at all (`_read_day`). The window is cut into consecutive runs of days, one per thread (up to
-    `SALES_READ_THREADS`, one per CPU), each day on its own connection: ADBC's driver releases the GIL
-    while SQLite works, so two threads read the large window in 0.56 of one thread's time, and in 0.66 of
-    the time two worker processes took, which pickled their rows back (docs/scaling-benchmarks.md). The
+    at all (`_read_day`). The window comes cut into consecutive runs of days (``runs``), one per thread
+    (up to `SALES_READ_THREADS`, one per CPU: `read_sales_days`), each day on its own connection: ADBC's
+    driver releases the GIL while SQLite works, so two threads read the large window in 0.56 of one
+    thread's time, and in 0.66 of the time two worker processes took, which pickled their rows back
+    (docs/scaling-benchmarks.md). The
     days' Arrow tables are converted to one frame at the end (`_window_rows`): the rows, their order and
     the dtypes are those of the single query.
     """
-    days = [window.start + dt.timedelta(days=i) for i in range(window.days)]
-    threads = min(SALES_READ_THREADS, available_cpus(), len(days))
-    bounds = [round(i * len(days) / threads) for i in range(threads + 1)]
-    runs = [days[lo:hi] for lo, hi in zip(bounds, bounds[1:], strict=False)]
-    return _window_rows(
-        [
-            day
-            for run in thread_map(lambda run: read_days(engine, read, run, timeout_seconds), runs, threads)
-            for day in run
-        ]
-    )
+
+    def days_of(run: SalesWindow) -> list[DayRows]:
+        return read_days(engine, read, [run.start + dt.timedelta(days=i) for i in range(run.days)], timeout_seconds)
+
+    return _window_rows([day for run in thread_map(days_of, runs, len(runs)) for day in run])
 
 
 def read_table(engine: sa.Engine, source: SourceSpec, *, timeout_seconds: float | None = None) -> pd.DataFrame:
