@@ -12,16 +12,19 @@ row of ``i`` is the row (same product, parent location).  See `docs/model.md`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from inventory_assets.analytics.risk import demand_quantile, method_codes
+from inventory_assets.analytics.service import expected_shortage
 from inventory_assets.contract.network import NetworkError, depths
 from inventory_assets.contract.plan import QTY_TOL
 from inventory_assets.contract.validation import fill_null
 from inventory_assets.optimization.errors import PlanDataError
 from inventory_assets.optimization.params import PlanParameters
+from inventory_assets.parallel import in_pieces, joined
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "product_id",
@@ -198,6 +201,27 @@ class PlanData:
     def position(self, x: np.ndarray) -> np.ndarray:
         """Position after the plan: on hand + on order + x - pulls."""
         return self.base + x - self.pulls(x)
+
+    @cached_property
+    def demand_at_zero(self) -> np.ndarray:
+        """``L_i(0) = E[max(D_i, 0)]`` per row: the mean of the demand over the protection interval as the
+        expected-cost objective's loss counts it (`expected_cost`); a row's own number, priced once here
+        because every evaluation of the row at any quantity needs it."""
+        return self._loss_at_zero(self.demand_mean, self.demand_std)
+
+    @cached_property
+    def shelf_at_zero(self) -> np.ndarray:
+        """The same over the shelf life (``E[max(S_i, 0)]``; 0 for a row that is not perishable)."""
+        return np.where(self.perishable, self._loss_at_zero(self.shelf_mean, self.shelf_std), 0.0)
+
+    def _loss_at_zero(self, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+        method = self.demand_method
+
+        def piece(rows: slice) -> np.ndarray:
+            return expected_shortage(method[rows], mean[rows], std[rows], 0.0, at_most_mean=False)
+
+        result: np.ndarray = joined(in_pieces(piece, len(method), self.threads))
+        return result
 
     def round_up(self, q: np.ndarray) -> np.ndarray:
         """Row-wise `round_up_to_pack`."""

@@ -70,26 +70,30 @@ def evaluate_rows(data: PlanData, rows: np.ndarray, x: np.ndarray) -> RowCost:
     ``data.threads`` threads (`parallel.in_pieces`; each value is computed the same either way)."""
     rows = np.asarray(rows, dtype=np.int64)
     x = np.asarray(x, dtype=float)
-    parts = in_pieces(lambda piece: _evaluate_rows(data, rows[piece], x[piece]), len(rows), data.threads)
+    # each row's L(0) over the protection interval and the shelf life, priced once per instance
+    at_zero = (data.demand_at_zero, data.shelf_at_zero)
+    parts = in_pieces(lambda piece: _evaluate_rows(data, rows[piece], x[piece], *at_zero), len(rows), data.threads)
     result: RowCost = joined(parts)
     return result
 
 
-def _evaluate_rows(data: PlanData, rows: np.ndarray, x: np.ndarray) -> RowCost:
+def _evaluate_rows(
+    data: PlanData, rows: np.ndarray, x: np.ndarray, demand_at_zero: np.ndarray, shelf_at_zero: np.ndarray
+) -> RowCost:
     store = ~data.has_children[rows]
     y = data.base[rows] + x
     method = data.demand_method[rows]
     std = data.demand_std[rows]
     # the mean of the demand as the loss counts it, E[max(D, 0)] = L(0) (the normal's mean plus its
     # negative part; the mean itself for the counts), so that E[(y - D)+] = y - mean + L(y) holds
-    mean = expected_shortage(method, data.demand_mean[rows], std, 0.0, at_most_mean=False)
+    mean = demand_at_zero[rows]
     lost = expected_shortage(method, data.demand_mean[rows], std, y, at_most_mean=False)
     waste = np.zeros(len(rows))
     perishable = data.perishable[rows]
     if perishable.any():
         p = np.flatnonzero(perishable)
         s_std = data.shelf_std[rows[p]]
-        s_mean = expected_shortage(method[p], data.shelf_mean[rows[p]], s_std, 0.0, at_most_mean=False)
+        s_mean = shelf_at_zero[rows[p]]
         short = expected_shortage(method[p], data.shelf_mean[rows[p]], s_std, y[p], at_most_mean=False)
         waste[p] = np.maximum(np.maximum(y[p], 0.0) - s_mean + short, 0.0)
     leftover = np.where(store, np.maximum(np.maximum(y, 0.0) - mean + lost, 0.0), 0.0)
@@ -170,7 +174,9 @@ def _breakpoints(data: PlanData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarr
         with np.errstate(divide="ignore", invalid="ignore"):
             cost_s = data.stockout_cost[r]
             fractile = np.where(cost_s > 0, cost_s / (cost_s + data.hold[r]), 0.0)
-        newsvendor = demand_quantile(data.demand_method[r], data.demand_mean[r], data.demand_std[r], fractile) - ybase
+        method = data.demand_method[r]
+        newsvendor = demand_quantile(method, data.demand_mean[r], data.demand_std[r], fractile, threads=data.threads)
+        newsvendor -= ybase
         mm1 = m[s]
         cands = [
             np.zeros(len(s)),
@@ -180,12 +186,17 @@ def _breakpoints(data: PlanData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarr
             np.ceil(newsvendor / mm1) * mm1,
             data.target[r] - ybase,
         ]
-        for level in stats.norm.cdf(QUANTILE_Z):
-            qd = demand_quantile(data.demand_method[r], data.demand_mean[r], data.demand_std[r], level) - ybase
-            cands.append(qd)
-            if data.perishable[r].any():
-                qs = demand_quantile(data.demand_method[r], data.shelf_mean[r], data.shelf_std[r], level) - ybase
-                cands.append(np.where(data.perishable[r], qs, 0.0))
+        levels = stats.norm.cdf(QUANTILE_Z)
+        cands += list(_quantiles(method, data.demand_mean[r], data.demand_std[r], levels, data.threads) - ybase)
+        perishable = np.flatnonzero(data.perishable[r])
+        if len(perishable):  # over the shelf life: its quantiles for a perishable row, 0 for the others
+            p = r[perishable]
+            shelf = np.zeros((len(levels), len(s)))
+            shelf[:, perishable] = (
+                _quantiles(method[perishable], data.shelf_mean[p], data.shelf_std[p], levels, data.threads)
+                - ybase[perishable]
+            )
+            cands += list(shelf)
         grid = np.column_stack(cands)
         mm = m[s][:, None]
         qq = q[s][:, None]
@@ -202,6 +213,16 @@ def _breakpoints(data: PlanData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return owner[order], x[order]
 
 
+def _quantiles(method: np.ndarray, mean: np.ndarray, std: np.ndarray, levels: np.ndarray, threads: int) -> np.ndarray:
+    """Each row's demand quantile at each of ``levels``, shape (levels, rows): one `demand_quantile` call
+    over the rows repeated per level, in pieces by ``threads`` threads."""
+    k, n = len(levels), len(method)
+    tiled = demand_quantile(
+        np.tile(method, k), np.tile(mean, k), np.tile(std, k), np.repeat(levels, n), threads=threads
+    )
+    return tiled.reshape(k, n)
+
+
 def cost_curves(data: PlanData) -> CostCurves:
     """The chords of every row that can receive (see the module docstring)."""
     n = data.n
@@ -212,7 +233,10 @@ def cost_curves(data: PlanData) -> CostCurves:
         return CostCurves(zero, np.zeros(0, np.int64), empty, empty, 0.0)
     owner, x = _breakpoints(data, rows)
     row = rows[owner]
-    f = evaluate_rows(data, row, x).value
+    f = np.empty(len(x))
+    at_zero = x == 0.0  # every row's first breakpoint: its value at 0 is priced above
+    f[at_zero] = zero[row[at_zero]]
+    f[~at_zero] = evaluate_rows(data, row[~at_zero], x[~at_zero]).value
     same = row[1:] == row[:-1]
     length = np.diff(x)[same]
     seg_row = row[1:][same]
@@ -227,7 +251,8 @@ def cost_curves(data: PlanData) -> CostCurves:
     mid = np.round((left + right) / 2.0 / pack) * pack
     inside = (mid > left + 1e-9) & (mid < right - 1e-9) & (mid >= data.min_qty[seg_row] - 1e-9)
     chord = f[:-1][same] + slope * (mid - left)
-    error = np.where(inside, chord - evaluate_rows(data, seg_row, mid).value, 0.0)
+    error = np.zeros(len(mid))
+    error[inside] = chord[inside] - evaluate_rows(data, seg_row[inside], mid[inside]).value
     # the chords span the reach (U_i before the budget's cap) so that they do not change with the budget;
     # the model keeps the part below U_i (the last segment cut short keeps its slope)
     length = np.clip(data.upper[seg_row] - left, 0.0, length)

@@ -125,9 +125,12 @@ def round_relaxed(data: PlanData, x_lp: np.ndarray) -> np.ndarray:
         up = np.minimum(_up(data, rows, q), cap)
         down = np.minimum(_down(data, rows, q), cap)
         net = data.base[rows] - pull[rows]
-        cost_up = _own_cost(data, rows, net, up)
-        cost_down = _own_cost(data, rows, net, down)
-        go_up = cost_up < cost_down - 1e-9 * (np.abs(cost_down) + 1.0)
+        # up costs less than down by more than round-off (where the two are one quantity, it does not)
+        go_up = np.zeros(len(rows), dtype=bool)
+        two = np.flatnonzero(up != down)
+        cost_up = _own_cost(data, rows[two], net[two], up[two])
+        cost_down = _own_cost(data, rows[two], net[two], down[two])
+        go_up[two] = cost_up < cost_down - 1e-9 * (np.abs(cost_down) + 1.0)
         go_up |= data.critical[rows] & (net + down < data.safety[rows] - QTY_TOL)
         x[rows] = np.where(go_up, up, down)
 

@@ -62,6 +62,9 @@ def test_two_items_the_empty_one_is_ordered_first(engine):
     assert gap.summary.expected_lost_units == pytest.approx(46.1, abs=0.05)
     # ... the expected cost sends all of it to the item with nothing on hand
     assert (row(risk, "X", "DC").order_qty, row(risk, "Y", "DC").order_qty) == (100, 0)
+    # a normal's L(0) = E[max(N, 0)] = sd x G(-mean / sd) = 20 x G(-5): the mean and its vanishing negative part
+    at_zero = build_plan_data(frame, PlanParameters(budget=100)).demand_at_zero
+    np.testing.assert_allclose(at_zero, 100.0 + 20.0 * (stats.norm.pdf(5.0) - 5.0 * stats.norm.sf(5.0)), rtol=1e-12)
     # both end at y = 100: lost = sd x G(0) = 20 x 0.3989 each (Silver, Pyke & Peterson, table B.1)
     assert risk.summary.expected_lost_units == pytest.approx(2 * 20 * 0.398942, rel=1e-5)
     assert risk.summary.expected_lost_units == pytest.approx(16.0, abs=0.05)
@@ -74,6 +77,7 @@ def test_row_cost_by_hand_poisson():
     frame["safety_stock_method"] = "poisson"
     frame["demand_over_protection"] = 2.0
     data = build_plan_data(frame, PlanParameters())
+    assert data.demand_at_zero[0] == pytest.approx(2.0, rel=1e-12)  # L(0): the mean of a count
     cost = evaluate_rows(data, np.array([0]), np.array([1.0]))
     e2 = math.exp(-2)
     assert cost.lost_units[0] == pytest.approx(1 + e2, rel=1e-12)
