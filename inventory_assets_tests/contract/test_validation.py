@@ -297,8 +297,8 @@ def test_a_network_deeper_than_the_contract_allows_fails() -> None:
 
 @pytest.mark.parametrize("table", sorted(GOOD))
 def test_validation_leaves_the_frame_it_was_given_as_it_was(table: str) -> None:
-    """Validation copies only what it changes (copy-on-write; pandera coerces its own copy): the caller's
-    frame keeps its values and dtypes, whether the table passes or fails."""
+    """Validation copies only what it changes (copy-on-write; pandera coerces a shallow copy in place): the
+    caller's frame keeps its values and dtypes, whether the table passes or fails."""
     good = GOOD[table]()
     bad = GOOD[table]()
     bad[bad.columns[0]] = None  # a key missing on every row: the table fails
@@ -308,3 +308,28 @@ def test_validation_leaves_the_frame_it_was_given_as_it_was(table: str) -> None:
         pd.testing.assert_frame_equal(frame, before)
         assert result.frame is not frame
     assert validate_source(table, good).passed and not validate_source(table, bad).passed
+
+
+@pytest.mark.parametrize("table", sorted(GOOD))
+def test_a_query_s_extra_columns_are_dropped_and_the_rest_validates_as_without_them(table: str) -> None:
+    """A frame of the contract's columns is coerced in place (``strict=True``); one with a user query's extra
+    columns is filtered from a copy (``strict="filter"``, which pandera does not do in place): the same
+    validated frame and report either way, the caller's frames untouched."""
+    for make, passes in ((GOOD[table], True), (lambda: _failing(GOOD[table]()), False)):
+        plain = make()
+        extra = make().assign(note="from the user's query", weight=1.5)
+        before = extra.copy(deep=True)
+        a, b = validate_source(table, plain), validate_source(table, extra)
+        assert a.passed is b.passed is passes
+        pd.testing.assert_frame_equal(a.frame, b.frame)
+        pd.testing.assert_frame_equal(a.failures, b.failures)
+        pd.testing.assert_frame_equal(extra, before)
+        assert "note" not in b.frame
+
+
+def _failing(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a value no number coerces from in its first numeric column (or its key missing)."""
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    frame = frame.astype({numeric[0]: object}) if numeric else frame
+    frame.loc[0, numeric[0] if numeric else frame.columns[0]] = "not a number" if numeric else None
+    return frame
