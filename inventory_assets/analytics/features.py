@@ -209,7 +209,7 @@ def compute_features(
     missing = [c for c in MERGED_COLUMNS if c not in merged.columns]
     if missing:
         raise ValueError(f"merged_dataset is missing columns {missing}")
-    out = merged.loc[:, list(MERGED_COLUMNS)].copy()
+    out = merged.loc[:, list(MERGED_COLUMNS)]  # copy-on-write: the columns set below never reach ``merged``
     if len(out) == 0:
         return _empty_features(out)
 
