@@ -8,7 +8,8 @@ threads (each block is computed by the same code on the same rows).
 glibc's allocator gives each thread an arena of its own and keeps what is freed there for reuse, so after
 the threads have finished a process would hold several hundred megabytes more than one thread would have
 left behind (the forecast at a million series: 0.4-0.5 GB, kept through the plan); `thread_map` hands
-that back (``malloc_trim``) when its threads are done.
+that back (``malloc_trim``) when its threads are done. Arrow's pool (mimalloc) keeps what Arrow-backed columns
+freed in the same way; `return_freed_memory` returns both.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import numpy as np
+import pyarrow as pa
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -100,11 +102,14 @@ def joined(parts: list[Any]) -> Any:
 
 
 def return_freed_memory() -> None:
-    """Give the memory the allocator keeps for reuse back to the system: glibc's ``malloc_trim(0)``, which
-    also empties the arenas of threads that have finished (nothing where the C library has no such call)."""
+    """Give the memory the allocators keep for reuse back to the system: glibc's ``malloc_trim(0)``, which
+    also empties the arenas of threads that have finished (nothing where the C library has no such call),
+    and Arrow's memory pool's (``MemoryPool.release_unused``: mimalloc keeps what the frames of Arrow-backed
+    columns freed; after the large sales read, 1.74 GB resident with nothing allocated, 0.22 GB after both)."""
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+    pa.default_memory_pool().release_unused()
 
 
 @functools.cache

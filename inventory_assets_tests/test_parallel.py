@@ -6,7 +6,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import platform
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,3 +108,28 @@ def test_the_pieces_results_are_joined_into_one() -> None:
     np.testing.assert_array_equal(parallel.joined([np.arange(2), np.arange(2, 4)]), np.arange(4))
     one = np.arange(3)
     assert parallel.joined([one]) is one  # one piece: itself, no copy
+
+
+def test_what_arrow_s_pool_keeps_after_arrays_are_freed_goes_back_to_the_system() -> None:
+    """Arrow's allocator (mimalloc) keeps what freed arrays held; `return_freed_memory` gives it back too
+    (measured in a fresh process: 400 MB of arrays Arrow allocated, nothing allocated after they are freed)."""
+    code = """
+import gc, re, numpy as np, pyarrow as pa, pyarrow.compute as pc
+from inventory_assets import parallel
+def rss():
+    return int(re.search(r"VmRSS:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) / 1e3
+base = rss()
+arrays = [pc.add(pa.array(np.arange(i, i + 50_000, dtype=np.int64)), 1) for i in range(1000)]
+del arrays
+gc.collect()
+assert pa.default_memory_pool().bytes_allocated() == 0
+kept = rss() - base
+parallel.return_freed_memory()
+print(kept, rss() - base)
+"""
+    if not Path("/proc/self/status").exists():
+        pytest.skip("resident memory is read from /proc")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    kept, left = (float(v) for v in out.split())
+    assert kept > 300  # MB the pool kept of the 400 MB freed (mimalloc's segments) ...
+    assert left < kept - 250  # ... given back

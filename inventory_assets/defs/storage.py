@@ -20,6 +20,9 @@ the run before its first step reads anything.
   other assets (the inventory's check reads ``costs`` and ``locations``). On an instance that never
   materialized them (or whose storage was removed) the read fails with a permanent ``dg.Failure`` naming
   the asset and how to materialize it, not a bare ``FileNotFoundError``.
+* **Memory between steps**: before a step reads an input, what the allocators kept from the steps before
+  goes back to the system (``parallel.return_freed_memory``), so that in one process it does not add to
+  every later step's peak.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from upath import UPath
 
 from inventory_assets.defs.run_config import RunConfigCheck
 from inventory_assets.io import value_store
+from inventory_assets.parallel import return_freed_memory
 
 
 class MissingInputError(dg.Failure):
@@ -111,6 +115,9 @@ class _ProjectStorage(dg.UPathIOManager):
             self._remove_intermediates(context.run_id, context.step_key.split(".", 1)[0])
 
     def load_input(self, context: dg.InputContext) -> Any:
+        # what the steps before left in the allocators goes back to the system before this step reads: in
+        # one process (the default executor) it would otherwise add to every later step's peak
+        return_freed_memory()
         try:
             return super().load_input(context)
         except FileNotFoundError:
