@@ -63,6 +63,7 @@ class _ProjectStorage(dg.UPathIOManager):
         super().__init__(base_path=UPath(base))
         self._base = base
         self._instance = instance  # None outside a run (build_output_context): nothing is removed
+        self._released_before: str | None = None  # the step whose inputs memory was last released for
 
     # --- where ---------------------------------------------------------------------------------------
 
@@ -115,14 +116,26 @@ class _ProjectStorage(dg.UPathIOManager):
             self._remove_intermediates(context.run_id, context.step_key.split(".", 1)[0])
 
     def load_input(self, context: dg.InputContext) -> Any:
-        # what the steps before left in the allocators goes back to the system before this step reads: in
-        # one process (the default executor) it would otherwise add to every later step's peak
-        return_freed_memory()
+        # what the steps before left in the allocators goes back to the system before a step reads its first
+        # input: in one process (the default executor) it would otherwise add to every later step's peak
+        step = self._step_of(context)
+        if step is None or step != self._released_before:
+            self._released_before = step
+            return_freed_memory()
         try:
             return super().load_input(context)
         except FileNotFoundError:
             what = context.asset_key.to_user_string() if context.has_asset_key else context.name
             raise _missing(what) from None
+
+    @staticmethod
+    def _step_of(context: dg.InputContext) -> str | None:
+        """``<run id>/<step key>`` of the step reading, None outside a run (``dg.build_input_context``)."""
+        try:
+            step = context.step_context
+        except dg.DagsterInvariantViolationError:
+            return None
+        return f"{step.run_id}/{step.step.key}"
 
     # --- what is removed -----------------------------------------------------------------------------
 
