@@ -66,13 +66,25 @@ def expected_shortage(
     position: np.ndarray | float,
     *,
     at_most_mean: bool = True,
+    threads: int = 1,
 ) -> np.ndarray:
-    """``E[(D - max(position, 0))+]`` per row, in units (see the module docstring).
+    """``E[(D - max(position, 0))+]`` per row, in units (see the module docstring); in pieces by ``threads``
+    threads (`parallel.in_pieces`, 0: one per CPU), the same values for any number.
 
     ``at_most_mean=False`` keeps the normal's value where it exceeds the mean: for ``y >= 0`` it is
     exactly ``E[(max(N, 0) - y)+]``, the loss of the normal demand with its negative part counted as
     no demand, which stays convex in ``y`` (the optimisation needs that; clipped at ``m`` it is not)."""
-    method, mean, std, position_rows = distribution_rows(method, mean, std, position)
+    method, mean, std, pos = distribution_rows(method, mean, std, position)
+    return joined(
+        in_pieces(
+            lambda rows: _shortage(method[rows], mean[rows], std[rows], pos[rows], at_most_mean), len(method), threads
+        )
+    )
+
+
+def _shortage(
+    method: np.ndarray, mean: np.ndarray, std: np.ndarray, position_rows: np.ndarray, at_most_mean: bool
+) -> np.ndarray:
     n = len(method)
     y = np.maximum(position_rows, 0.0)
     loss = np.zeros(n)
@@ -114,15 +126,12 @@ def expected_lost_units(
     pos = np.asarray(position.to_numpy(dtype=float) if isinstance(position, pd.Series) else position, dtype=float)
     if pos.ndim and len(pos) != len(features):
         raise ValueError(f"position has {len(pos)} values for {len(features)} rows")
-    method = features["safety_stock_method"].to_numpy(dtype=object)
-    mean = features["demand_over_protection"].to_numpy(dtype=float)
-    std = features["demand_std_over_protection"].to_numpy(dtype=float)
-    return joined(
-        in_pieces(
-            lambda rows: expected_shortage(method[rows], mean[rows], std[rows], pos[rows] if pos.ndim else pos),
-            len(features),
-            threads,
-        )
+    return expected_shortage(
+        features["safety_stock_method"].to_numpy(dtype=object),
+        features["demand_over_protection"].to_numpy(dtype=float),
+        features["demand_std_over_protection"].to_numpy(dtype=float),
+        pos,
+        threads=threads,
     )
 
 

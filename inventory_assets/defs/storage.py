@@ -20,8 +20,8 @@ the run before its first step reads anything.
   other assets (the inventory's check reads ``costs`` and ``locations``). On an instance that never
   materialized them (or whose storage was removed) the read fails with a permanent ``dg.Failure`` naming
   the asset and how to materialize it, not a bare ``FileNotFoundError``.
-* **Memory between steps**: before a step reads an input, what the allocators kept from the steps before
-  goes back to the system (``parallel.return_freed_memory``), so that in one process it does not add to
+* **Memory between steps**: before a step reads its first input, what the allocators kept from the steps
+  before goes back to the system (``parallel.return_freed_memory``), so that in one process it does not add to
   every later step's peak.
 """
 

@@ -24,7 +24,6 @@ from inventory_assets.contract.plan import QTY_TOL
 from inventory_assets.contract.validation import fill_null
 from inventory_assets.optimization.errors import PlanDataError
 from inventory_assets.optimization.params import PlanParameters
-from inventory_assets.parallel import in_pieces, joined
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "product_id",
@@ -215,13 +214,7 @@ class PlanData:
         return np.where(self.perishable, self._loss_at_zero(self.shelf_mean, self.shelf_std), 0.0)
 
     def _loss_at_zero(self, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-        method = self.demand_method
-
-        def piece(rows: slice) -> np.ndarray:
-            return expected_shortage(method[rows], mean[rows], std[rows], 0.0, at_most_mean=False)
-
-        result: np.ndarray = joined(in_pieces(piece, len(method), self.threads))
-        return result
+        return expected_shortage(self.demand_method, mean, std, 0.0, at_most_mean=False, threads=self.threads)
 
     def round_up(self, q: np.ndarray) -> np.ndarray:
         """Row-wise `round_up_to_pack`."""
