@@ -31,6 +31,7 @@ __all__ = [
     "demand_quantile",
     "distribution_rows",
     "exceedance_probability",
+    "feature_distributions",
     "families",
     "method_codes",
     "stockout_risk",
@@ -168,13 +169,21 @@ def stockout_risk(features: pd.DataFrame, position: np.ndarray | pd.Series | flo
     ``position`` is aligned with the rows (an array of the same length, or a scalar). The optimization
     uses it for the risk after the plan (``position + order``).
     """
+    return exceedance_probability(*feature_distributions(features, position), threads=threads)
+
+
+def feature_distributions(
+    features: pd.DataFrame, position: np.ndarray | pd.Series | float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(method, mean, std, position)`` of the ``abc_risk_features`` rows over the protection interval, for
+    the functions of this module and `service`; ``position`` as floats, aligned with the rows or a scalar
+    (another length is refused)."""
     pos = np.asarray(position.to_numpy(dtype=float) if isinstance(position, pd.Series) else position, dtype=float)
     if pos.ndim and len(pos) != len(features):
         raise ValueError(f"position has {len(pos)} values for {len(features)} rows")
-    return exceedance_probability(
+    return (
         features["safety_stock_method"].to_numpy(dtype=object),
         features["demand_over_protection"].to_numpy(dtype=float),
         features["demand_std_over_protection"].to_numpy(dtype=float),
         pos,
-        threads=threads,
     )

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from inventory_assets.analytics.risk import NONE, distribution_rows, families
+from inventory_assets.analytics.risk import NONE, distribution_rows, families, feature_distributions
 from inventory_assets.contract.spec import ABC_CLASSES
 from inventory_assets.parallel import in_pieces, joined
 
@@ -123,16 +123,7 @@ def expected_lost_units(
     """Expected units of demand over the protection interval each ``abc_risk_features`` row cannot serve
     at inventory position ``position`` (aligned with the rows, or a scalar); in pieces by ``threads``
     threads (0: one per CPU; `parallel.in_pieces`), the same values."""
-    pos = np.asarray(position.to_numpy(dtype=float) if isinstance(position, pd.Series) else position, dtype=float)
-    if pos.ndim and len(pos) != len(features):
-        raise ValueError(f"position has {len(pos)} values for {len(features)} rows")
-    return expected_shortage(
-        features["safety_stock_method"].to_numpy(dtype=object),
-        features["demand_over_protection"].to_numpy(dtype=float),
-        features["demand_std_over_protection"].to_numpy(dtype=float),
-        pos,
-        threads=threads,
-    )
+    return expected_shortage(*feature_distributions(features, position), threads=threads)
 
 
 def fill_rate(lost_units: np.ndarray, demand_units: np.ndarray) -> float:
