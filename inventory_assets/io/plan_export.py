@@ -1,6 +1,6 @@
 """Exporting a committed plan's order lists: CSV files and one XLSX workbook per run.
 
-Pure pandas + XlsxWriter, no Dagster. :func:`export_plan` reads a committed run's ``purchase_orders`` and
+Pure pandas + rustpy-xlsxwriter, no Dagster. :func:`export_plan` reads a committed run's ``purchase_orders`` and
 ``transfer_orders`` back from the plan database (``plan_store.run_orders``; ``latest`` is the current
 plan's run) and writes them under ``<root>/<run_id>/``:
 
@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+import rustpy_xlsxwriter
 import sqlalchemy as sa
-import xlsxwriter
 
 from inventory_assets.io import db, plan_store
 
@@ -163,61 +163,50 @@ def _replace(path: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
-_EXCEL_EPOCH = np.datetime64("1899-12-30", "s")
-"""Day 0 of Excel's date serial numbers (1900 system, past its leap-year bug)."""
-
-
-def _cells(sheet: Any, frame: pd.DataFrame, date_format: Any) -> tuple[list[list[Any]], list[tuple[Any, Any]]]:
-    """``frame``'s columns as Python lists (missing values ``None``), each with the XlsxWriter method that
-    writes its cells and their format: dates as Excel serial days in ``date_format``, booleans, numbers, and
-    everything else as text (never a formula, whatever it starts with)."""
-    columns: list[list[Any]] = []
-    writers: list[tuple[Any, Any]] = []
+def _sheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as the workbook writes it, with its :func:`sheet_totals` row under the rows: dates without a
+    time zone, booleans and numbers as they are (whole numbers nullable, so the totals row leaves their cells
+    blank), and everything else as text (never a formula, whatever it starts with; missing stays blank)."""
+    columns: dict[str, Any] = {}
     for name in frame.columns:
         values = frame[name]
         if pd.api.types.is_datetime64_any_dtype(values):
             if values.dt.tz is not None:
                 values = values.dt.tz_localize(None)
-            days = (values.to_numpy("datetime64[s]") - _EXCEL_EPOCH) / np.timedelta64(1, "D")
-            values = pd.Series(days, index=frame.index)
-            writers.append((sheet.write_number, date_format))
-        elif pd.api.types.is_bool_dtype(values):
-            writers.append((sheet.write_boolean, None))
-        elif pd.api.types.is_numeric_dtype(values):
-            writers.append((sheet.write_number, None))
-        else:
-            values = values.where(values.isna(), values.astype(str))
-            writers.append((sheet.write_string, None))
-        columns.append(values.astype(object).where(values.notna(), None).tolist())
-    return columns, writers
+        elif pd.api.types.is_integer_dtype(values):
+            values = values.astype("Int64")
+        elif not (
+            isinstance(values.dtype, pd.StringDtype)
+            or pd.api.types.is_bool_dtype(values)
+            or pd.api.types.is_numeric_dtype(values)
+        ):
+            values = values.where(values.isna(), values.astype(str)).astype("str")
+        columns[name] = values
+    out = pd.DataFrame(columns, index=frame.index)
+    total = sheet_totals(frame)
+    if total is None:
+        return out
+    row = pd.DataFrame([total]).astype({name: out[name].dtype for name in total})
+    return pd.concat([out, row], ignore_index=True)
+
+
+def _width(frame: pd.DataFrame, column: Any) -> float:
+    """A column's width: its header's or its first 200 values' longest text, plus 2, at most 60."""
+    return min(max([len(str(column)), *(len(str(v)) for v in frame[column].head(200))]) + 2, 60)
 
 
 def _write_workbook(path: Path, sheets: Mapping[str, pd.DataFrame]) -> None:
-    # XlsxWriter's typed cell methods, row by row in its constant_memory mode: pandas' ``to_excel`` formats
-    # each cell through its own cell objects first and took twice as long (docs/scaling-benchmarks.md).
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "nan_inf_to_errors": True})
-    header = book.add_format({"bold": True, "border": 1, "align": "center", "valign": "top"})
-    day = book.add_format({"num_format": "YYYY-MM-DD"})
-    for name, frame in sheets.items():
-        sheet = book.add_worksheet(name)
-        sheet.freeze_panes(1, 0)
-        for i, column in enumerate(frame.columns):
-            width = max([len(str(column)), *(len(str(v)) for v in frame[column].head(200))]) + 2
-            sheet.set_column(i, i, min(width, 60))
-        sheet.write_row(0, 0, [str(c) for c in frame.columns], header)
-        columns, writers = _cells(sheet, frame, day)
-        row = 0
-        for row, values in enumerate(zip(*columns, strict=True), start=1):
-            for col, value in enumerate(values):
-                if value is not None:
-                    write, cell_format = writers[col]
-                    write(row, col, value, cell_format)
-        total = sheet_totals(frame)
-        if total is not None:
-            for col, column in enumerate(frame.columns):
-                if column in total:
-                    sheet.write(row + 1, col, total[column])
-    book.close()
+    # rustpy-xlsxwriter (rust_xlsxwriter under it) writes each sheet's Arrow columns in Rust: XlsxWriter's
+    # per-cell Python took 12-13 µs a cell, seven times as long (docs/scaling-benchmarks.md).
+    header = rustpy_xlsxwriter.Format().set_bold().set_border("thin").set_align("center").set_align("top")
+    rustpy_xlsxwriter.write_worksheets(
+        [(name, _sheet_frame(frame)) for name, frame in sheets.items()],
+        str(path),
+        freeze_panes={name: {"row": 1, "col": 0} for name in sheets},
+        datetime_format="YYYY-MM-DD",
+        column_widths={name: [_width(frame, c) for c in frame.columns] for name, frame in sheets.items()},
+        header_format=dict.fromkeys(sheets, header),
+    )
 
 
 def _csv_texts(frame: pd.DataFrame) -> pd.DataFrame | None:
