@@ -181,6 +181,65 @@ def pair_lookup(pair_index: pd.Index, n_products: int, n_loc: int):
     return pair_index.get_indexer
 
 
+@dataclass(frozen=True)
+class _WindowSales:
+    """The window's sales of stocked pairs as (pair, day, quantity), one row per (pair, day), and what was
+    left out."""
+
+    pair: np.ndarray
+    day: np.ndarray
+    quantity: np.ndarray
+    merged_rows: int
+    outside: int
+    unstocked_pairs: int
+    unstocked_rows: int
+    unstocked_units: float
+    unstocked_sample: tuple[tuple[str, str], ...]
+
+
+def _window_sales(
+    sales: pd.DataFrame,
+    products: pd.Index,
+    loc_index: pd.Index,
+    lookup: Any,
+    start: pd.Timestamp,
+    window_days: int,
+    sample_size: int,
+) -> _WindowSales:
+    """`merge_dataset`'s sales, in a function of their own so that the per-line arrays (days, quantities,
+    codes, masks: about 0.4 GB at the large preset) are freed before the statistics and lead times run."""
+    n_loc = max(len(loc_index), 1)
+    day = day_offsets(sales["sale_date"], start) if len(sales) else np.array([], dtype=np.int64)
+    quantity = _floats(sales["quantity"]) if len(sales) else np.array([], dtype=float)
+    in_window = (day >= 0) & (day < window_days)
+    outside = int((~in_window).sum())
+    s_prod = positions(products, sales["product_id"]) if len(sales) else np.array([], dtype=np.int64)
+    s_loc = positions(loc_index, sales["location_id"]) if len(sales) else np.array([], dtype=np.int64)
+    s_pair = np.full(len(day), -1, dtype=np.int64)
+    known = in_window & (s_prod >= 0) & (s_loc >= 0)
+    s_pair[known] = lookup(s_prod[known].astype(np.int64) * n_loc + s_loc[known])
+    stocked = s_pair >= 0
+    unstocked = in_window & ~stocked
+    if unstocked.any():
+        lost = pd.DataFrame(
+            {
+                "product_id": sales["product_id"].to_numpy()[unstocked],
+                "location_id": sales["location_id"].to_numpy()[unstocked],
+            }
+        ).astype(str)
+        lost = lost.drop_duplicates().sort_values(["product_id", "location_id"])
+        unstocked_pairs = len(lost)
+        unstocked_sample = _sample(lost["product_id"].to_numpy(), lost["location_id"].to_numpy(), sample_size)
+    else:
+        unstocked_pairs, unstocked_sample = 0, ()
+    unstocked_units = float(quantity[unstocked].sum())
+
+    pair, d, q, merged_rows = combine_duplicate_days(s_pair[stocked], day[stocked], quantity[stocked], window_days)
+    return _WindowSales(
+        pair, d, q, merged_rows, outside, unstocked_pairs, int(unstocked.sum()), unstocked_units, unstocked_sample
+    )
+
+
 def merge_dataset(
     sales: pd.DataFrame,
     inventory: pd.DataFrame,
@@ -276,32 +335,8 @@ def merge_dataset(
     merged["capacity_units"] = _floats(loc_frame["capacity_units"])[loc_codes]
 
     # ---- sales -> (pair, day, quantity) ---------------------------------------------------------------
-    day = day_offsets(sales["sale_date"], start) if len(sales) else np.array([], dtype=np.int64)
-    quantity = _floats(sales["quantity"]) if len(sales) else np.array([], dtype=float)
-    in_window = (day >= 0) & (day < window_days)
-    outside = int((~in_window).sum())
-    s_prod = positions(products, sales["product_id"]) if len(sales) else np.array([], dtype=np.int64)
-    s_loc = positions(loc_index, sales["location_id"]) if len(sales) else np.array([], dtype=np.int64)
-    s_pair = np.full(len(day), -1, dtype=np.int64)
-    known = in_window & (s_prod >= 0) & (s_loc >= 0)
-    s_pair[known] = lookup(s_prod[known].astype(np.int64) * n_loc + s_loc[known])
-    stocked = s_pair >= 0
-    unstocked = in_window & ~stocked
-    if unstocked.any():
-        lost = pd.DataFrame(
-            {
-                "product_id": sales["product_id"].to_numpy()[unstocked],
-                "location_id": sales["location_id"].to_numpy()[unstocked],
-            }
-        ).astype(str)
-        lost = lost.drop_duplicates().sort_values(["product_id", "location_id"])
-        unstocked_pairs = len(lost)
-        unstocked_sample = _sample(lost["product_id"].to_numpy(), lost["location_id"].to_numpy(), sample_size)
-    else:
-        unstocked_pairs, unstocked_sample = 0, ()
-    unstocked_units = float(quantity[unstocked].sum())
-
-    pair, d, q, merged_rows = combine_duplicate_days(s_pair[stocked], day[stocked], quantity[stocked], window_days)
+    window_sales = _window_sales(sales, products, loc_index, lookup, start, window_days, sample_size)
+    pair, d, q = window_sales.pair, window_sales.day, window_sales.quantity
     stats = daily_demand_stats(pair, d, q, n_pairs=n_pairs, window_days=window_days)
 
     # ---- network pooling --------------------------------------------------------------------------------
@@ -384,12 +419,12 @@ def merge_dataset(
         stocked_pairs_without_demand_sample=_sample(
             merged["product_id"].to_numpy()[idle], merged["location_id"].to_numpy()[idle], sample_size
         ),
-        unstocked_sales_pairs=unstocked_pairs,
-        unstocked_sales_rows=int(unstocked.sum()),
-        unstocked_sales_units=unstocked_units,
-        unstocked_sales_sample=unstocked_sample,
-        sales_rows_outside_window=outside,
-        duplicate_sale_rows_merged=merged_rows,
+        unstocked_sales_pairs=window_sales.unstocked_pairs,
+        unstocked_sales_rows=window_sales.unstocked_rows,
+        unstocked_sales_units=window_sales.unstocked_units,
+        unstocked_sales_sample=window_sales.unstocked_sample,
+        sales_rows_outside_window=window_sales.outside,
+        duplicate_sale_rows_merged=window_sales.merged_rows,
         receipts_used=lead.receipts_used,
         receipts_ignored=lead.receipts_ignored,
         lead_time_levels=level_counts,
