@@ -190,12 +190,37 @@ def _validate(schema: pa.DataFrameSchema, raw: pd.DataFrame) -> pd.DataFrame:
     frame's copy (about 1 s and 0.5 GB, the graph's peak; docs/scaling-benchmarks.md). In place does not go
     with ``strict="filter"`` (pandera 0.35 deprecates it), so a filtering schema validates in place only a
     frame without extra columns, as the same schema with ``strict=True`` (which then filters nothing)."""
+    frame = _days_coerced(schema, raw.copy(deep=False))
     if schema.strict == "filter":
         if not set(raw.columns) <= set(schema.columns):
-            return schema.validate(raw, lazy=True)  # a user's query with extra columns: filtered from a copy
+            return schema.validate(frame, lazy=True)  # a user's query with extra columns: filtered from a copy
         schema = copy.copy(schema)
         schema.strict = True
-    return schema.validate(raw.copy(deep=False), lazy=True, inplace=True)
+    return schema.validate(frame, lazy=True, inplace=True)
+
+
+def _days_coerced(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each text column the schema coerces to dates coerced as pandera would, each distinct
+    text once: the same values (pandas' own cache of distinct values in ``to_datetime`` does the same), but
+    without the Python string per row that ``to_datetime`` makes of Arrow-backed text (the large preset's
+    8.6 M sale days: 1.7 s and 0.67 GB at the peak, against 0.3 s). A column with a text that does not
+    coerce is left as it is, for pandera to coerce and report."""
+    for name, column in schema.columns.items():
+        values = frame.get(name)
+        if values is None or not (schema.coerce or column.coerce):
+            continue
+        if not pd.api.types.is_datetime64_any_dtype(column.dtype.type):
+            continue
+        if not (isinstance(values.dtype, pd.StringDtype) or values.dtype == object):
+            continue
+        codes, texts = pd.factorize(values)
+        try:
+            days = column.dtype.coerce(pd.Series(texts))
+        except (TypeError, ValueError, OverflowError):
+            continue
+        with_missing = np.append(days.to_numpy(), np.array([None], dtype=days.dtype))
+        frame[name] = pd.Series(with_missing[codes], index=frame.index, name=name)
+    return frame
 
 
 def ordered_failures(report: pd.DataFrame, schema_model: SchemaLike) -> pd.DataFrame:

@@ -333,3 +333,38 @@ def _failing(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.astype({numeric[0]: object}) if numeric else frame
     frame.loc[0, numeric[0] if numeric else frame.columns[0]] = "not a number" if numeric else None
     return frame
+
+
+@pytest.mark.parametrize(
+    ("days", "coerced_first"),
+    [
+        (["2026-11-19", "2026-11-20", "2026-11-19", "2026-11-18", "2026-11-20"], True),  # ISO days, repeated
+        (["2026-11-19", "2026-11-20", "2026-11-19", None, "2026-11-20"], True),  # one missing
+        (["2026-11-19", "2026-11-20 13:45", "20261121", "2026-11-19", "2026-11-20 13:45"], False),  # mixed forms
+        (["2026-11-19", "2026-02-30", "2026-11-19", "yesterday", "2026-11-20"], False),  # no date coerces
+    ],
+)
+@pytest.mark.parametrize("text", ["str", object])
+def test_text_days_coerce_as_pandera_coerces_the_whole_column(
+    days: list, coerced_first: bool, text: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Day columns read as text are coerced one distinct text at a time (`_days_coerced`): the frame and
+    the report are those of pandera coercing the whole column (the reference: validation without that
+    step), and a column with a text that does not coerce is left to pandera, which names each such value."""
+    from inventory_assets.contract import validation
+    from inventory_assets.contract.schemas import SOURCE_SCHEMAS
+
+    frame = pd.concat([sales_frame()] * 3, ignore_index=True).iloc[: len(days)].reset_index(drop=True)
+    frame["sale_date"] = pd.Series(days, dtype=text)
+    coerced = validation._days_coerced(SOURCE_SCHEMAS["sales"], frame.copy(deep=False))["sale_date"]
+    assert pd.api.types.is_datetime64_any_dtype(coerced) is coerced_first
+    fast = validate_source("sales", frame)
+    with monkeypatch.context() as patch:
+        patch.setattr(validation, "_days_coerced", lambda schema, frame: frame)
+        reference = validate_source("sales", frame)
+    pd.testing.assert_frame_equal(fast.frame, reference.frame)
+    pd.testing.assert_frame_equal(fast.failures, reference.failures)
+    assert fast.passed is (days[0:4] == ["2026-11-19", "2026-11-20", "2026-11-19", "2026-11-18"])
+    if "yesterday" in days:
+        bad = set(fast.failures.loc[fast.failures["column"] == "sale_date", "failure_case"])
+        assert {"2026-02-30", "yesterday"} <= bad
