@@ -200,11 +200,11 @@ def _validate(schema: pa.DataFrameSchema, raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def _days_coerced(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with each text column the schema coerces to dates coerced as pandera would, each distinct
-    text once: the same values (pandas' own cache of distinct values in ``to_datetime`` does the same), but
-    without the Python string per row that ``to_datetime`` makes of Arrow-backed text (the large preset's
-    8.6 M sale days: 1.7 s and 0.67 GB at the peak, against 0.3 s). A column with a text that does not
-    coerce is left as it is, for pandera to coerce and report."""
+    """``frame`` with each column of texts or ``datetime.date`` objects that the schema coerces to dates
+    coerced as pandera would, each distinct value once: the same values (pandas' own cache of distinct
+    values in ``to_datetime`` does the same), but without the Python string per row that ``to_datetime``
+    makes of Arrow-backed text (the large preset's 8.6 M sale days: 1.7 s and 0.67 GB at the peak). A
+    column with a value that does not coerce is left as it is, for pandera to coerce and report."""
     for name, column in schema.columns.items():
         values = frame.get(name)
         if values is None or not (schema.coerce or column.coerce):

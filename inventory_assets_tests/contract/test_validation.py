@@ -368,3 +368,20 @@ def test_text_days_coerce_as_pandera_coerces_the_whole_column(
     if "yesterday" in days:
         bad = set(fast.failures.loc[fast.failures["column"] == "sale_date", "failure_case"])
         assert {"2026-02-30", "yesterday"} <= bad
+
+
+def test_date_objects_coerce_once_per_day_as_pandera_coerces_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL's and MariaDB's reads hand days over as ``datetime.date`` objects: coerced one distinct
+    day at a time, the same frame as pandera's coercion of the whole column."""
+    import datetime as dt
+
+    from inventory_assets.contract import validation
+
+    frame = pd.concat([sales_frame()] * 3, ignore_index=True)
+    frame["sale_date"] = pd.Series([dt.date(2026, 11, 19 + i % 2) for i in range(len(frame))], dtype=object)
+    fast = validate_source("sales", frame)
+    with monkeypatch.context() as patch:
+        patch.setattr(validation, "_days_coerced", lambda schema, frame: frame)
+        reference = validate_source("sales", frame)
+    assert fast.passed and reference.passed
+    pd.testing.assert_frame_equal(fast.frame, reference.frame)
