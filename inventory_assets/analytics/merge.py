@@ -201,6 +201,7 @@ def _window_sales(
     sales: pd.DataFrame,
     products: pd.Index,
     loc_index: pd.Index,
+    n_loc: int,
     lookup: Any,
     start: pd.Timestamp,
     window_days: int,
@@ -208,7 +209,6 @@ def _window_sales(
 ) -> _WindowSales:
     """`merge_dataset`'s sales, in a function of their own so that the per-line arrays (days, quantities,
     codes, masks: about 0.4 GB at the large preset) are freed before the statistics and lead times run."""
-    n_loc = max(len(loc_index), 1)
     day = day_offsets(sales["sale_date"], start) if len(sales) else np.array([], dtype=np.int64)
     quantity = _floats(sales["quantity"]) if len(sales) else np.array([], dtype=float)
     in_window = (day >= 0) & (day < window_days)
@@ -335,7 +335,7 @@ def merge_dataset(
     merged["capacity_units"] = _floats(loc_frame["capacity_units"])[loc_codes]
 
     # ---- sales -> (pair, day, quantity) ---------------------------------------------------------------
-    window_sales = _window_sales(sales, products, loc_index, lookup, start, window_days, sample_size)
+    window_sales = _window_sales(sales, products, loc_index, n_loc, lookup, start, window_days, sample_size)
     pair, d, q = window_sales.pair, window_sales.day, window_sales.quantity
     stats = daily_demand_stats(pair, d, q, n_pairs=n_pairs, window_days=window_days)
 
